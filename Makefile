@@ -1,0 +1,30 @@
+# Two commands: `make demo` runs the daily job on the sample world, `make test` runs the suite.
+# Both create .venv with the project installed on first use (only Python 3.11 and make needed).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lab sample-data bench clean-venv
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name bo-workbench --display-name "Back-office workbench (.venv)" >/dev/null
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/bo run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+sample-data: $(STAMP)
+	$(BIN)/bo sample-data
+
+clean-venv:
+	rm -rf $(VENV)

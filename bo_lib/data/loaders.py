@@ -1,0 +1,313 @@
+"""Loaders: read a dataset file, enforce its contract, return a typed DataFrame.
+
+Every check is vectorised and every violation is collected (file, line, column, rule, value)
+before anything is raised, so a user sees all problems of a file at once. Identifiers stay
+strings (nothing is parsed as a number unless the contract says so). Rows of shared files are
+attributed to a fund (by a fund column or by account), so one fund's bad row does not stop the
+jobs of the others; a problem that cannot be attributed belongs to everyone.
+
+``read_dataset`` returns the frame and the violations; ``load_dataset`` raises
+:class:`DataValidationError` when there is any.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bo_lib.data import identifiers
+from bo_lib.data.contracts import CONTRACTS, Column, Contract
+from bo_lib.data.errors import DataValidationError, Violation
+from bo_lib.data.formats.camt053 import parse_camt053
+from bo_lib.data.formats.mt940 import parse_mt940
+from bo_lib.data.formats.statement import BankStatement, StatementFormatError, statements_to_frame
+from bo_lib.data.layout import INBOUND_FILES, OPENING_FILES, REFERENCE_FILES, inbound_dir, opening_date, statement_path
+
+REFERENCE_DATASETS = tuple(REFERENCE_FILES)
+OPENING_DATASETS = tuple(OPENING_FILES)
+INBOUND_DATASETS = tuple(INBOUND_FILES)
+
+_CHECKS = {
+    "isin": (identifiers.valid_isin_mask, "invalid ISIN (format or check digit)"),
+    "cusip": (identifiers.valid_cusip_mask, "invalid CUSIP (format or check digit)"),
+    "lei": (lambda s: s.map(identifiers.is_valid_lei).astype(bool), "invalid LEI (format or check digits)"),
+    "bic": (lambda s: s.map(identifiers.is_valid_bic).astype(bool), "invalid BIC format"),
+}
+_TRUE, _FALSE = {"true", "t", "yes", "y", "1"}, {"false", "f", "no", "n", "0"}
+
+
+@dataclass
+class LoadResult:
+    dataset: str
+    path: Path
+    frame: pd.DataFrame  # typed, with a `source_line` column; rows of the fund asked for
+    violations: list[Violation]
+    rows_in_file: int
+
+    def raise_if_invalid(self) -> pd.DataFrame:
+        if self.violations:
+            raise DataValidationError(self.violations)
+        return self.frame
+
+
+def dataset_path(dataset: str, data_root: Path | str, business_date: dt.date | None = None) -> Path:
+    data_root = Path(data_root)
+    if dataset in REFERENCE_FILES:
+        return data_root / "reference" / REFERENCE_FILES[dataset]
+    if dataset in OPENING_FILES:
+        return data_root / "opening" / opening_date(data_root).isoformat() / OPENING_FILES[dataset]
+    if dataset in INBOUND_FILES:
+        if business_date is None:
+            raise ValueError(f"dataset {dataset!r} is daily: give a business date")
+        return inbound_dir(data_root, business_date) / INBOUND_FILES[dataset]
+    raise ValueError(f"unknown dataset {dataset!r}; known: {sorted(CONTRACTS)}")
+
+
+def _label(path: Path, data_root: Path | None) -> str:
+    try:
+        return path.resolve().relative_to(Path(data_root).resolve()).as_posix() if data_root else path.name
+    except ValueError:
+        return str(path)
+
+
+def _read_raw(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Violation]]:
+    if not path.is_file():
+        return None, [Violation(label, None, None, "expected file was not delivered")]
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8", skipinitialspace=False)
+    except pd.errors.EmptyDataError:
+        return None, [Violation(label, None, None, "file is empty (no header line)")]
+    except pd.errors.ParserError as exc:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        line = int(m.group(2)) if m else None
+        rule = f"malformed CSV: expected {m.group(1)} fields, saw {m.group(3)}" if m else f"malformed CSV: {exc}"
+        return None, [Violation(label, line, None, rule)]
+    except UnicodeDecodeError as exc:
+        return None, [Violation(label, None, None, f"not UTF-8 text (byte {exc.start})")]
+    return raw, []
+
+
+def _column_violations(label, col: Column, values: pd.Series, lines: np.ndarray, funds: pd.Series) -> tuple[pd.Series, list[Violation]]:
+    """Convert one column by its kind and check its rules; returns (typed values, violations)."""
+    out: list[Violation] = []
+    stripped = values.str.strip()
+    blank = stripped.eq("")
+
+    def flag(mask: pd.Series, rule: str) -> None:
+        for i in np.flatnonzero(mask.to_numpy()):
+            out.append(Violation(label, int(lines[i]), col.name, rule, str(values.iat[i]), funds.iat[i] or None))
+
+    if col.required:
+        flag(blank, "required value missing")
+    present = ~blank
+    typed: pd.Series
+    numeric = None
+    if col.kind in ("float", "int"):
+        numeric = pd.to_numeric(stripped.where(present), errors="coerce")
+        bad = present & numeric.isna()
+        flag(bad, "not a number")
+        if col.kind == "int":
+            not_int = present & ~bad & (numeric % 1 != 0)
+            flag(not_int, "not a whole number")
+            typed = numeric.where(~not_int).astype("Int64")
+        else:
+            typed = numeric.astype("float64")
+        if col.min_value is not None:
+            below = present & ~bad & ((numeric <= col.min_value) if col.exclusive_min else (numeric < col.min_value))
+            flag(below, f"must be {'>' if col.exclusive_min else '>='} {col.min_value:g}")
+        if col.allowed is not None:
+            flag(present & ~bad & ~numeric.isin(col.allowed), f"not an allowed value (one of {', '.join(map(str, col.allowed))})")
+    elif col.kind == "date":
+        parsed = pd.to_datetime(stripped.where(present), format="%Y-%m-%d", errors="coerce")
+        flag(present & parsed.isna(), "not a date in YYYY-MM-DD format")
+        typed = parsed.astype("datetime64[ns]")
+    elif col.kind == "bool":
+        lowered = stripped.str.lower()
+        ok = lowered.isin(_TRUE | _FALSE)
+        flag(present & ~ok, "not a boolean (true/false)")
+        typed = lowered.isin(_TRUE)
+    else:
+        typed = stripped
+        if col.allowed is not None:
+            allowed = tuple(a for a in col.allowed if a != "")
+            flag(present & ~stripped.isin(allowed), f"not an allowed value (one of {', '.join(allowed)})")
+        if col.pattern is not None:
+            flag(present & ~stripped.str.fullmatch(col.pattern).fillna(False).astype(bool), f"does not match the format {col.pattern}")
+        if col.check is not None:
+            mask_fn, rule = _CHECKS[col.check]
+            valid = mask_fn(stripped.where(present, None)).astype(bool)
+            flag(present & ~valid, rule)
+    return typed, out
+
+
+def _row_rules(contract: Contract, label: str, df: pd.DataFrame, lines: np.ndarray, funds: pd.Series) -> list[Violation]:
+    out: list[Violation] = []
+
+    def flag(mask: pd.Series, column: str, rule: str) -> None:
+        for i in np.flatnonzero(mask.fillna(False).to_numpy()):
+            out.append(Violation(label, int(lines[i]), column, rule, None if pd.isna(df[column].iat[i]) else str(df[column].iat[i]), funds.iat[i] or None))
+
+    for rule in contract.rules:
+        if rule == "settles_after_trade":
+            flag(df["settlement_date"] < df["trade_date"], "settlement_date", "settlement date is before the trade date")
+        elif rule == "bond_terms":
+            bond = df["asset_class"].str.endswith("bond")
+            for c in ("coupon_rate", "coupon_frequency", "day_count", "maturity_date"):
+                flag(bond & (df[c].isna() | df[c].astype("str").eq("")), c, "required for a bond")
+        elif rule == "option_terms":
+            option = df["asset_class"].eq("option")
+            for c in ("underlying_id", "put_call", "expiry_date"):
+                flag(option & (df[c].isna() | df[c].astype("str").eq("")), c, "required for an option")
+        elif rule == "isin_or_option":
+            flag(df["asset_class"].ne("option") & df["isin"].eq(""), "isin", "required for every security but a listed option")
+        elif rule == "failing_has_reason":
+            flag(df["settlement_status"].isin(["PENF", "PART"]) & df["reason_code"].eq(""), "reason_code", "a failing instruction needs a reason code")
+        elif rule == "event_terms":
+            cash = df["event_type"].isin(["DVCA", "INTR", "CAPD"])
+            flag(cash & df["gross_rate"].isna(), "gross_rate", f"required for a cash event")
+            ratio = df["event_type"].isin(["SPLF", "SPLR", "DVSE", "BONU"])
+            flag(ratio & (df["ratio_new"].isna() | df["ratio_old"].isna()), "ratio_new", "split / stock events need ratio_new and ratio_old")
+        else:  # pragma: no cover - a contract naming an unknown rule is a programming error
+            raise KeyError(rule)
+    return out
+
+
+def validate_frame(raw: pd.DataFrame, contract: Contract, label: str, *, business_date: dt.date | None = None,
+                   reference: dict[str, pd.DataFrame] | None = None, account_funds: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[Violation]]:
+    """Check a raw (all-text) frame against a contract; returns the typed frame and all violations."""
+    violations: list[Violation] = []
+    lines = np.arange(len(raw)) + 2  # line 1 is the header
+    expected = contract.column_names
+    for name in expected:
+        if name not in raw.columns:
+            violations.append(Violation(label, 1, name, "required column missing"))
+    for name in raw.columns:
+        if name not in expected:
+            violations.append(Violation(label, 1, name, "unexpected column (not in the contract)"))
+    raw = raw.reindex(columns=expected, fill_value="")
+    if contract.fund_column:
+        funds = raw[contract.fund_column].str.strip()
+    elif contract.account_column and account_funds:
+        funds = raw[contract.account_column].str.strip().map(account_funds).fillna("")
+    else:
+        funds = pd.Series([""] * len(raw), index=raw.index, dtype="str")
+    typed = {}
+    missing_cols = {v.column for v in violations if v.rule == "required column missing"}
+    for col in contract.columns:
+        values, col_violations = _column_violations(label, col, raw[col.name].astype("str"), lines, funds)
+        typed[col.name] = values
+        if col.name not in missing_cols:
+            violations += col_violations
+    df = pd.DataFrame(typed, index=raw.index)
+    violations += _row_rules(contract, label, df, lines, funds)
+    # key uniqueness: never pair duplicates silently
+    key = list(contract.key)
+    dup = raw.duplicated(key, keep=False) & ~raw[key].apply(lambda s: s.str.strip().eq("")).any(axis=1)
+    if dup.any():
+        first_line = {}
+        for i in np.flatnonzero(dup.to_numpy()):
+            k = tuple(raw[key].iloc[i])
+            if k in first_line:
+                violations.append(Violation(label, int(lines[i]), ",".join(key), f"duplicate key {'/'.join(k)} (first on line {first_line[k]})", None, funds.iat[i] or None))
+            else:
+                first_line[k] = int(lines[i])
+    for ref in contract.references:
+        target = df if ref.dataset == contract.name else (reference or {}).get(ref.dataset)
+        if target is None:
+            continue
+        known = set(target[ref.target].astype("str"))
+        values = df[ref.column].astype("str")
+        unknown = values.ne("") & ~values.isin(known)
+        for i in np.flatnonzero(unknown.to_numpy()):
+            violations.append(Violation(label, int(lines[i]), ref.column, f"unknown {ref.target} (not in {ref.dataset})", values.iat[i], funds.iat[i] or None))
+    if business_date is not None and contract.date_column:
+        wrong = df[contract.date_column].notna() & (df[contract.date_column] != pd.Timestamp(business_date))
+        for i in np.flatnonzero(wrong.to_numpy()):
+            violations.append(Violation(label, int(lines[i]), contract.date_column, f"date is not the file's business date {business_date}",
+                                        str(raw[contract.date_column].iat[i]), funds.iat[i] or None))
+    df["source_line"] = lines
+    df["_fund"] = funds.to_numpy()
+    return df, violations
+
+
+def read_dataset(dataset: str, data_root: Path | str, business_date: dt.date | None = None, *, fund: str | None = None,
+                 account_funds: dict[str, str] | None = None, reference: dict[str, pd.DataFrame] | None = None,
+                 path: Path | None = None) -> LoadResult:
+    """Read and validate one dataset. With ``fund``, keep that fund's rows and the violations
+    that are that fund's or nobody's in particular."""
+    contract = CONTRACTS[dataset]
+    path = Path(path) if path is not None else dataset_path(dataset, data_root, business_date)
+    label = _label(path, data_root)
+    raw, violations = _read_raw(path, label)
+    if raw is None:
+        empty = pd.DataFrame({c: pd.Series(dtype="str") for c in contract.column_names})
+        return LoadResult(dataset, path, empty.assign(source_line=pd.Series(dtype="int64")), violations, 0)
+    frame, violations = validate_frame(raw, contract, label, business_date=business_date if dataset in INBOUND_FILES else None,
+                                       reference=reference, account_funds=account_funds)
+    if fund is not None and (contract.fund_column or (contract.account_column and account_funds)):
+        frame = frame[frame["_fund"] == fund]
+        violations = [v for v in violations if v.fund in (None, fund)]
+    return LoadResult(dataset, path, frame.drop(columns="_fund").reset_index(drop=True), violations, len(raw))
+
+
+def load_dataset(dataset: str, data_root: Path | str, business_date: dt.date | None = None, **kwargs) -> pd.DataFrame:
+    """Typed, validated frame of a dataset; raises DataValidationError naming every violation."""
+    return read_dataset(dataset, data_root, business_date, **kwargs).raise_if_invalid()
+
+
+def load_reference(data_root: Path | str) -> dict[str, pd.DataFrame]:
+    """Securities master, counterparties, market closures and investors, validated together."""
+    frames, violations = {}, []
+    for name in REFERENCE_DATASETS:
+        result = read_dataset(name, data_root, reference=frames)
+        frames[name] = result.frame
+        violations += result.violations
+    if violations:
+        raise DataValidationError(violations)
+    return frames
+
+
+# ---------------------------------------------------------------------------------------------
+# bank statements
+
+
+def read_statements(data_root: Path | str, business_date: dt.date, cash_accounts: list[dict]) -> tuple[list[BankStatement], pd.DataFrame, list[Violation]]:
+    """Parse the day's statement of each cash account (``account``, ``statement_format`` keys).
+    A missing or malformed statement is a violation, never a silent gap."""
+    statements: list[BankStatement] = []
+    violations: list[Violation] = []
+    for acct in cash_accounts:
+        path = statement_path(data_root, business_date, acct["account"], acct["statement_format"])
+        label = _label(path, data_root)
+        if not path.is_file():
+            continue  # whether one was due is the intake control's question (payment-system calendar)
+        try:
+            parsed = parse_mt940(path) if acct["statement_format"] == "mt940" else parse_camt053(path)
+        except StatementFormatError as exc:
+            violations.append(Violation(label, exc.line if isinstance(exc.line, int) else None, None, exc.rule))
+            continue
+        for st in parsed:
+            if st.account != acct["account"]:
+                violations.append(Violation(label, None, "account", f"statement is for account {st.account}, expected {acct['account']}"))
+            if st.currency != acct["currency"]:
+                violations.append(Violation(label, None, "currency", f"statement currency {st.currency}, account currency {acct['currency']}"))
+        statements += parsed
+    entries = statements_to_frame(statements)
+    return statements, entries, violations
+
+
+def account_fund_map(funds: dict) -> dict[str, str]:
+    """account -> fund code, for every securities and cash account in the fund parameters."""
+    mapping = {}
+    for code, fund in funds.items():
+        for acct in fund.securities_accounts:
+            mapping[acct.account] = code
+            mapping[f"{acct.account}-OPT"] = code
+        for acct in fund.cash_accounts:
+            mapping[acct.account] = code
+    return mapping

@@ -1,0 +1,356 @@
+"""The sample world's inbound files, cut from the simulated truth the way each source delivers
+them (OMS, brokers, custodians, banks, price vendors, administrator), with the seeded exceptions
+applied, and the ground-truth list of those exceptions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from bo_lib import calendars
+from bo_lib.data.formats.camt053 import write_camt053
+from bo_lib.data.formats.mt940 import write_mt940
+from bo_lib.data.formats.statement import BankStatement, StatementEntry
+from bo_lib.data.sample_world.simulate import World, cash_account, fx_rate
+from bo_lib.money import round_half_up_array
+
+TRADE_COLUMNS = ["trade_id", "fund", "account", "security_id", "isin", "side", "quantity", "price", "currency", "gross_amount",
+                 "accrued_interest", "commission", "fees", "net_amount", "trade_date", "settlement_date", "broker_id"]
+CONFIRM_COLUMNS = ["confirm_id", "broker_id", "client_reference", "account", "isin", "side", "quantity", "price", "currency",
+                   "gross_amount", "commission", "fees", "net_amount", "trade_date", "settlement_date"]
+
+
+class SeededExceptions:
+    """Collects the ground truth: every exception the sample world plants, with where to find it."""
+
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+
+    def add(self, area: str, kind: str, fund: str | None, first_date: dt.date, last_date: dt.date | None = None, **details) -> None:
+        self.items.append({"id": f"SX{len(self.items) + 1:03d}", "area": area, "type": kind, "fund": fund,
+                           "first_date": first_date.isoformat(), "last_date": (last_date or first_date).isoformat(),
+                           **{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in details.items()}})
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _effective_settlements(world: World) -> pd.DataFrame:
+    """Per trade: quantity and cash that actually settled, and on which date (fails do not settle
+    in the window; a partial settles its settled quantity on the intended date)."""
+    trades = world.trades.copy()
+    fails = world.fails.set_index("trade_id") if len(world.fails) else pd.DataFrame(columns=["settled_quantity", "reason_code"])
+    settled_qty = trades["quantity"].copy()
+    failing = trades["trade_id"].isin(fails.index)
+    settled_qty[failing] = trades.loc[failing, "trade_id"].map(fails["settled_quantity"]).astype(float)
+    trades["settled_quantity"] = settled_qty
+    trades["settled_cash"] = round_half_up_array(trades["net_amount"] * settled_qty / trades["quantity"], 2)
+    trades["failing"] = failing
+    trades["in_custody"] = trades["asset_class"] != "option"  # options clear at the broker, not the custodian
+    return trades
+
+
+def custodian_positions(world: World, d: dt.date, settlements: pd.DataFrame, story: SeededExceptions | None) -> pd.DataFrame:
+    """Settled positions per custodian account at the close of ``d``, as the custodian reports them."""
+    secs = world.securities()
+    opening = world.opening_positions[~world.opening_positions["account"].str.endswith("-OPT")]
+    settled = settlements[settlements["in_custody"] & (settlements["settlement_date"] <= d) & (settlements["settled_quantity"] > 0)]
+    moves = settled.assign(delta=np.where(settled["side"] == "BUY", 1, -1) * settled["settled_quantity"])
+    moves = moves[["fund", "account", "security_id", "delta"]]
+    pos = pd.concat([opening[["fund", "account", "security_id", "quantity"]].rename(columns={"quantity": "delta"}), moves])
+    pos = pos.groupby(["fund", "account", "security_id"], as_index=False)["delta"].sum().rename(columns={"delta": "quantity"})
+    # the custodian applies events on pay date (the stock dividend our books never booked included)
+    events = pd.concat([world.corporate_actions, world.unbooked_events], ignore_index=True)
+    for ev in events[events["event_type"].isin(["SPLF", "DVSE"]) & (events["pay_date"] <= d)].itertuples():
+        hit = pos["security_id"] == ev.security_id
+        pos.loc[hit, "quantity"] = np.floor(pos.loc[hit, "quantity"] * ev.ratio_new / ev.ratio_old)
+    pos = pos[pos["quantity"] != 0].copy()
+    r = world.universe.roles
+    dates = world.dates
+    fin = dates[-1]
+    funds = {f["fund_code"]: f for f in world.universe.funds}
+    if "USEQ" in funds:
+        useq_acct = funds["USEQ"]["securities_accounts"][0]["account"]
+        # a quantity break that opens three days before the end and stays open
+        if d >= dates[-4]:
+            hit = (pos["account"] == useq_acct) & (pos["security_id"] == r["position_quantity_break"])
+            pos.loc[hit, "quantity"] -= 250
+        # a quantity break that lives three days and is then fixed by the custodian
+        if dates[-7] <= d <= dates[-5]:
+            hit = (pos["account"] == useq_acct) & (pos["security_id"] == r["position_resolved_break"])
+            pos.loc[hit, "quantity"] += 1_000
+    if "MAHF" in funds and d == fin:
+        mahf_acct = funds["MAHF"]["securities_accounts"][0]["account"]
+        pos = pos[~((pos["account"] == mahf_acct) & (pos["security_id"] == r["missing_at_custodian"]))]
+    if "GLBD" in funds and d == fin:
+        glbd_acct = funds["GLBD"]["securities_accounts"][0]["account"]
+        pos = pd.concat([pos, pd.DataFrame([{"fund": "GLBD", "account": glbd_acct, "security_id": r["missing_in_books"], "quantity": 5_000.0}])])
+    pos["isin"] = pos["security_id"].map(secs["isin"])
+    pos["security_name"] = pos["security_id"].map(secs["name"])
+    pos["price"] = [float(world.prices.at[d, s]) for s in pos["security_id"]]
+    pos["currency"] = pos["security_id"].map(secs["currency"])
+    mult = pos["security_id"].map(secs["price_multiplier"]).astype(float)
+    pos["market_value"] = round_half_up_array(pos["quantity"] * pos["price"] * mult, 2)
+    pos["quantity_type"] = np.where(mult == 0.01, "FAMT", "UNIT")
+    custodian_of = {a["account"]: a["custodian"] for f in world.universe.funds for a in f["securities_accounts"]}
+    pos["custodian_id"] = pos["account"].map(custodian_of)
+    pos["statement_date"] = d
+    cols = ["statement_date", "custodian_id", "account", "isin", "security_name", "quantity", "quantity_type", "price", "currency", "market_value"]
+    return pos.sort_values(["custodian_id", "account", "isin"])[cols].reset_index(drop=True)
+
+
+def settlement_status(world: World, d: dt.date, settlements: pd.DataFrame) -> pd.DataFrame:
+    """The custodian's status report (MT548 / sese.024 style) for every open or just-settled instruction."""
+    t = settlements[settlements["in_custody"] & (settlements["trade_date"] <= d)]
+    fails = world.fails.set_index("trade_id") if len(world.fails) else None
+    open_or_today = t[(t["settlement_date"] >= d) | t["failing"]]
+    rows = []
+    unmatched = world.universe.roles.get("unmatched_bond")
+    custodian_of = {a["account"]: a["custodian"] for f in world.universe.funds for a in f["securities_accounts"]}
+    for tr in open_or_today.itertuples():
+        match, status, reason, settled_q, settled_cash, effective = "MACH", "PEND", "", 0.0, 0.0, None
+        if tr.security_id == unmatched and tr.trade_id.endswith("960"):
+            match, reason = "NMAT", "CMIS"
+        if tr.settlement_date > d:
+            pass
+        elif tr.failing:
+            f = fails.loc[tr.trade_id]
+            status, reason = ("PART" if f["settled_quantity"] > 0 else "PENF"), f["reason_code"]
+            settled_q, settled_cash = tr.settled_quantity, tr.settled_cash
+            effective = tr.settlement_date if f["settled_quantity"] > 0 else None
+        else:
+            status, settled_q, settled_cash, effective = "SETT", tr.quantity, tr.net_amount, d
+        rows.append({
+            "status_date": d, "custodian_id": custodian_of.get(tr.account, ""), "account": tr.account, "client_reference": tr.trade_id,
+            "isin": tr.isin, "movement": "RVP" if tr.side == "BUY" else "DVP", "quantity": tr.quantity, "settlement_amount": tr.net_amount,
+            "currency": tr.currency, "trade_date": tr.trade_date, "intended_settlement_date": tr.settlement_date,
+            "match_status": match, "settlement_status": status, "reason_code": reason, "settled_quantity": settled_q,
+            "settled_amount": settled_cash, "effective_settlement_date": effective,
+        })
+    cols = ["status_date", "custodian_id", "account", "client_reference", "isin", "movement", "quantity", "settlement_amount", "currency",
+            "trade_date", "intended_settlement_date", "match_status", "settlement_status", "reason_code", "settled_quantity",
+            "settled_amount", "effective_settlement_date"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def prices(world: World, d: dt.date, rng: np.random.Generator) -> pd.DataFrame:
+    secs = world.universe.securities
+    r = world.universe.roles
+    rows = []
+    for sec in secs.itertuples():
+        true = float(world.prices.at[d, sec.security_id])
+        if sec.asset_class == "option":
+            sources = [("OPRA", true)]
+        elif sec.asset_class == "equity":
+            sources = [("BLOOMBERG", true), ("REFINITIV", round(true * (1 + rng.normal(0, 0.0004)), 4))]
+        else:
+            sources = [("ICE", true), ("BLOOMBERG", round(true + rng.normal(0, 0.02), 4))]
+        if d == world.final_date:
+            if sec.security_id == r["missing_price"]:
+                continue
+            if sec.security_id == r["price_jump"]:
+                sources[0] = (sources[0][0], round(true * 1.12, 4))
+        if sec.security_id == r["stale_price"] and d >= world.prices.index[-5]:
+            sources = [(s, true) for s, _ in sources]  # neither vendor has a new price: both repeat the last close
+        for source, px in sources:
+            rows.append({"price_date": d, "security_id": sec.security_id, "isin": sec.isin, "source": source, "price": px,
+                         "currency": sec.currency, "price_type": "EVAL" if sec.asset_class.endswith("bond") else "CLOSE"})
+    return pd.DataFrame(rows)
+
+
+def fx_rates(world: World, d: dt.date) -> pd.DataFrame:
+    rows = []
+    for ccy in world.fx.columns:
+        if ccy == "USD":
+            continue
+        rate = float(world.fx.at[d, ccy])
+        if d == world.final_date and ccy == "CHF":
+            rate = round(rate * 1.09, 6)  # a fat-fingered fixing
+        rows.append({"rate_date": d, "from_currency": ccy, "to_currency": "USD", "rate": rate, "source": "WMR_4PM_LONDON"})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# bank statements
+
+
+def cash_entries(world: World, settlements: pd.DataFrame) -> pd.DataFrame:
+    """Every cash movement the banks book, per fund account and value date, before seeded bank errors."""
+    funds = {f["fund_code"]: f for f in world.universe.funds}
+    secs = world.securities()
+    rows = []
+    for t in settlements[settlements["settled_quantity"] > 0].itertuples():
+        amount = t.settled_cash if t.side == "SELL" else -t.settled_cash
+        rows.append((t.fund, t.currency, t.settlement_date, amount, "NSEC", t.trade_id, f"{'SALE' if t.side == 'SELL' else 'PURCHASE'} {t.quantity:,.0f} {t.isin or t.security_id}"))
+    events = world.corporate_actions
+    for ev in events[events["event_type"].isin(["DVCA", "INTR"])].itertuples():
+        for fund in funds.values():
+            held = _holding_at(world, fund["fund_code"], ev.security_id, ev.ex_date)
+            if not held:
+                continue
+            if ev.event_type == "DVCA":
+                country = secs.at[ev.security_id, "country"]
+                rate = fund["withholding_tax_pct"].get(country, 0.0)
+                if ev.security_id == world.universe.roles["dividend_eu_wht"]:
+                    rate = 26.375  # the paying agent withheld at the full German rate, not the treaty rate
+                amount = float(round_half_up_array(held * ev.gross_rate * (1 - rate / 100), 2))
+                text = f"DIVIDEND {ev.isin} {held:,.0f} SH GROSS {ev.gross_rate} WHT {rate}%"
+                code = "NDIV"
+            else:
+                amount = float(round_half_up_array(held * ev.gross_rate / 100, 2))
+                text = f"COUPON {ev.isin} NOMINAL {held:,.0f}"
+                code = "NINT"
+            rows.append((fund["fund_code"], ev.currency, ev.pay_date, amount, code, ev.event_id, text))
+    for o in world.capital_activity.itertuples():
+        amount = o.amount if o.order_type == "SUB" else -o.amount
+        rows.append((o.fund, o.currency, o.settlement_date, amount, "NTRF", o.order_id, f"{'SUBSCRIPTION' if o.order_type == 'SUB' else 'REDEMPTION'} {o.fund} {o.share_class} {o.investor_id}"))
+    for f in world.fee_payments.itertuples():
+        label = f"MANAGEMENT FEE CLASS {f.share_class}" if f.fee_type == "management" else "AUDIT AND ADMINISTRATION FEES"
+        rows.append((f.fund, f.currency, f.pay_date, -f.amount, "NCHG", f"FEE{f.pay_date:%Y%m}{f.fund}{f.share_class or 'FX'}", label))
+    entries = pd.DataFrame(rows, columns=["fund", "currency", "value_date", "amount", "transaction_code", "customer_reference", "description"])
+    entries["account"] = [cash_account(funds[f], c) for f, c in zip(entries["fund"], entries["currency"])]
+    return entries
+
+
+def _holding_at(world: World, fund: str, security_id: str, ex_date: dt.date) -> float:
+    """Trade-date holding at the close before ``ex_date`` (entitlement)."""
+    op = world.opening_positions
+    qty = float(op.loc[(op["fund"] == fund) & (op["security_id"] == security_id), "quantity"].sum())
+    t = world.trades
+    t = t[(t["fund"] == fund) & (t["security_id"] == security_id) & (t["trade_date"] < ex_date)]
+    qty += float((np.where(t["side"] == "BUY", 1, -1) * t["quantity"]).sum())
+    for ev in world.corporate_actions[(world.corporate_actions["event_type"] == "SPLF") & (world.corporate_actions["security_id"] == security_id)
+                                      & (world.corporate_actions["ex_date"] < ex_date)].itertuples():
+        qty = float(np.floor(qty * ev.ratio_new / ev.ratio_old))
+    return qty
+
+
+def bank_statements(world: World, entries: pd.DataFrame, story: SeededExceptions) -> dict[tuple[str, dt.date], tuple[str, BankStatement]]:
+    """One statement per cash account and payment-system business day; balances chain day to day."""
+    out = {}
+    bank_bic = dict(zip(world.universe.counterparties["counterparty_id"], world.universe.counterparties["bic"]))
+    funds = {f["fund_code"]: f for f in world.universe.funds}
+    fin = world.final_date
+    for fund in world.universe.funds:
+        for acct in fund["cash_accounts"]:
+            account, ccy = acct["account"], acct["currency"]
+            cal = calendars.calendar_for("XOFF", ccy)
+            opening = world.opening_cash[(world.opening_cash["account"] == account)]["balance"].sum()
+            balance = Decimal(str(opening))
+            seq = 0
+            mine = entries[entries["account"] == account]
+            extra: list[StatementEntry] = []
+            for d in world.dates:
+                if not cal.is_business_day(d):
+                    continue
+                seq += 1
+                day = mine[mine["value_date"] == d]
+                stmt_entries = [
+                    StatementEntry(value_date=d, booking_date=d, amount=Decimal(f"{row.amount:.2f}"), currency=ccy,
+                                   transaction_code=row.transaction_code, customer_reference=row.customer_reference,
+                                   bank_reference=f"B{d:%y%m%d}{seq:03d}{k:04d}", description=row.description)
+                    for k, row in enumerate(day.itertuples(), start=1)
+                ]
+                if fund["fund_code"] == "USEQ" and d == fin and ccy == "USD":
+                    stmt_entries.append(StatementEntry(d, d, Decimal("-45.00"), ccy, "NCHG", "NONREF", f"B{d:%y%m%d}{seq:03d}9999",
+                                                       "CUSTODY ACCOUNT MAINTENANCE FEE OCT 2026"))
+                    story.add("cash", "cash_missing_in_books", "USEQ", d, account=account, amount=-45.00, transaction_code="NCHG",
+                              description="bank charge on the statement that the books do not have")
+                stmt_entries += extra
+                extra = []
+                closing = balance + sum((e.amount for e in stmt_entries), Decimal("0"))
+                reported_closing = closing
+                if fund["fund_code"] == "GLBD" and ccy == "USD" and d == world.dates[-6]:
+                    reported_closing = closing + Decimal("100.00")
+                    story.add("cash", "statement_unbalanced", "GLBD", d, account=account, statement_id=f"{account}-{d:%Y%m%d}",
+                              opening_balance=float(balance), entries_total=float(closing - balance), reported_closing=float(reported_closing),
+                              difference=100.00, description="the bank's closing balance is 100.00 above opening + entries; the next statement opens from the true balance, so the chain breaks too")
+                out[(account, d)] = (acct["statement_format"], BankStatement(
+                    account=account, currency=ccy, statement_id=f"{account[-8:]}{d:%Y%m%d}", sequence_number=f"{seq:05d}/001",
+                    opening_date=world.dates[world.dates.index(d) - 1] if world.dates.index(d) else world.opening_date,
+                    opening_balance=balance, closing_date=d, closing_balance=reported_closing, entries=tuple(stmt_entries),
+                    bic=bank_bic.get(acct["bank"], ""),
+                ))
+                balance = closing
+            # value dates on days the payment system is closed would be a bug in the world
+            off = mine[[not cal.is_business_day(v) for v in mine["value_date"]]]
+            if len(off) and (off["value_date"] <= fin).any():
+                raise RuntimeError(f"sample world: cash on a closed day for {account}: {off.head()}")
+    _ = funds
+    return out
+
+
+def statement_bytes(fmt: str, statement: BankStatement, sender_bic: str) -> bytes:
+    if fmt == "mt940":
+        return write_mt940([statement], sender_bic=sender_bic or "ATLTUS3BXXX").encode("utf-8")
+    created = dt.datetime.combine(statement.closing_date, dt.time(18, 30))
+    return write_camt053([statement], message_id=f"CAMT{statement.statement_id}", created_at=created)
+
+
+def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.DataFrame:
+    """Broker confirmations of the day's trades, with the seeded trade breaks."""
+    t = world.trades[world.trades["trade_date"] == d]
+    conf = pd.DataFrame({
+        "confirm_id": [f"C{tid[1:]}" for tid in t["trade_id"]], "broker_id": t["broker_id"].to_numpy(),
+        "client_reference": t["trade_id"].to_numpy(), "account": t["account"].to_numpy(), "isin": t["isin"].to_numpy(),
+        "side": t["side"].to_numpy(), "quantity": t["quantity"].to_numpy(), "price": t["price"].to_numpy(), "currency": t["currency"].to_numpy(),
+        "gross_amount": t["gross_amount"].to_numpy(), "commission": t["commission"].to_numpy(), "fees": t["fees"].to_numpy(),
+        "net_amount": t["net_amount"].to_numpy(), "trade_date": t["trade_date"].to_numpy(), "settlement_date": t["settlement_date"].to_numpy(),
+    })
+    dates = world.dates
+    random_trades = t[~t["trade_id"].str[-3:].str.startswith("9")]  # seeded trades (9xx) keep clean confirms
+
+    def pick(fund: str, n: int) -> str | None:
+        rows = random_trades[(random_trades["fund"] == fund) & (random_trades["asset_class"] == "equity")]
+        return rows["trade_id"].iloc[n] if len(rows) > n else None
+
+    def at(tid):
+        return conf["client_reference"] == tid
+
+    if d == dates[-1]:
+        if (tid := pick("USEQ", 0)) is not None:
+            conf.loc[at(tid), "price"] = conf.loc[at(tid), "price"] + 0.05
+            q, p = conf.loc[at(tid), ["quantity", "price"]].iloc[0]
+            gross = float(round_half_up_array(q * p, 2))
+            delta = gross - float(conf.loc[at(tid), "gross_amount"].iloc[0])
+            conf.loc[at(tid), "gross_amount"] = gross
+            # the net amount moves with the gross whichever the side (costs are unchanged)
+            conf.loc[at(tid), "net_amount"] = float(round_half_up_array(conf.loc[at(tid), "net_amount"].iloc[0] + delta, 2))
+            story.add("trade", "trade_price_difference", "USEQ", d, trade_id=tid, field="price", difference=0.05)
+        if (tid := pick("USEQ", 1)) is not None:
+            row = conf.loc[at(tid)].iloc[0]
+            new_q = row["quantity"] - 100
+            ratio = new_q / row["quantity"]
+            conf.loc[at(tid), "quantity"] = new_q
+            for col in ("gross_amount", "commission", "fees", "net_amount"):
+                conf.loc[at(tid), col] = float(round_half_up_array(row[col] * ratio, 2))
+            story.add("trade", "trade_quantity_difference", "USEQ", d, trade_id=tid, field="quantity", difference=-100.0)
+        if (tid := pick("USEQ", 2)) is not None:
+            conf.loc[at(tid), "commission"] = conf.loc[at(tid), "commission"] + 25.0
+            side = conf.loc[at(tid), "side"].iloc[0]
+            conf.loc[at(tid), "net_amount"] = conf.loc[at(tid), "net_amount"] + (25.0 if side == "BUY" else -25.0)
+            story.add("trade", "trade_net_amount_difference", "USEQ", d, trade_id=tid, field="net_amount", difference=25.0 if side == "BUY" else -25.0)
+        if (tid := pick("MAHF", 0)) is not None:
+            conf = conf[~at(tid)]
+            story.add("trade", "trade_unconfirmed", "MAHF", d, trade_id=tid)
+        funds = {f["fund_code"]: f for f in world.universe.funds}
+        if "USEQ" in funds:
+            sec = world.universe.securities.iloc[4]
+            px = float(world.prices.at[d, sec["security_id"]])
+            gross = float(round_half_up_array(1_200 * px, 2))
+            comm = float(round_half_up_array(gross * 0.0005, 2))
+            extra = {"confirm_id": f"C{d:%Y%m%d}NOR7731", "broker_id": "BRK-NOR", "client_reference": f"T{d:%Y%m%d}USEQ977",
+                     "account": funds["USEQ"]["securities_accounts"][0]["account"], "isin": sec["isin"], "side": "BUY", "quantity": 1_200.0,
+                     "price": px, "currency": "USD", "gross_amount": gross, "commission": comm, "fees": 0.0, "net_amount": gross + comm,
+                     "trade_date": d, "settlement_date": calendars.settlement_date(d, sec["mic"], "equity", "USD")}
+            conf = pd.concat([conf, pd.DataFrame([extra])], ignore_index=True)
+            story.add("trade", "confirm_without_trade", "USEQ", d, confirm_id=extra["confirm_id"], client_reference=extra["client_reference"], broker_id="BRK-NOR")
+    if d == dates[-2] and (tid := pick("GLBD", 0) or pick("USEQ", 3)) is not None:
+        cal = calendars.calendar_for("XNYS", "USD")
+        conf.loc[at(tid), "settlement_date"] = cal.add_business_days(conf.loc[at(tid), "settlement_date"].iloc[0], 1)
+        story.add("trade", "trade_settlement_date_difference", str(t.loc[t["trade_id"] == tid, "fund"].iloc[0]), d, trade_id=tid, field="settlement_date")
+    return conf[CONFIRM_COLUMNS].reset_index(drop=True)

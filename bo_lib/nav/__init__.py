@@ -1,0 +1,1 @@
+"""Fund accounting: positions, valuation, accruals, fees, share classes, NAV controls and explain."""

@@ -1,0 +1,295 @@
+"""Run and fund parameters: the daily schedule, the management company, one file per fund, and
+the declared parameters of each notebook.
+
+Everything is validated with pydantic before any kernel starts. YAML is read with a loader that
+keeps identifiers as strings: ``0012`` stays ``"0012"`` (YAML 1.1 would make it octal 10) and
+``NO`` stays ``"NO"`` (YAML 1.1 would make it False). Only ``true``/``false`` are booleans and
+only plain decimal numbers without leading zeros are numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+# --------------------------------------------------------------------------------------------
+# YAML that does not guess
+
+
+class _StringSafeLoader(yaml.SafeLoader):
+    """SafeLoader whose implicit typing follows YAML 1.2 core, not 1.1's guesses."""
+
+
+_StringSafeLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StringSafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_StringSafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+)
+# floats with a leading zero before the point are fine (0.5); but 0012.5 is not a float in 1.2 either.
+
+
+def load_yaml(path: Path) -> object:
+    """Read a YAML file with string-preserving implicit types; a syntax error names the file."""
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_StringSafeLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ParameterError(path, [("(file)", f"not valid YAML: {exc}")]) from None
+    except OSError as exc:
+        raise ParameterError(path, [("(file)", f"cannot be read: {exc.strerror}")]) from None
+
+
+class ParameterError(ValueError):
+    """Invalid parameters: names the file and each offending key with the rule broken."""
+
+    def __init__(self, path: Path | str, problems: list[tuple[str, str]]):
+        self.path = str(path)
+        self.problems = problems
+        lines = [f"{self.path}: {key}: {rule}" for key, rule in problems]
+        super().__init__("invalid parameters\n  " + "\n  ".join(lines))
+
+
+def _validate(model: type[BaseModel], raw: object, path: Path | str) -> BaseModel:
+    try:
+        return model.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            rule = err["msg"]
+            if err["type"] == "extra_forbidden":
+                rule = "unknown key"
+            elif err["type"] == "missing":
+                rule = "missing value (required)"
+            if "input" in err and err["type"] not in ("missing", "extra_forbidden"):
+                rule += f" (got {err['input']!r})"
+            problems.append((key, rule))
+        raise ParameterError(path, problems) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecuritiesAccount(_Strict):
+    account: Code
+    custodian: Code
+    markets: list[str] = Field(default_factory=list, description="MICs settled in this account")
+
+
+class CashAccount(_Strict):
+    account: Code
+    bank: Code
+    currency: Currency
+    statement_format: Literal["mt940", "camt053"]
+
+
+class PerformanceFee(_Strict):
+    rate_pct: float = Field(ge=0, le=100)
+    hurdle_pct: float = Field(default=0.0, ge=0)
+    high_water_mark: Literal["per_share"] = "per_share"
+    crystallisation: Literal["annual", "quarterly", "monthly"] = "annual"
+
+
+class ShareClass(_Strict):
+    code: Code
+    name: str
+    currency: Currency
+    management_fee_pct: float = Field(ge=0, le=10, description="% per annum of class net assets")
+    distribution: Literal["accumulating", "distributing"] = "accumulating"
+    minimum_investment: float = Field(default=0.0, ge=0)
+    performance_fee: PerformanceFee | None = None
+
+
+class FixedFee(_Strict):
+    name: str
+    annual_amount: float = Field(ge=0)
+
+
+class Tolerances(_Strict):
+    position_quantity: float = Field(default=0.0001, ge=0)
+    market_value_abs: float = Field(default=0.01, ge=0)
+    market_value_rel: float = Field(default=1e-6, ge=0)
+    cash_amount: float = Field(default=0.01, ge=0)
+    trade_price_rel: float = Field(default=1e-6, ge=0)
+    trade_net_amount: float = Field(default=0.01, ge=0)
+
+
+class NavThresholds(_Strict):
+    materiality_pct: float = Field(gt=0, description="shadow vs administrator NAV, % of NAV")
+    day_move_pct: float = Field(gt=0, description="day-over-day NAV per share move flagged above this")
+
+
+class Pricing(_Strict):
+    hierarchy: dict[str, list[Code]] = Field(description="asset class -> price sources, best first")
+    stale_days: int = Field(default=3, ge=1, description="a price unchanged this many days is stale")
+    jump_pct: dict[str, float] = Field(default_factory=lambda: {"equity": 5.0, "government_bond": 1.0, "corporate_bond": 1.0})
+    fx_move_pct: float = Field(default=5.0, gt=0)
+
+
+class FundParameters(_Strict):
+    fund_code: Code
+    name: str
+    fund_type: Literal["equity", "bond", "mixed", "money_market", "hedge"]
+    base_currency: Currency
+    management_company: Code
+    administrator: Code
+    calendar: str = Field(description="market whose business days the fund values on (MIC)")
+    inception_date: dt.date
+    dealing: Literal["daily", "weekly", "monthly"] = "daily"
+    day_basis: Literal[360, 365] = 365
+    nav_decimals: int = Field(default=4, ge=0, le=8)
+    unit_decimals: int = Field(default=3, ge=0, le=8)
+    withholding_tax_pct: dict[str, float] = Field(default_factory=dict, description="issuer country -> %")
+    securities_accounts: list[SecuritiesAccount] = Field(min_length=1)
+    cash_accounts: list[CashAccount] = Field(min_length=1)
+    share_classes: list[ShareClass] = Field(min_length=1)
+    fixed_fees: list[FixedFee] = Field(default_factory=list)
+    tolerances: Tolerances = Tolerances()
+    nav_thresholds: NavThresholds
+    pricing: Pricing
+    regulatory_regimes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> FundParameters:
+        for label, codes in (
+            ("share_classes", [c.code for c in self.share_classes]),
+            ("cash_accounts", [a.account for a in self.cash_accounts]),
+            ("securities_accounts", [a.account for a in self.securities_accounts]),
+        ):
+            dupes = sorted({c for c in codes if codes.count(c) > 1})
+            if dupes:
+                raise ValueError(f"{label}: duplicated code(s) {dupes}")
+        return self
+
+
+class Address(_Strict):
+    street: str
+    city: str
+    state_or_country: str
+    zip_code: str
+
+
+class ManagementCompany(_Strict):
+    code: Code
+    name: str
+    cik: Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
+    lei: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{18}\d{2}$")]
+    address: Address
+    regulatory_regimes: list[str] = Field(default_factory=list)
+
+
+class ScheduledJob(_Strict):
+    notebook: Code
+    scope: Literal["fund", "company"] = "fund"
+    funds: list[Code] | Literal["all"] = "all"
+
+
+class Schedule(_Strict):
+    data_root: str = "data"
+    report_root: str = "reports"
+    store: str = "data/store/workbench.duckdb"
+    calendar: str = Field(default="XNYS", description="market whose business days the daily run follows")
+    workers: int | None = Field(default=None, ge=1, description="parallel jobs; default: CPU count")
+    job_timeout_seconds: int = Field(default=900, ge=10)
+    jobs: list[ScheduledJob] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Notebook parameter declarations: each notebook's parameters, declared once.
+
+
+class NotebookParameters(_Strict):
+    """Parameters every notebook takes. Papermill passes them as strings or numbers."""
+
+    business_date: str = Field(description="YYYY-MM-DD; empty means the latest date in the data")
+    data_root: str
+    parameters_dir: str
+    run_id: str = "interactive"
+
+    @model_validator(mode="after")
+    def _date_format(self) -> NotebookParameters:
+        if self.business_date:
+            try:
+                dt.date.fromisoformat(self.business_date)
+            except ValueError:
+                raise ValueError(f"business_date {self.business_date!r} is not YYYY-MM-DD") from None
+        return self
+
+
+class FundNotebookParameters(NotebookParameters):
+    fund: Code
+
+
+NOTEBOOK_PARAMETERS: dict[str, type[NotebookParameters]] = {
+    "intake": FundNotebookParameters,
+}
+
+
+def check_notebook_parameters(notebook: str, parameters: dict) -> NotebookParameters:
+    """Validate one job's parameters against the notebook's declaration (before a kernel starts)."""
+    model = NOTEBOOK_PARAMETERS.get(notebook)
+    if model is None:
+        raise ParameterError(f"notebook {notebook!r}", [("notebook", f"no parameters declared in bo_lib.parameters (known: {sorted(NOTEBOOK_PARAMETERS)})")])
+    return _validate(model, parameters, f"parameters of notebook {notebook!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_schedule(path: Path | str) -> Schedule:
+    path = Path(path)
+    schedule = _validate(Schedule, load_yaml(path), path)
+    unknown = [j.notebook for j in schedule.jobs if j.notebook not in NOTEBOOK_PARAMETERS]
+    if unknown:
+        raise ParameterError(path, [("jobs.notebook", f"no such notebook declared: {unknown}")])
+    return schedule
+
+
+def load_fund(path: Path | str) -> FundParameters:
+    path = Path(path)
+    fund = _validate(FundParameters, load_yaml(path), path)
+    if fund.fund_code != path.stem:
+        raise ParameterError(path, [("fund_code", f"{fund.fund_code!r} does not match the file name {path.stem!r}")])
+    return fund
+
+
+def load_funds(parameters_dir: Path | str) -> dict[str, FundParameters]:
+    """Every ``funds/<FUND>.yaml``; all files are checked and their errors reported together."""
+    errors: list[ParameterError] = []
+    funds: dict[str, FundParameters] = {}
+    for path in sorted((Path(parameters_dir) / "funds").glob("*.yaml")):
+        try:
+            fund = load_fund(path)
+            funds[fund.fund_code] = fund
+        except ParameterError as exc:
+            errors.append(exc)
+    if errors:
+        if len(errors) == 1:
+            raise errors[0]
+        raise ParameterError(parameters_dir, [(e.path, "; ".join(f"{k}: {r}" for k, r in e.problems)) for e in errors])
+    return funds
+
+
+def load_company(parameters_dir: Path | str) -> ManagementCompany:
+    path = Path(parameters_dir) / "company.yaml"
+    return _validate(ManagementCompany, load_yaml(path), path)

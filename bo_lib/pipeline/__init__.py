@@ -1,0 +1,135 @@
+"""The daily run: plan the jobs, execute them with papermill, archive, seal and index the results.
+
+``plan_run`` (``jobs``) validates everything before a kernel starts; ``run_daily`` executes a
+plan (``execute``), renders offline HTML (``html``), writes the run's index page (``index``), the
+manifest and its checksum (``archive``), makes every file of the run read-only and regenerates the
+report root's index. ``verify_run`` (``archive``) is the auditor's check of a sealed run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from bo_lib.data.layout import input_files
+from bo_lib.hashing import sha256_file
+from bo_lib.pipeline.archive import (
+    MANIFEST_VERSION,
+    RUN_INDEX,
+    RUN_LOG,
+    create_run_folder,
+    environment,
+    file_entry,
+    new_run_id,
+    seal_read_only,
+    utc_iso,
+    verify_run,
+    write_manifest,
+)
+from bo_lib.pipeline.execute import execute_jobs, print_progress
+from bo_lib.pipeline.index import write_reports_index, write_run_index
+from bo_lib.pipeline.jobs import Job, RunPlan, plan_run
+from bo_lib.version import code_version
+
+__all__ = ["Job", "RunPlan", "RunResult", "new_run_id", "plan_run", "run_daily", "verify_run"]
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    index_path: Path
+    manifest: dict
+
+    @property
+    def failed_jobs(self) -> list[dict]:
+        return [job for job in self.manifest["jobs"] if job["status"] != "ok"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_jobs
+
+
+def _job_spec(plan: RunPlan, job: Job, run_dir: Path) -> dict:
+    return {
+        "job_id": job.job_id,
+        "run_id": plan.run_id,
+        "run_dir": str(run_dir),
+        "input_notebook": str(job.input_notebook),
+        "output_notebook": job.output_notebook,
+        "output_html": job.output_html,
+        "parameters": job.parameters,
+        "cwd": str(plan.notebooks_dir),
+        "timeout_seconds": plan.job_timeout_seconds,
+    }
+
+
+def run_daily(
+    plan: RunPlan,
+    *,
+    command: list[str] | None = None,
+    on_finished: Callable[[int, int, dict, dict], None] | None = print_progress,
+) -> RunResult:
+    """Execute a validated plan into a new run folder and seal it; never raises for a failed job."""
+    created = dt.datetime.now(dt.timezone.utc)
+    clock = time.perf_counter()
+    # inputs are hashed before any job runs: the manifest states what the jobs were given
+    inputs = input_files(plan.data_root, plan.business_date).to_dict(orient="records")
+    run_dir = create_run_folder(plan.report_root, plan.business_date, plan.run_id)
+    log_path = run_dir / RUN_LOG
+
+    specs = [_job_spec(plan, job, run_dir) for job in plan.jobs]
+    outcomes = execute_jobs(specs, workers=plan.workers, log_path=log_path, on_finished=on_finished)
+
+    jobs = []
+    for job, outcome in zip(plan.jobs, outcomes):
+        jobs.append({
+            "job_id": job.job_id,
+            "notebook": job.notebook,
+            "fund": job.fund,
+            "entity": job.entity,
+            "scope": job.scope,
+            "parameters": job.parameters,
+            "input_notebook": {"path": str(job.input_notebook), "sha256": sha256_file(job.input_notebook)},
+            "status": outcome["status"],
+            "error": outcome["error"],
+            "started": outcome.get("started"),
+            "ended": outcome.get("ended"),
+            "duration_seconds": outcome.get("duration_seconds"),
+            "outputs": {"ipynb": outcome["outputs"].get("ipynb"), "html": outcome["outputs"].get("html")},
+            "results": outcome.get("results", {}),
+        })
+    failed = sum(job["status"] != "ok" for job in jobs)
+    finished = dt.datetime.now(dt.timezone.utc)
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": plan.run_id,
+        "business_date": plan.business_date.isoformat(),
+        "created": utc_iso(created),
+        "finished": utc_iso(finished),
+        "duration_seconds": round(time.perf_counter() - clock, 3),
+        "code_version": code_version(),
+        **environment(),
+        "workers": plan.workers,
+        "command": command or [],
+        "parameters": {
+            "dir": str(plan.parameters_dir),
+            "files": [file_entry(path, plan.parameters_dir) for path in plan.parameter_files],
+        },
+        "data_root": str(plan.data_root),
+        "inputs": inputs,
+        "jobs": jobs,
+        "summary": {"jobs": len(jobs), "ok": len(jobs) - failed, "failed": failed},
+        "outputs": {},
+    }
+    index_path = write_run_index(run_dir, manifest, RUN_INDEX)
+    manifest["outputs"]["index"] = {"path": RUN_INDEX, "sha256": sha256_file(index_path)}
+    if not log_path.exists():
+        log_path.touch()
+    manifest["outputs"]["log"] = {"path": RUN_LOG, "sha256": sha256_file(log_path)}
+    write_manifest(run_dir, manifest)
+    seal_read_only(run_dir)
+    write_reports_index(plan.report_root)
+    return RunResult(run_dir=run_dir, index_path=index_path, manifest=manifest)

@@ -1,0 +1,171 @@
+"""The run archive: run ids and folders, the manifest, read-only sealing and ``bo verify``.
+
+A run lives in ``<reports>/<business date>/<run id>/`` and is never overwritten: a rerun gets a new
+run id. ``manifest.json`` records what an auditor needs to trust every figure (parameters and
+their hashes, input files and their hashes, package and code versions, timings, each job's status,
+outputs with hashes, and recorded results); ``manifest.sha256`` covers the manifest itself.
+
+The run's ``index.html`` is written *before* the manifest and hashed in its top-level ``outputs``
+(as is ``run.log``, the kernels' stderr), so every file of a sealed run is covered: verify knows
+``manifest.json``, ``manifest.sha256`` and every path listed in ``outputs`` and in the jobs'
+``outputs``; anything else is EXTRA.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import secrets
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bo_lib.hashing import sha256_file
+
+MANIFEST = "manifest.json"
+MANIFEST_CHECKSUM = "manifest.sha256"
+RUN_INDEX = "index.html"
+RUN_LOG = "run.log"
+MANIFEST_VERSION = 1
+
+PACKAGES = ("pandas", "numpy", "papermill", "nbconvert", "nbclient", "plotly", "pydantic", "duckdb", "pyarrow", "bo-workbench")
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """UTC timestamp plus a short random suffix, e.g. ``20261121T081500Z-3f9a``."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def create_run_folder(report_root: Path, business_date: dt.date, run_id: str) -> Path:
+    """Make ``<reports>/<date>/<run id>/``; an existing folder is never reused."""
+    run_dir = Path(report_root) / business_date.isoformat() / run_id
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(exist_ok=False)
+    return run_dir
+
+
+def utc_iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def environment() -> dict:
+    """Interpreter, packages and host behind a run."""
+    return {
+        "python": {"version": platform.python_version(), "implementation": platform.python_implementation(), "executable": sys.executable},
+        "packages": package_versions(),
+        "host": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "hostname": platform.node()},
+    }
+
+
+def file_entry(path: Path, relative_to: Path) -> dict:
+    return {"path": path.relative_to(relative_to).as_posix(), "size_bytes": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+def write_manifest(run_dir: Path, manifest: dict) -> Path:
+    """Write ``manifest.json`` and ``manifest.sha256`` (``sha256sum`` format)."""
+    path = Path(run_dir) / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (Path(run_dir) / MANIFEST_CHECKSUM).write_text(f"{sha256_file(path)}  {MANIFEST}\n", encoding="utf-8")
+    return path
+
+
+def read_manifest(run_dir: Path) -> dict:
+    path = Path(run_dir) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"no {MANIFEST} in {Path(run_dir).resolve()} (is this a run folder?)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+
+
+def seal_read_only(run_dir: Path) -> int:
+    """chmod every file of the run 0o444; folders stay writable (tmp cleanup, no new runs here)."""
+    count = 0
+    for folder, _dirs, files in os.walk(run_dir):
+        for name in files:
+            os.chmod(os.path.join(folder, name), stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+            count += 1
+    return count
+
+
+def listed_outputs(manifest: dict) -> list[dict]:
+    """Every output file the manifest lists: the run's own (index, log) and each job's."""
+    entries = [entry for entry in manifest.get("outputs", {}).values() if entry]
+    for job in manifest.get("jobs", []):
+        entries += [entry for entry in job.get("outputs", {}).values() if entry]
+    return entries
+
+
+@dataclass
+class Verification:
+    """Outcome of ``bo verify``: one line per problem, and how many files were checked."""
+
+    problems: list[str] = field(default_factory=list)
+    checked: int = 0
+    inputs_absent: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_run(run_dir: Path | str) -> Verification:
+    """Recompute every hash of a run: manifest checksum, outputs, inputs still present; list
+    files the manifest does not know (EXTRA) and listed files that are gone (MISSING)."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    result = Verification()
+
+    checksum_path = run_dir / MANIFEST_CHECKSUM
+    if not checksum_path.is_file():
+        result.problems.append(f"MISSING {MANIFEST_CHECKSUM}")
+    else:
+        recorded = checksum_path.read_text(encoding="utf-8").split()
+        if not recorded or recorded[0] != sha256_file(run_dir / MANIFEST):
+            result.problems.append(f"ALTERED {MANIFEST}")
+        else:
+            result.checked += 2
+
+    known = {MANIFEST, MANIFEST_CHECKSUM}
+    for entry in listed_outputs(manifest):
+        relative = entry["path"]
+        known.add(relative)
+        path = run_dir / relative
+        if not path.is_file():
+            result.problems.append(f"MISSING {relative}")
+        elif sha256_file(path) != entry["sha256"]:
+            result.problems.append(f"ALTERED {relative}")
+        else:
+            result.checked += 1
+
+    data_root = Path(manifest.get("data_root", ""))
+    for entry in manifest.get("inputs", []):
+        path = data_root / entry["path"]
+        if not path.is_file():
+            result.inputs_absent.append(entry["path"])
+        elif sha256_file(path) != entry["sha256"]:
+            result.problems.append(f"INPUT ALTERED {entry['path']}")
+        else:
+            result.checked += 1
+
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+        relative = path.relative_to(run_dir).as_posix()
+        if relative not in known:
+            result.problems.append(f"EXTRA {relative}")
+    return result

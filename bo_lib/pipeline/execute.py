@@ -1,0 +1,221 @@
+"""Executing the jobs of a run: papermill in a fresh kernel per job, several jobs in parallel.
+
+Parallelism uses a ``ProcessPoolExecutor`` with the ``spawn`` start method rather than threads:
+papermill/nbclient drive each kernel through an asyncio loop and ZeroMQ sockets, and a job that
+hangs, leaks memory or kills its interpreter must not take the others (or the run's bookkeeping)
+with it. ``spawn`` avoids forking a parent that may already hold ZeroMQ contexts and threads. Each
+worker process imports papermill/nbconvert once and then serves many jobs.
+
+Every exception of a job is caught: the job is marked ``failed`` with a one-line reason, its
+archived notebook starts with an error banner naming that reason (papermill's own banner, which
+points at the failing cell, follows it), and it is rendered to HTML like any other job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+from bo_lib.hashing import sha256_file
+
+ERROR_BANNER_TAG = "bo-error-banner"
+PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """Collapse a message to one line, short enough for an index row and a progress line."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def failure_reason(exc: BaseException) -> str:
+    """``<exception name>: <message>``; for a failing cell, the cell's own ename/evalue."""
+    ename = getattr(exc, "ename", None)
+    if ename:
+        return one_line(f"{ename}: {getattr(exc, 'evalue', '')}")
+    # nbclient appends the whole cell source to a timeout message; the job id already says which
+    message = str(exc).split(" Here is a preview of the cell contents", 1)[0].strip()
+    return one_line(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
+
+
+def _banner_cell(reason: str):
+    from html import escape
+
+    cell = nbformat.v4.new_markdown_cell(
+        '<div style="border:2px solid #b91c1c; background:#fef2f2; color:#7f1d1d; padding:8px 12px;">'
+        f"<strong>This job failed.</strong> {escape(reason)}</div>"
+    )
+    cell.metadata["tags"] = [ERROR_BANNER_TAG]
+    return cell
+
+
+def ensure_error_banner(output_notebook: Path, input_notebook: Path, reason: str) -> None:
+    """Put an error banner first in the archived notebook; build it from the input if papermill
+    failed before writing any output, so that every failed job still has an archived notebook."""
+    notebook = None
+    if output_notebook.is_file():
+        try:
+            notebook = nbformat.read(str(output_notebook), as_version=4)
+        except Exception:  # a half-written output is replaced by the input plus the banner
+            notebook = None
+    if notebook is None:
+        notebook = nbformat.read(str(input_notebook), as_version=4)
+    if not (notebook.cells and ERROR_BANNER_TAG in notebook.cells[0].get("metadata", {}).get("tags", [])):
+        notebook.cells.insert(0, _banner_cell(reason))
+    output_notebook.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, str(output_notebook))
+
+
+def _finish_outputs(spec: dict, outcome: dict) -> dict:
+    """Hash the notebook, collect recorded results, render the HTML (also for failed jobs)."""
+    from bo_lib.pipeline.html import render_notebook_html
+    from bo_lib.report.record import recorded_results
+
+    run_dir = Path(spec["run_dir"])
+    ipynb = run_dir / spec["output_notebook"]
+    html = run_dir / spec["output_html"]
+    try:
+        outcome["results"] = recorded_results(nbformat.read(str(ipynb), as_version=4))
+    except Exception as exc:
+        outcome["results"] = {}
+        if outcome["status"] == "ok":
+            outcome.update(status="failed", error=f"recorded results unreadable: {failure_reason(exc)}")
+    ipynb_sha = sha256_file(ipynb)
+    outcome["outputs"]["ipynb"] = {"path": spec["output_notebook"], "sha256": ipynb_sha}
+    try:
+        render_notebook_html(ipynb, html, run_id=spec["run_id"], notebook_sha256=ipynb_sha)
+        outcome["outputs"]["html"] = {"path": spec["output_html"], "sha256": sha256_file(html)}
+    except Exception as exc:
+        html.unlink(missing_ok=True)
+        if outcome["status"] == "ok":
+            outcome.update(status="failed", error=f"HTML rendering failed: {failure_reason(exc)}")
+    return outcome
+
+
+def execute_job(spec: dict) -> dict:
+    """Run one job (in a worker process): execute, archive the notebook, render HTML.
+
+    ``spec`` holds plain values (it crosses a process boundary): job_id, run_id, run_dir,
+    input_notebook, output_notebook/output_html (relative to run_dir), parameters, cwd,
+    timeout_seconds. Returns the job's outcome; never raises for a job failure.
+    """
+    import papermill
+
+    run_dir = Path(spec["run_dir"])
+    output_notebook = run_dir / spec["output_notebook"]
+    output_notebook.parent.mkdir(parents=True, exist_ok=True)
+    outcome = {"status": "ok", "error": None, "started": _utc_now(), "outputs": {}, "results": {}}
+    clock = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            spec["input_notebook"],
+            str(output_notebook),
+            parameters=spec["parameters"],
+            kernel_name=spec.get("kernel_name", "python3"),
+            cwd=spec["cwd"],
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            execution_timeout=spec["timeout_seconds"],
+        )
+    except Exception as exc:  # every failure is archived, the run goes on
+        outcome.update(status="failed", error=failure_reason(exc))
+        try:
+            ensure_error_banner(output_notebook, Path(spec["input_notebook"]), outcome["error"])
+        except Exception as banner_exc:
+            outcome["error"] += f" (and the error banner could not be written: {failure_reason(banner_exc)})"
+    outcome["duration_seconds"] = round(time.perf_counter() - clock, 3)
+    outcome["ended"] = _utc_now()
+    if output_notebook.is_file():
+        try:
+            _finish_outputs(spec, outcome)
+        except Exception as exc:
+            outcome.update(status="failed", error=outcome["error"] or f"archiving failed: {failure_reason(exc)}")
+    return outcome
+
+
+def _worker_init(log_path: str | None) -> None:
+    """Send the worker's (and so its kernels') stdout/stderr to the run log, not the terminal."""
+    warnings.filterwarnings("ignore", message=".*is not able to be represented.*")
+    if log_path:
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
+def _failed_in_parent(spec: dict, exc: BaseException) -> dict:
+    """The worker itself died: archive the failure from the parent process."""
+    reason = f"worker process failed: {failure_reason(exc)}"
+    outcome = {"status": "failed", "error": reason, "started": None, "ended": _utc_now(),
+               "duration_seconds": None, "outputs": {}, "results": {}}
+    try:
+        ensure_error_banner(Path(spec["run_dir"]) / spec["output_notebook"], Path(spec["input_notebook"]), reason)
+        _finish_outputs(spec, outcome)
+    except Exception:
+        traceback.print_exc()
+    return outcome
+
+
+def execute_jobs(
+    specs: list[dict],
+    *,
+    workers: int,
+    log_path: Path | None = None,
+    on_finished: Callable[[int, int, dict, dict], None] | None = None,
+) -> list[dict]:
+    """Execute all jobs, ``workers`` at a time; outcomes come back in the order of ``specs``.
+
+    ``on_finished(done_count, total, spec, outcome)`` is called in the parent as each job ends.
+    """
+    outcomes: list[dict | None] = [None] * len(specs)
+    if not specs:
+        return []
+    context = multiprocessing.get_context("spawn")
+    done = 0
+    with ProcessPoolExecutor(
+        max_workers=max(1, min(workers, len(specs))),
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(str(log_path) if log_path else None,),
+    ) as pool:
+        futures = {pool.submit(execute_job, spec): position for position, spec in enumerate(specs)}
+        for future in as_completed(futures):
+            position = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # BrokenProcessPool, pickling problems, ...
+                outcome = _failed_in_parent(specs[position], exc)
+            outcomes[position] = outcome
+            done += 1
+            if on_finished is not None:
+                on_finished(done, len(specs), specs[position], outcome)
+    return outcomes  # type: ignore[return-value]
+
+
+def progress_line(done: int, total: int, spec: dict, outcome: dict) -> str:
+    """``[3/9] ok      USEQ/intake  4.2s`` (failed jobs add their reason)."""
+    seconds = outcome.get("duration_seconds")
+    took = f"{seconds:.1f}s" if seconds is not None else "-"
+    status = "ok" if outcome["status"] == "ok" else "FAILED"
+    line = f"[{done}/{total}] {status:<6}  {spec['job_id']}  {took}"
+    if outcome.get("error"):
+        line += f"  {outcome['error']}"
+    return line
+
+
+def print_progress(done: int, total: int, spec: dict, outcome: dict) -> None:
+    print(progress_line(done, total, spec, outcome), file=sys.stderr, flush=True)

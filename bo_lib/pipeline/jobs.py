@@ -1,0 +1,179 @@
+"""Planning the daily run: which (notebook, fund) jobs to execute, with which parameters.
+
+Everything here happens before any kernel starts: the schedule, the management company and the fund
+files are loaded and validated, the business date is resolved against the data root, every job's
+parameters are checked against its notebook's declaration, and every notebook file must exist.
+Any problem raises :class:`~bo_lib.parameters.ParameterError` (or ``FileNotFoundError`` for a
+missing date or notebook), so a bad configuration never produces a half-run archive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bo_lib.data.layout import resolve_business_date
+from bo_lib.parameters import (
+    FundParameters,
+    ManagementCompany,
+    ParameterError,
+    Schedule,
+    check_notebook_parameters,
+    load_company,
+    load_funds,
+    load_schedule,
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook executed for one fund (or once for the management company)."""
+
+    notebook: str
+    scope: str  # "fund" | "company"
+    entity: str  # fund code, or the company code for company-scoped notebooks; the archive folder
+    parameters: dict
+    input_notebook: Path
+
+    @property
+    def fund(self) -> str | None:
+        return self.entity if self.scope == "fund" else None
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.entity}/{self.notebook}"
+
+    @property
+    def output_notebook(self) -> str:
+        """Path of the executed notebook, relative to the run folder."""
+        return f"{self.entity}/{self.notebook}.ipynb"
+
+    @property
+    def output_html(self) -> str:
+        return f"{self.entity}/{self.notebook}.html"
+
+
+@dataclass
+class RunPlan:
+    """A validated daily run, ready to execute."""
+
+    run_id: str
+    business_date: dt.date
+    parameters_dir: Path
+    data_root: Path
+    report_root: Path
+    notebooks_dir: Path
+    workers: int
+    job_timeout_seconds: int
+    schedule: Schedule
+    company: ManagementCompany
+    funds: dict[str, FundParameters]
+    jobs: list[Job] = field(default_factory=list)
+
+    @property
+    def parameter_files(self) -> list[Path]:
+        """The parameter files this run depends on (hashed into the manifest)."""
+        files = [self.parameters_dir / "schedule.yaml", self.parameters_dir / "company.yaml"]
+        files += [self.parameters_dir / "funds" / f"{code}.yaml" for code in sorted(self.funds)]
+        return files
+
+
+def _resolve(path: str | os.PathLike, base: Path) -> Path:
+    path = Path(path)
+    return (path if path.is_absolute() else base / path).resolve()
+
+
+def plan_run(
+    parameters_dir: str | os.PathLike = "parameters",
+    *,
+    run_id: str,
+    business_date: str | dt.date | None = None,
+    funds: list[str] | None = None,
+    notebooks: list[str] | None = None,
+    data_root: str | os.PathLike | None = None,
+    report_root: str | os.PathLike | None = None,
+    notebooks_dir: str | os.PathLike = "notebooks",
+    workers: int | None = None,
+    base_dir: Path | None = None,
+) -> RunPlan:
+    """Load and validate everything, and list the jobs of the run.
+
+    Relative paths (parameters dir, notebooks dir, and the schedule's data/report roots) are
+    resolved against ``base_dir`` (default: the current directory). ``funds`` restricts the run to
+    those fund codes (company-scoped notebooks then run only if the company code is named too);
+    ``notebooks`` restricts it to those scheduled notebooks.
+    """
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    parameters_dir = _resolve(parameters_dir, base)
+    if not parameters_dir.is_dir():
+        raise ParameterError(parameters_dir, [("(directory)", "parameters directory not found")])
+    schedule_path = parameters_dir / "schedule.yaml"
+    schedule = load_schedule(schedule_path)
+    company = load_company(parameters_dir)
+    all_funds = load_funds(parameters_dir)
+    if not all_funds:
+        raise ParameterError(parameters_dir / "funds", [("(directory)", "no fund files (funds/<FUND>.yaml)")])
+
+    data_root_path = _resolve(data_root if data_root is not None else schedule.data_root, base)
+    report_root_path = _resolve(report_root if report_root is not None else schedule.report_root, base)
+    notebooks_path = _resolve(notebooks_dir, base)
+    resolved_date = resolve_business_date(data_root_path, business_date)
+
+    scheduled_notebooks = [j.notebook for j in schedule.jobs]
+    unknown = [n for n in (notebooks or []) if n not in scheduled_notebooks]
+    if unknown:
+        raise ParameterError(schedule_path, [("--notebook", f"not in the schedule: {unknown} (scheduled: {scheduled_notebooks})")])
+    known_entities = set(all_funds) | {company.code}
+    unknown = [f for f in (funds or []) if f not in known_entities]
+    if unknown:
+        raise ParameterError(parameters_dir / "funds", [("--fund", f"unknown fund(s) {unknown} (known: {sorted(all_funds)})")])
+
+    common = {
+        "business_date": resolved_date.isoformat(),
+        "data_root": str(data_root_path),
+        "parameters_dir": str(parameters_dir),
+        "run_id": run_id,
+    }
+    jobs: list[Job] = []
+    for position, scheduled in enumerate(schedule.jobs):
+        if notebooks and scheduled.notebook not in notebooks:
+            continue
+        input_notebook = notebooks_path / f"{scheduled.notebook}.ipynb"
+        if not input_notebook.is_file():
+            raise FileNotFoundError(f"notebook {scheduled.notebook!r} scheduled in {schedule_path} not found: {input_notebook}")
+        if scheduled.scope == "company":
+            entities = [company.code]
+        elif scheduled.funds == "all":
+            entities = sorted(all_funds)
+        else:
+            missing = [f for f in scheduled.funds if f not in all_funds]
+            if missing:
+                raise ParameterError(schedule_path, [(f"jobs.{position}.funds", f"no fund file for {missing}")])
+            entities = list(scheduled.funds)
+        if funds:
+            entities = [e for e in entities if e in funds]
+        for entity in entities:
+            parameters = dict(common)
+            if scheduled.scope == "fund":
+                parameters["fund"] = entity
+            check_notebook_parameters(scheduled.notebook, parameters)
+            jobs.append(Job(scheduled.notebook, scheduled.scope, entity, parameters, input_notebook))
+    if not jobs:
+        raise ParameterError(schedule_path, [("jobs", "the selection (--fund/--notebook) leaves no job to run")])
+
+    return RunPlan(
+        run_id=run_id,
+        business_date=resolved_date,
+        parameters_dir=parameters_dir,
+        data_root=data_root_path,
+        report_root=report_root_path,
+        notebooks_dir=notebooks_path,
+        workers=max(1, workers or schedule.workers or os.cpu_count() or 1),
+        job_timeout_seconds=schedule.job_timeout_seconds,
+        schedule=schedule,
+        company=company,
+        funds=all_funds,
+        jobs=jobs,
+    )

@@ -1,0 +1,415 @@
+"""End-to-end tests of the daily run: real papermill, real kernels, no mocks.
+
+One module-scoped run (three funds, one of which fails on purpose) is shared by most assertions;
+a second run (through the installed ``bo`` script) checks that reruns never touch earlier runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import io
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from bo_lib.cli import main
+from bo_lib.pipeline.html import network_references
+from bo_lib.pipeline.index import key_figures_html
+
+pytestmark = pytest.mark.slow
+
+BO_SCRIPT = Path(sys.executable).parent / "bo"
+FUNDS = ("BAD", "GLBD", "USEQ")
+
+SCHEDULE_YAML = """\
+data_root: data
+report_root: reports
+calendar: XNYS
+workers: 2
+job_timeout_seconds: 120
+jobs:
+  - notebook: intake
+    scope: fund
+    funds: all
+"""
+
+COMPANY_YAML = """\
+code: ACME
+name: Acme Asset Management
+cik: "0001234567"
+lei: 5493001KJTIIGC8Y1R12
+address:
+  street: 1 Main Street
+  city: Boston
+  state_or_country: MA
+  zip_code: "02110"
+"""
+
+FUND_YAML = """\
+fund_code: {code}
+name: {code} test fund
+fund_type: equity
+base_currency: USD
+management_company: ACME
+administrator: ADMIN1
+calendar: XNYS
+inception_date: 2020-01-02
+securities_accounts:
+  - account: SEC-{code}
+    custodian: CUST1
+    markets: [XNYS]
+cash_accounts:
+  - account: CASH-{code}
+    bank: BANK1
+    currency: USD
+    statement_format: mt940
+share_classes:
+  - code: A
+    name: Class A
+    currency: USD
+    management_fee_pct: 1.0
+nav_thresholds:
+  materiality_pct: 0.5
+  day_move_pct: 5.0
+pricing:
+  hierarchy:
+    equity: [EXCH]
+{extra}"""
+
+PARAMETERS_SOURCE = 'fund = "USEQ"\nbusiness_date = ""\ndata_root = ""\nparameters_dir = ""\nrun_id = "interactive"'
+RECORD_SOURCE = """\
+from pathlib import Path
+from bo_lib.report.record import record
+inbound = Path(data_root) / "inbound" / business_date
+record("exceptions", {"red": 1, "amber": 2, "green": 5})
+record("trade_count", sum(1 for _ in open(inbound / "trades.csv")) - 1)
+record("fund", fund)
+print("intake", fund, business_date, run_id)
+"""
+PLOTLY_SOURCE = """\
+import plotly.graph_objects as go
+from IPython.display import display
+figure = go.Figure(go.Bar(x=["settled", "pending"], y=[7, 2]))
+display({"application/vnd.plotly.v1+json": figure.to_plotly_json(),
+         "text/html": figure.to_html(full_html=False, include_plotlyjs=False)}, raw=True)
+"""
+FAIL_SOURCE = 'if fund == "BAD":\n    raise ValueError("bad input in trades.csv")\nrecord("status_line", "inputs complete")'
+
+
+def write_parameters(directory: Path, fund_extra: dict[str, str] | None = None) -> Path:
+    (directory / "funds").mkdir(parents=True)
+    (directory / "schedule.yaml").write_text(SCHEDULE_YAML)
+    (directory / "company.yaml").write_text(COMPANY_YAML)
+    for code in FUNDS:
+        (directory / "funds" / f"{code}.yaml").write_text(FUND_YAML.format(code=code, extra=(fund_extra or {}).get(code, "")))
+    return directory
+
+
+def write_intake_notebook(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    notebook = new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    parameters = new_code_cell(PARAMETERS_SOURCE)
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [
+        new_markdown_cell("# Intake control\nChecks that the day's inbound files arrived."),
+        parameters,
+        new_code_cell(RECORD_SOURCE),
+        new_code_cell(PLOTLY_SOURCE),
+        new_code_cell(FAIL_SOURCE),
+    ]
+    path = directory / "intake.ipynb"
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def write_data(root: Path) -> Path:
+    for day, rows in (("2026-11-05", 2), ("2026-11-06", 3)):
+        folder = root / "inbound" / day
+        folder.mkdir(parents=True)
+        lines = ["trade_id,fund,quantity"] + [f"T{day[-2:]}{i},USEQ,{100 * (i + 1)}" for i in range(rows)]
+        (folder / "trades.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def bo(*argv: str) -> tuple[int, str, str]:
+    """Run ``bo`` in-process, capturing its output."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("world")
+    return {
+        "base": base,
+        "parameters": write_parameters(base / "parameters"),
+        "data": write_data(base / "data"),
+        "notebooks": write_intake_notebook(base / "notebooks").parent,
+        "reports": base / "reports",
+    }
+
+
+def run_args(world: dict[str, Path], *extra: str) -> list[str]:
+    return ["run", "--parameters", str(world["parameters"]), "--data", str(world["data"]),
+            "--reports", str(world["reports"]), "--notebooks", str(world["notebooks"]), *extra]
+
+
+@pytest.fixture(scope="module")
+def first_run(world):
+    code, out, err = bo(*run_args(world, "--workers", "2"))  # no --date: the latest one
+    index = Path(out.strip().splitlines()[-1])
+    return {"code": code, "out": out, "err": err, "index": index, "run_dir": index.parent,
+            "manifest": json.loads((index.parent / "manifest.json").read_text())}
+
+
+def copy_run(run_dir: Path, destination: Path) -> Path:
+    target = destination / run_dir.name
+    shutil.copytree(run_dir, target)
+    return target
+
+
+def make_writable(path: Path) -> None:
+    path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def test_run_statuses_exit_code_and_output(first_run):
+    assert first_run["code"] == 1  # one job failed
+    manifest = first_run["manifest"]
+    statuses = {job["job_id"]: (job["status"], job["error"]) for job in manifest["jobs"]}
+    assert statuses == {
+        "BAD/intake": ("failed", "ValueError: bad input in trades.csv"),
+        "GLBD/intake": ("ok", None),
+        "USEQ/intake": ("ok", None),
+    }
+    assert manifest["summary"] == {"jobs": 3, "ok": 2, "failed": 1}
+    lines = first_run["out"].strip().splitlines()
+    assert "FAILED BAD/intake: ValueError: bad input in trades.csv" in lines
+    assert first_run["index"].is_absolute() and first_run["index"].name == "index.html"
+    progress = [line for line in first_run["err"].splitlines() if line.startswith("[")]
+    assert len(progress) == 3
+    assert any(re.match(r"^\[\d/3\] ok\s+USEQ/intake\s+\d+\.\ds$", line) for line in progress)
+    assert any(re.match(r"^\[\d/3\] FAILED\s+BAD/intake\s+\d+\.\ds", line) for line in progress)
+    assert "Traceback" not in first_run["err"]
+
+
+def test_default_date_is_latest_and_run_folder_layout(first_run, world):
+    manifest = first_run["manifest"]
+    assert manifest["business_date"] == "2026-11-06"
+    run_dir = first_run["run_dir"]
+    assert run_dir.parent == world["reports"].resolve() / "2026-11-06"
+    assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{4}", manifest["run_id"]) and run_dir.name == manifest["run_id"]
+    for fund in FUNDS:
+        assert (run_dir / fund / "intake.ipynb").is_file()
+        assert (run_dir / fund / "intake.html").is_file()
+
+
+def test_failed_notebook_is_archived_with_error_banner(first_run):
+    run_dir = first_run["run_dir"]
+    notebook = nbformat.read(str(run_dir / "BAD" / "intake.ipynb"), as_version=4)
+    first_sources = [cell.source for cell in notebook.cells[:2]]
+    assert "bad input in trades.csv" in first_sources[0]
+    assert any("An Exception was encountered" in source for source in first_sources)
+    html = (run_dir / "BAD" / "intake.html").read_text()
+    assert "bad input in trades.csv" in html
+    ok_notebook = nbformat.read(str(run_dir / "USEQ" / "intake.ipynb"), as_version=4)
+    assert not any("failed" in cell.source.lower() for cell in ok_notebook.cells if cell.cell_type == "markdown")
+
+
+def test_manifest_contents(first_run, world):
+    manifest = first_run["manifest"]
+    run_dir = first_run["run_dir"]
+    data_root = world["data"].resolve()
+    assert manifest["data_root"] == str(data_root)
+    trades = data_root / "inbound" / "2026-11-06" / "trades.csv"
+    assert manifest["inputs"] == [{"dataset": "trades", "path": "inbound/2026-11-06/trades.csv",
+                                   "size_bytes": trades.stat().st_size, "sha256": sha256(trades)}]
+    parameter_files = {entry["path"]: entry["sha256"] for entry in manifest["parameters"]["files"]}
+    assert parameter_files == {
+        "schedule.yaml": sha256(world["parameters"] / "schedule.yaml"),
+        "company.yaml": sha256(world["parameters"] / "company.yaml"),
+        **{f"funds/{code}.yaml": sha256(world["parameters"] / "funds" / f"{code}.yaml") for code in FUNDS},
+    }
+    jobs = {job["job_id"]: job for job in manifest["jobs"]}
+    useq = jobs["USEQ/intake"]
+    assert useq["parameters"] == {
+        "business_date": "2026-11-06", "data_root": str(data_root),
+        "parameters_dir": str(world["parameters"].resolve()), "run_id": manifest["run_id"], "fund": "USEQ",
+    }
+    assert useq["fund"] == "USEQ" and useq["scope"] == "fund" and useq["notebook"] == "intake"
+    assert useq["results"] == {"exceptions": {"red": 1, "amber": 2, "green": 5}, "trade_count": 3,
+                               "fund": "USEQ", "status_line": "inputs complete"}
+    assert "status_line" not in jobs["BAD/intake"]["results"]  # recorded before the failure only
+    assert jobs["BAD/intake"]["results"]["trade_count"] == 3
+    for job in manifest["jobs"]:
+        assert job["duration_seconds"] > 0 and job["started"] < job["ended"]
+        for kind in ("ipynb", "html"):
+            entry = job["outputs"][kind]
+            assert entry["path"] == f"{job['fund']}/intake.{kind}"
+            assert entry["sha256"] == sha256(run_dir / entry["path"])
+    assert manifest["outputs"]["index"] == {"path": "index.html", "sha256": sha256(run_dir / "index.html")}
+    for package in ("pandas", "numpy", "papermill", "nbconvert", "nbclient", "plotly", "pydantic", "bo-workbench"):
+        assert manifest["packages"][package] == importlib.metadata.version(package)
+    assert set(manifest["packages"]) >= {"duckdb", "pyarrow"}
+    assert manifest["python"]["version"] == ".".join(map(str, sys.version_info[:3]))
+    assert manifest["host"]["cpu_count"] == os.cpu_count() and manifest["workers"] == 2
+    assert manifest["command"][:2] == ["bo", "run"]
+    assert manifest["code_version"] and manifest["duration_seconds"] > 0
+    assert manifest["created"] <= manifest["finished"]
+    checksum = (run_dir / "manifest.sha256").read_text()
+    assert checksum == f"{sha256(run_dir / 'manifest.json')}  manifest.json\n"
+
+
+def test_run_files_are_read_only(first_run):
+    files = [path for path in first_run["run_dir"].rglob("*") if path.is_file()]
+    assert len(files) >= 9
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o444, path
+
+
+def test_html_is_offline_with_plotly_once_and_code_hidden(first_run):
+    run_dir = first_run["run_dir"]
+    manifest = first_run["manifest"]
+    for job in manifest["jobs"]:
+        page = (run_dir / job["outputs"]["html"]["path"]).read_text()
+        assert network_references(page) == []
+        assert not re.search(r"<script[^>]*\bsrc=[\"']?https?:", page, re.I)
+        assert not re.search(r"<link[^>]*\bhref=[\"']?https?:", page, re.I)
+        assert page.count("* plotly.js v") == 1
+        assert "Plotly.newPlot" in page
+        assert 'class="jp-Notebook bo-hide-code"' in page and "Show code" in page
+        assert manifest["run_id"] in page and job["outputs"]["ipynb"]["sha256"] in page
+    assert "intake USEQ 2026-11-06" in (run_dir / "USEQ" / "intake.html").read_text()
+
+
+def test_run_index_page(first_run):
+    page = first_run["index"].read_text()
+    manifest = first_run["manifest"]
+    assert manifest["run_id"] in page and "2026-11-06" in page and manifest["code_version"] in page
+    assert "3 jobs: 2 ok, 1 failed" in page
+    assert "ValueError: bad input in trades.csv" in page
+    assert 'href="USEQ/intake.html"' in page and 'href="BAD/intake.ipynb"' in page
+    assert '<span class="rag red" title="red">1</span>' in page and "trade_count: <strong>3</strong>" in page
+    assert network_references(page) == []
+
+
+def test_verify_passes_on_a_sealed_run(first_run):
+    code, out, _ = bo("verify", str(first_run["run_dir"]))
+    assert code == 0
+    # manifest.json + manifest.sha256 + 3 jobs x 2 outputs + index + log + 1 input
+    assert out.strip() == "verified: 11 files"
+
+
+def test_verify_names_an_altered_output(first_run, tmp_path):
+    run_copy = copy_run(first_run["run_dir"], tmp_path)
+    target = run_copy / "GLBD" / "intake.html"
+    make_writable(target)
+    content = bytearray(target.read_bytes())
+    content[100] ^= 0x01
+    target.write_bytes(bytes(content))
+    code, out, _ = bo("verify", str(run_copy))
+    assert code == 1
+    assert out.strip().splitlines() == ["ALTERED GLBD/intake.html"]
+
+
+def test_verify_reports_missing_and_extra_files(first_run, tmp_path):
+    run_copy = copy_run(first_run["run_dir"], tmp_path)
+    (run_copy / "USEQ" / "intake.ipynb").unlink()
+    (run_copy / "USEQ" / "notes.txt").write_text("added after the run")
+    code, out, _ = bo("verify", str(run_copy))
+    assert code == 1
+    assert sorted(out.strip().splitlines()) == ["EXTRA USEQ/notes.txt", "MISSING USEQ/intake.ipynb"]
+
+
+def test_verify_detects_altered_manifest_and_inputs(first_run, world, tmp_path):
+    run_copy = copy_run(first_run["run_dir"], tmp_path)
+    data_copy = tmp_path / "data"
+    shutil.copytree(world["data"], data_copy)
+    manifest_path = run_copy / "manifest.json"
+    make_writable(manifest_path)
+    manifest = json.loads(manifest_path.read_text())
+    manifest["data_root"] = str(data_copy)
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    code, out, _ = bo("verify", str(run_copy))
+    assert code == 1 and out.strip().splitlines() == ["ALTERED manifest.json"]
+
+    checksum = run_copy / "manifest.sha256"
+    make_writable(checksum)
+    checksum.write_text(f"{sha256(manifest_path)}  manifest.json\n")
+    assert bo("verify", str(run_copy))[0] == 0
+    (data_copy / "inbound" / "2026-11-06" / "trades.csv").write_text("trade_id,fund,quantity\nX,USEQ,1\n")
+    code, out, _ = bo("verify", str(run_copy))
+    assert code == 1 and out.strip().splitlines() == ["INPUT ALTERED inbound/2026-11-06/trades.csv"]
+
+
+def test_rerun_makes_a_new_run_and_leaves_the_first_untouched(first_run, world):
+    before = {path: path.read_bytes() for path in first_run["run_dir"].rglob("*") if path.is_file()}
+    completed = subprocess.run(
+        [str(BO_SCRIPT), *run_args(world, "--date", "2026-11-06", "--fund", "USEQ", "--workers", "1")],
+        capture_output=True, text=True, timeout=300, cwd=world["base"],
+    )
+    assert completed.returncode == 0, completed.stderr
+    second_index = Path(completed.stdout.strip().splitlines()[-1])
+    second_run = second_index.parent
+    assert second_index.is_file() and second_run != first_run["run_dir"]
+    assert second_run.parent == first_run["run_dir"].parent
+    second = json.loads((second_run / "manifest.json").read_text())
+    assert [job["job_id"] for job in second["jobs"]] == ["USEQ/intake"]
+    assert second["summary"] == {"jobs": 1, "ok": 1, "failed": 0}
+    after = {path: path.read_bytes() for path in first_run["run_dir"].rglob("*") if path.is_file()}
+    assert after == before
+    assert bo("verify", str(second_run))[0] == 0
+    archive_index = (world["reports"] / "index.html").read_text()
+    assert first_run["manifest"]["run_id"] in archive_index and second["run_id"] in archive_index
+    assert os.access(world["reports"] / "index.html", os.W_OK)
+
+
+def test_parameters_error_exits_2_before_any_kernel(tmp_path, world):
+    parameters = write_parameters(tmp_path / "parameters", fund_extra={"GLBD": "colour: blue\n"})
+    reports = tmp_path / "reports"
+    args = ["run", "--parameters", str(parameters), "--data", str(world["data"]), "--reports", str(reports),
+            "--notebooks", str(world["notebooks"])]
+    code, out, err = bo(*args)
+    assert code == 2
+    assert "GLBD.yaml" in err and "colour" in err and "unknown key" in err
+    assert "Traceback" not in err and err.startswith("bo: error:")
+    assert not reports.exists()  # nothing started, nothing archived
+
+
+def test_unknown_fund_date_and_notebook_exit_2(world, tmp_path):
+    reports = tmp_path / "reports"
+    base = ["run", "--parameters", str(world["parameters"]), "--data", str(world["data"]),
+            "--reports", str(reports), "--notebooks", str(world["notebooks"])]
+    for extra, expected in ((["--fund", "NOPE"], "NOPE"), (["--date", "2026-11-09"], "2026-11-09"),
+                            (["--notebook", "nav"], "nav"), (["--date", "06/11/2026"], "06/11/2026")):
+        code, _, err = bo(*base, *extra)
+        assert code == 2 and expected in err and "Traceback" not in err, err
+    assert not reports.exists()
+
+
+def test_key_figures_rendering():
+    html = key_figures_html({"exceptions": {"red": 0, "amber": 3, "green": 9}, "net_assets": 1234567.891,
+                             "breaks": 4, "detail": {"a": 1}})
+    assert '<span class="rag amber" title="amber">3</span>' in html
+    assert "net_assets: <strong>1,234,567.89</strong>" in html and "breaks: <strong>4</strong>" in html
+    assert "detail" not in html
