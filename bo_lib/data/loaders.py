@@ -205,6 +205,11 @@ def validate_frame(raw: pd.DataFrame, contract: Contract, label: str, *, busines
             violations += col_violations
     df = pd.DataFrame(typed, index=raw.index)
     violations += _row_rules(contract, label, df, lines, funds)
+    if contract.account_column and account_funds and contract.account_column not in missing_cols:
+        accounts = df[contract.account_column]
+        orphan = accounts.ne("") & funds.eq("")
+        for i in np.flatnonzero(orphan.to_numpy()):
+            violations.append(Violation(label, int(lines[i]), contract.account_column, "account belongs to no fund in the parameters", accounts.iat[i]))
     # key uniqueness: never pair duplicates silently
     key = list(contract.key)
     dup = raw.duplicated(key, keep=False) & ~raw[key].apply(lambda s: s.str.strip().eq("")).any(axis=1)

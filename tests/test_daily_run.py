@@ -1,0 +1,133 @@
+"""The daily run on the sample world with the real notebooks: `bo run` → archive → `bo verify`.
+
+A copy of the world has one bad USEQ trade row: the run must finish with every job archived, the
+USEQ intake report naming the bad value, and the other funds' reports clean.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from bo_lib.cli import main
+from bo_lib.hashing import sha256_file
+from tests.conftest import NOTEBOOKS, PARAMETERS
+
+pytestmark = pytest.mark.slow
+
+
+def bo(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def corrupted_run(tmp_path_factory):
+    from tests.conftest import DATA
+
+    root = tmp_path_factory.mktemp("daily")
+    data = root / "data"
+    shutil.copytree(DATA, data)
+    trades = data / "inbound/2026-11-06/trades.csv"
+    lines = trades.read_text().splitlines()
+    n = next(i for i, line in enumerate(lines) if ",USEQ," in line)
+    parts = lines[n].split(",")
+    parts[6] = "12O0"
+    lines[n] = ",".join(parts)
+    trades.write_text("\n".join(lines) + "\n")
+    code, out, err = bo("run", "--data", str(data), "--reports", str(root / "reports"), "--parameters", str(PARAMETERS),
+                        "--notebooks", str(NOTEBOOKS), "--workers", "2")
+    index = Path(out.strip().splitlines()[-1])
+    return {"code": code, "out": out, "err": err, "run_dir": index.parent, "data": data, "bad_line": n + 1}
+
+
+def manifest(run_dir: Path) -> dict:
+    return json.loads((run_dir / "manifest.json").read_text())
+
+
+def test_every_job_runs_and_bad_input_is_a_reported_exception_not_a_crash(corrupted_run):
+    assert corrupted_run["code"] == 0, corrupted_run["out"] + corrupted_run["err"]
+    jobs = {j["fund"]: j for j in manifest(corrupted_run["run_dir"])["jobs"]}
+    assert set(jobs) == {"USEQ", "GLBD", "MAHF"} and {j["status"] for j in jobs.values()} == {"ok"}
+    assert jobs["USEQ"]["results"]["validation_errors"] == 1
+    assert jobs["USEQ"]["results"]["exceptions"] == {"red": 2, "amber": 0, "green": 4}
+    for other in ("GLBD", "MAHF"):
+        assert jobs[other]["results"]["validation_errors"] == 0
+        assert jobs[other]["results"]["exceptions"]["red"] == 0
+    assert jobs["USEQ"]["results"]["business_date"] == "2026-11-06"
+
+
+def test_the_useq_report_names_file_line_column_and_rule(corrupted_run):
+    nb = nbformat.read(corrupted_run["run_dir"] / "USEQ/intake.ipynb", as_version=4)
+    texts = "\n".join(str(o.get("data", {}).get("text/plain", "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "inbound/2026-11-06/trades.csv" in texts and f"{corrupted_run['bad_line']} quantity not a number  12O0 USEQ" in texts
+    html = (corrupted_run["run_dir"] / "USEQ/intake.html").read_text()
+    assert "Intake exceptions for USEQ on 2026-11-06: 2 red, 0 amber, 4 green" in html
+    assert "12O0" in html and "not a number" in html
+
+
+def test_manifest_hashes_the_inputs_as_delivered(corrupted_run):
+    m = manifest(corrupted_run["run_dir"])
+    inputs = {i["path"]: i for i in m["inputs"]}
+    trades = inputs["inbound/2026-11-06/trades.csv"]
+    assert trades["sha256"] == sha256_file(corrupted_run["data"] / "inbound/2026-11-06/trades.csv")
+    assert "reference/securities.csv" in inputs and "inbound/2026-11-06/statements/0012345679.mt940" in inputs
+    assert m["business_date"] == "2026-11-06" and m["summary"] == {"jobs": 3, "ok": 3, "failed": 0}
+    job = next(j for j in m["jobs"] if j["fund"] == "USEQ")
+    assert job["parameters"]["fund"] == "USEQ" and job["parameters"]["business_date"] == "2026-11-06"
+    assert job["outputs"]["html"]["sha256"] == sha256_file(corrupted_run["run_dir"] / job["outputs"]["html"]["path"])
+
+
+def test_index_lists_every_job_with_its_exceptions(corrupted_run):
+    index = (corrupted_run["run_dir"] / "index.html").read_text()
+    for fund in ("USEQ", "GLBD", "MAHF"):
+        assert f"{fund}/intake.html" in index
+    assert "validation_errors" in index
+
+
+def test_verify_passes_then_names_the_one_altered_byte(corrupted_run, tmp_path):
+    run_copy = tmp_path / "run"
+    shutil.copytree(corrupted_run["run_dir"], run_copy)
+    code, out, _ = bo("verify", str(run_copy))
+    assert code == 0 and out.startswith("verified:")
+    target = run_copy / "GLBD/intake.html"
+    os.chmod(target, stat.S_IWUSR | stat.S_IRUSR)
+    content = bytearray(target.read_bytes())
+    content[len(content) // 2] ^= 0x01
+    target.write_bytes(bytes(content))
+    code, out, _ = bo("verify", str(run_copy))
+    assert code == 1 and out.strip().splitlines() == ["ALTERED GLBD/intake.html"]
+
+
+def test_a_job_that_cannot_run_is_archived_failed_with_its_reason(tmp_path):
+    from tests.conftest import DATA
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    shutil.rmtree(data / "opening")  # the books cannot be opened
+    code, out, err = bo("run", "--data", str(data), "--reports", str(tmp_path / "reports"), "--parameters", str(PARAMETERS),
+                        "--notebooks", str(NOTEBOOKS), "--fund", "GLBD", "--workers", "1")
+    assert code == 1
+    assert "GLBD/intake" in out and "no opening/<YYYY-MM-DD> folder" in out
+    run_dir = Path(out.strip().splitlines()[-1]).parent
+    nb = nbformat.read(run_dir / "GLBD/intake.ipynb", as_version=4)
+    assert "This job failed" in nb.cells[0].source and "no opening/&lt;YYYY-MM-DD&gt; folder" in nb.cells[0].source
+    assert manifest(run_dir)["jobs"][0]["status"] == "failed"
+    assert (run_dir / "GLBD/intake.html").exists()
+
+
+def test_a_date_without_data_is_refused_before_any_kernel(tmp_path):
+    code, out, err = bo("run", "--date", "2026-12-01", "--reports", str(tmp_path / "reports"), "--parameters", str(PARAMETERS),
+                        "--notebooks", str(NOTEBOOKS), "--data", str(Path(__file__).resolve().parent.parent / "data"))
+    assert code == 2 and "no inbound data for 2026-12-01" in err and "Traceback" not in err
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").rglob("manifest.json"))

@@ -1,0 +1,101 @@
+"""The intake control on the sample world: it finds the seeded intake exceptions and nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bo_lib import intake
+from bo_lib.data.inbound import gather_fund_day
+from bo_lib.data.loaders import account_fund_map
+from tests.conftest import DATA
+
+FINAL = dt.date(2026, 11, 6)
+
+
+def assess(fund_code, funds, date=FINAL, data_root=DATA):
+    return intake.assess(gather_fund_day(data_root, funds[fund_code], date, account_fund_map(funds)))
+
+
+def _seeded(ground_truth, kind):
+    return [e for e in ground_truth["exceptions"] if e["type"] == kind]
+
+
+def test_useq_final_date_flags_exactly_the_seeded_missing_and_stale_prices(funds, ground_truth):
+    result = assess("USEQ", funds)
+    flagged = result.prices[result.prices["rag"] != "green"].set_index("security_id")["status"].to_dict()
+    missing = _seeded(ground_truth, "price_missing")[0]["security_id"]
+    stale = _seeded(ground_truth, "price_stale")[0]["security_id"]
+    assert flagged == {missing: "no price today", stale: "unchanged for 3+ deliveries"}
+    assert result.prices.set_index("security_id").at[stale, "unchanged_deliveries"] == 4  # five equal closes
+    assert result.summary.counts == {"red": 1, "amber": 0, "green": 5}
+    assert result.key_figures() == {"files_received": 10, "files_missing": 0, "validation_errors": 0, "prices_not_fresh": 2,
+                                    "fx_exceptions": 0, "statements_not_balancing": 0}
+
+
+@pytest.mark.parametrize("fund_code", ["GLBD", "MAHF"])
+def test_other_funds_are_clean_on_the_final_date(funds, fund_code):
+    result = assess(fund_code, funds)
+    assert result.summary.counts["red"] == 0 and result.summary.counts["amber"] == 0, result.summary.text()
+    assert len(result.violations) == 0
+    assert set(result.statements["balances"]) == {True}
+
+
+def test_unbalanced_statement_is_red_with_its_difference_and_breaks_the_chain(funds, ground_truth):
+    seeded = _seeded(ground_truth, "statement_unbalanced")[0]
+    day = dt.date.fromisoformat(seeded["first_date"])
+    result = assess("GLBD", funds, day)
+    bad = result.statements[result.statements["rag"] == "red"]
+    assert list(bad["account"]) == [seeded["account"]]
+    assert bad["difference"].iloc[0] == pytest.approx(seeded["difference"])
+    assert "does not balance" in result.summary.table.set_index("check").at["Bank statements", "detail"]
+    # the next statement opens from the true balance: the chain from the misreported closing breaks
+    nxt = assess("GLBD", funds, dt.date(2026, 11, 2))
+    chain = nxt.statements.set_index("account")
+    assert bool(chain.at[seeded["account"], "chain_break"]) and bool(chain.at[seeded["account"], "balances"])
+    assert (nxt.statements["rag"] == "red").sum() == 1
+
+
+def test_no_usd_statement_is_due_on_columbus_day(funds):
+    result = assess("USEQ", funds, dt.date(2026, 10, 12))  # NYSE open, Federal Reserve closed
+    row = result.arrival.set_index("dataset").loc["statement:0012345679"]
+    assert not row["due"] and row["status"] == "not due" and row["rag"] == "green"
+    assert result.summary.table.set_index("check").at["Files delivered", "rag"] == "green"
+
+
+def test_missing_and_empty_files_are_red(funds, data_copy):
+    (data_copy / "inbound/2026-11-06/prices.csv").unlink()
+    (data_copy / "inbound/2026-11-06/statements/0012345679.mt940").write_text("")
+    result = assess("USEQ", funds, data_root=data_copy)
+    status = result.arrival.set_index("dataset")["status"]
+    assert status["prices"] == "missing" and status["statement:0012345679"] == "empty"
+    assert result.summary.table.set_index("check").at["Files delivered", "count"] == 2
+    assert "expected file was not delivered" in set(result.violations["rule"])
+
+
+def test_a_bad_row_is_reported_to_its_fund_only(funds, data_copy):
+    path = data_copy / "inbound/2026-11-06/trades.csv"
+    lines = path.read_text().splitlines()
+    n = next(i for i, line in enumerate(lines) if ",USEQ," in line)
+    parts = lines[n].split(",")
+    parts[6] = "12O0"  # quantity with a letter O
+    lines[n] = ",".join(parts)
+    path.write_text("\n".join(lines) + "\n")
+    useq = assess("USEQ", funds, data_root=data_copy)
+    v = useq.violations.iloc[0]
+    assert (len(useq.violations), v["file"], v["line"], v["column"], v["rule"], v["value"]) == (
+        1, "inbound/2026-11-06/trades.csv", n + 1, "quantity", "not a number", "12O0")
+    assert useq.summary.table.set_index("check").at["Validation", "rag"] == "red"
+    for other in ("GLBD", "MAHF"):
+        assert len(assess(other, funds, data_root=data_copy).violations) == 0
+
+
+def test_row_counts_flag_a_stable_feed_that_shrinks(funds, data_copy):
+    path = data_copy / "inbound/2026-11-06/custodian_positions.csv"
+    lines = path.read_text().splitlines()
+    useq_rows = [line for line in lines[1:] if ",0012345678," in line]
+    path.write_text("\n".join([lines[0]] + [line for line in lines[1:] if line not in useq_rows[:15]]) + "\n")
+    result = assess("USEQ", funds, data_root=data_copy)
+    row = result.counts.set_index("dataset").loc["custodian_positions"]
+    assert (row["rows"], row["previous_rows"], row["rag"]) == (7, 22, "amber")
