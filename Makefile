@@ -28,3 +28,6 @@ sample-data: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+bench: $(STAMP)
+	$(BIN)/python bench/daily_run.py

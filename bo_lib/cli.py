@@ -70,12 +70,13 @@ def _cmd_verify(args: argparse.Namespace, argv: list[str]) -> int:
 def _cmd_sample_data(args: argparse.Namespace, argv: list[str]) -> int:
     from bo_lib.data.sample_world import generate_sample_world
 
-    if args.funds < 1 or args.days < 2:
-        return _error("--funds must be at least 1 and --days at least 2")
-    summary = generate_sample_world(
-        Path(args.out), seed=args.seed, funds=args.funds, securities=args.securities,
-        trades_per_day=args.trades_per_day, days=args.days, parameters_dir=args.parameters,
-    )
+    try:
+        summary = generate_sample_world(
+            Path(args.out), seed=args.seed, funds=args.funds, securities=args.securities,
+            trades_per_day=args.trades_per_day, days=args.days, parameters_dir=args.parameters,
+        )
+    except ValueError as exc:
+        return _error(str(exc))
     print("sample world written to " + str(Path(args.out).resolve()) + ": "
           + ", ".join(f"{key}={value}" for key, value in summary.items() if key != "out_dir"))
     return EXIT_OK

@@ -533,12 +533,17 @@ def _check_scaled_world(root: Path, n_funds: int, n_days: int) -> None:
 
 
 def test_scale_options_give_a_bigger_world(tmp_path):
-    """The benchmark scale-up exactly as the foundation issue names it (4 funds, 3 days)."""
-    summary = generate_sample_world(tmp_path / "data", funds=4, securities=80, trades_per_day=10, days=3,
+    """The benchmark scale-up: more funds (copies of the templates), securities and trades."""
+    summary = generate_sample_world(tmp_path / "data", funds=4, securities=80, trades_per_day=10, days=20,
                                     parameters_dir=tmp_path / "parameters")
-    assert summary["funds"] == 4 and summary["days"] == 3
+    assert summary["funds"] == 4 and summary["days"] == 20
     assert set(load_funds(tmp_path / "parameters")) == {"USEQ", "GLBD", "MAHF", "USEQ01"}
-    _check_scaled_world(tmp_path, 4, 3)
+    _check_scaled_world(tmp_path, 4, 20)
+
+
+def test_too_short_a_world_is_refused_with_the_reason(tmp_path):
+    with pytest.raises(ValueError, match="at least 20 business days for its seeded stories"):
+        generate_sample_world(tmp_path / "data", days=5, parameters_dir=tmp_path / "parameters")
 
 
 def test_scale_options_more_securities_and_trades(tmp_path):

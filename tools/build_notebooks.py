@@ -41,7 +41,7 @@ stand on incomplete or wrong data: resolve it, or say why it does not matter, be
     code("""
 # Parameters (papermill injects the scheduled values below this cell)
 fund = "USEQ"
-business_date = ""  # YYYY-MM-DD; empty = the latest date delivered
+business_date = ""  # YYYY-MM-DD, or empty for the latest date delivered
 data_root = "../data"
 parameters_dir = "../parameters"
 run_id = "interactive"
@@ -56,7 +56,8 @@ from bo_lib.data.loaders import account_fund_map
 from bo_lib.parameters import check_notebook_parameters, load_funds
 from bo_lib.report import explorer, record, show_exceptions, show_figure, show_run_header, show_table
 from bo_lib.report.charts import today_vs_previous_bars
-
+"""),
+    code("""
 params = check_notebook_parameters("intake", dict(fund=fund, business_date=business_date, data_root=data_root,
                                                    parameters_dir=parameters_dir, run_id=run_id))
 funds = load_funds(parameters_dir)

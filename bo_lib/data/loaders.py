@@ -12,6 +12,7 @@ jobs of the others; a problem that cannot be attributed belongs to everyone.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -89,7 +90,20 @@ def _read_raw(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Violati
         return None, [Violation(label, line, None, rule)]
     except UnicodeDecodeError as exc:
         return None, [Violation(label, None, None, f"not UTF-8 text (byte {exc.start})")]
-    return raw, []
+    return raw, _field_count_violations(path, label, len(raw.columns))
+
+
+def _field_count_violations(path: Path, label: str, expected: int) -> list[Violation]:
+    """pandas pads a short record with empty values; a record with fewer fields than the header is
+    malformed, not a row with blanks (csv's reader counts fields, quotes and embedded newlines included)."""
+    out = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        for record in reader:
+            if record and len(record) != expected:
+                out.append(Violation(label, reader.line_num, None, f"malformed CSV: expected {expected} fields, saw {len(record)}"))
+    return out
 
 
 def _column_violations(label, col: Column, values: pd.Series, lines: np.ndarray, funds: pd.Series) -> tuple[pd.Series, list[Violation]]:
@@ -145,12 +159,12 @@ def _column_violations(label, col: Column, values: pd.Series, lines: np.ndarray,
     return typed, out
 
 
-def _row_rules(contract: Contract, label: str, df: pd.DataFrame, lines: np.ndarray, funds: pd.Series) -> list[Violation]:
+def _row_rules(contract: Contract, label: str, df: pd.DataFrame, raw: pd.DataFrame, lines: np.ndarray, funds: pd.Series) -> list[Violation]:
     out: list[Violation] = []
 
     def flag(mask: pd.Series, column: str, rule: str) -> None:
         for i in np.flatnonzero(mask.fillna(False).to_numpy()):
-            out.append(Violation(label, int(lines[i]), column, rule, None if pd.isna(df[column].iat[i]) else str(df[column].iat[i]), funds.iat[i] or None))
+            out.append(Violation(label, int(lines[i]), column, rule, str(raw[column].iat[i]) or None, funds.iat[i] or None))
 
     for rule in contract.rules:
         if rule == "settles_after_trade":
@@ -204,7 +218,7 @@ def validate_frame(raw: pd.DataFrame, contract: Contract, label: str, *, busines
         if col.name not in missing_cols:
             violations += col_violations
     df = pd.DataFrame(typed, index=raw.index)
-    violations += _row_rules(contract, label, df, lines, funds)
+    violations += _row_rules(contract, label, df, raw, lines, funds)
     if contract.account_column and account_funds and contract.account_column not in missing_cols:
         accounts = df[contract.account_column]
         orphan = accounts.ne("") & funds.eq("")
@@ -248,12 +262,13 @@ def read_dataset(dataset: str, data_root: Path | str, business_date: dt.date | N
     contract = CONTRACTS[dataset]
     path = Path(path) if path is not None else dataset_path(dataset, data_root, business_date)
     label = _label(path, data_root)
-    raw, violations = _read_raw(path, label)
+    raw, read_violations = _read_raw(path, label)
     if raw is None:
         empty = pd.DataFrame({c: pd.Series(dtype="str") for c in contract.column_names})
-        return LoadResult(dataset, path, empty.assign(source_line=pd.Series(dtype="int64")), violations, 0)
+        return LoadResult(dataset, path, empty.assign(source_line=pd.Series(dtype="int64")), read_violations, 0)
     frame, violations = validate_frame(raw, contract, label, business_date=business_date if dataset in INBOUND_FILES else None,
                                        reference=reference, account_funds=account_funds)
+    violations = read_violations + violations
     if fund is not None and (contract.fund_column or (contract.account_column and account_funds)):
         frame = frame[frame["_fund"] == fund]
         violations = [v for v in violations if v.fund in (None, fund)]

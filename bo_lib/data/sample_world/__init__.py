@@ -25,6 +25,7 @@ from bo_lib.data.sample_world.universe import build_universe, business_dates_fro
 DEFAULT_SEED = 20260930
 DEFAULT_OPENING_DATE = dt.date(2026, 9, 30)  # a quarter end
 DEFAULT_DAYS = 27
+MIN_DAYS = 20
 DEFAULT_TRADES_PER_DAY = {"USEQ": 6, "GLBD": 3, "MAHF": 5}
 
 _FUND_YAML_HEADER = """\
@@ -60,6 +61,11 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
     Scale-up options for benchmarks: ``funds`` (copies of the three templates), ``securities``
     (more US equities), ``trades_per_day`` (per fund), ``days``.
     """
+    if days < MIN_DAYS:
+        raise ValueError(f"the sample world needs at least {MIN_DAYS} business days for its seeded stories (fails up to 12 days old, "
+                         f"corporate actions, a break that resolves); got {days}")
+    if funds < 1:
+        raise ValueError(f"the sample world needs at least one fund; got {funds}")
     out_dir = Path(out_dir)
     parameters_dir = Path(parameters_dir) if parameters_dir is not None else out_dir.resolve().parent / "parameters"
     rng = np.random.default_rng(seed)
@@ -185,7 +191,7 @@ def _tell_static_stories(world: simulate.World, story: feeds.SeededExceptions) -
                   security_id=r["position_resolved_break"], difference=1000.0, resolved_on=d[-4], note="custodian over-reported for three days, then corrected")
         ev = world.unbooked_events.iloc[0]
         story.add("position", "corporate_action_not_booked", "USEQ", ev["pay_date"], fin, account=acct, isin=ev["isin"], security_id=ev["security_id"],
-                  event_id=ev["event_id"], event_type=ev["event_type"], ratio=f"{ev['ratio_new']:g}:{ev['ratio_old']:g}",
+                  event_id=ev["event_id"], event_type=ev["event_type"], ex_date=ev["ex_date"], ratio=f"{ev['ratio_new']:g}:{ev['ratio_old']:g}",
                   note="the custodian credited a 5% stock dividend the books never booked (not in the corporate actions feed)")
     if "MAHF" in funds:
         story.add("position", "position_missing_at_custodian", "MAHF", fin, account=funds["MAHF"]["securities_accounts"][0]["account"],

@@ -210,7 +210,7 @@ def cash_entries(world: World, settlements: pd.DataFrame) -> pd.DataFrame:
         rows.append((o.fund, o.currency, o.settlement_date, amount, "NTRF", o.order_id, f"{'SUBSCRIPTION' if o.order_type == 'SUB' else 'REDEMPTION'} {o.fund} {o.share_class} {o.investor_id}"))
     for f in world.fee_payments.itertuples():
         label = f"MANAGEMENT FEE CLASS {f.share_class}" if f.fee_type == "management" else "AUDIT AND ADMINISTRATION FEES"
-        rows.append((f.fund, f.currency, f.pay_date, -f.amount, "NCHG", f"FEE{f.pay_date:%Y%m}{f.fund}{f.share_class or 'FX'}", label))
+        rows.append((f.fund, f.currency, f.pay_date, -f.amount, "NCHG", f"F{f.pay_date:%y%m}{f.fund}{f.share_class or 'FX'}", label))
     entries = pd.DataFrame(rows, columns=["fund", "currency", "value_date", "amount", "transaction_code", "customer_reference", "description"])
     entries["account"] = [cash_account(funds[f], c) for f, c in zip(entries["fund"], entries["currency"])]
     return entries
@@ -343,7 +343,7 @@ def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.Dat
             px = float(world.prices.at[d, sec["security_id"]])
             gross = float(round_half_up_array(1_200 * px, 2))
             comm = float(round_half_up_array(gross * 0.0005, 2))
-            extra = {"confirm_id": f"C{d:%Y%m%d}NOR7731", "broker_id": "BRK-NOR", "client_reference": f"T{d:%Y%m%d}USEQ977",
+            extra = {"confirm_id": f"C{d:%y%m%d}NOR7731", "broker_id": "BRK-NOR", "client_reference": f"T{d:%y%m%d}USEQ977",
                      "account": funds["USEQ"]["securities_accounts"][0]["account"], "isin": sec["isin"], "side": "BUY", "quantity": 1_200.0,
                      "price": px, "currency": "USD", "gross_amount": gross, "commission": comm, "fees": 0.0, "net_amount": gross + comm,
                      "trade_date": d, "settlement_date": calendars.settlement_date(d, sec["mic"], "equity", "USD")}

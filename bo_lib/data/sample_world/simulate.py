@@ -227,7 +227,7 @@ def make_trade(fund: dict, sec: pd.Series, side: str, quantity: float, price: fl
     gross, accrued, commission, fees = (float(round_half_up_array(x, 2)) for x in (gross, accrued, commission, fees))
     net = gross + accrued + commission + fees if side == "BUY" else gross + accrued - commission - fees
     return {
-        "trade_id": f"T{trade_date:%Y%m%d}{fund['fund_code']}{seq:03d}", "fund": fund["fund_code"],
+        "trade_id": f"T{trade_date:%y%m%d}{fund['fund_code']}{seq:03d}", "fund": fund["fund_code"],
         "account": _securities_account(fund, sec), "security_id": sec["security_id"], "isin": sec["isin"],
         "side": side, "quantity": quantity, "price": price, "currency": sec["currency"], "gross_amount": gross,
         "accrued_interest": accrued, "commission": commission, "fees": fees, "net_amount": float(round_half_up_array(net, 2)),
@@ -245,7 +245,8 @@ def simulate_trades(rng: np.random.Generator, world: World, trades_per_day: dict
     roles = world.universe.roles
     # securities with a corporate action or a pricing story are not traded at random (no market claims)
     untraded = {roles[k] for k in ("threshold_crossing", "split", "unbooked_stock_dividend", "dividend_us_1", "dividend_us_2",
-                                   "dividend_eu_wht", "missing_price", "stale_price", "price_jump")}
+                                   "dividend_eu_wht", "missing_price", "stale_price", "price_jump", "fail_lack_us", "fail_cmon_us",
+                                   "fail_lack_bond", "fail_partial_sme")}
     rows = []
     for d in world.dates:
         for fund in world.universe.funds:
@@ -395,6 +396,14 @@ def seed_trades(world: World) -> None:
         cycle = calendars.settlement_cycle(isd, sec["mic"], sec["asset_class"], sec["currency"])
         trade_date = cal.add_business_days(isd, -cycle)
         price = round(float(world.prices.at[trade_date, sec["security_id"]]) * 1.0005, 4)
+        if side == "SELL":  # never sell more than half the holding (these securities are not traded at random)
+            op = world.opening_positions
+            held = float(op.loc[(op["fund"] == fund_code) & (op["security_id"] == sec["security_id"]), "quantity"].sum())
+            lot = 10_000.0 if sec["asset_class"].endswith("bond") else 100.0
+            capped = float(np.floor(held * 0.5 / lot) * lot)
+            if capped < qty:
+                settled_qty = float(np.floor(capped * settled_qty / qty / lot) * lot) if settled_qty else 0.0
+                qty = capped
         trade = make_trade(funds[fund_code], sec, side, qty, price, trade_date, 900 + n, _broker_for(sec, np.random.default_rng(n)), closures)
         assert trade["settlement_date"] == isd, (role, trade["settlement_date"], isd)
         seeded_trades.append(trade)
@@ -541,6 +550,7 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
                 c["nps"] = float(round_half_up_array(net / c["units"], fund["nav_decimals"]))
             # dealing at the day's official NAV per share
             net_capital = 0.0
+            day_seq = 0
             for o in _orders_for_day(rng, fund, d, i, world.dates, classes):
                 c = classes[o["share_class"]]
                 if o["order_type"] == "SUB":
@@ -552,8 +562,9 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
                 c["units"] += sign * units
                 cash[sc_params[o["share_class"]]["currency"]] += sign * amount
                 net_capital += sign * amount
+                day_seq += 1
                 order_rows.append({
-                    "order_id": f"O{d:%y%m%d}{code}{len(order_rows) + 1:04d}", "fund": code, "share_class": o["share_class"],
+                    "order_id": f"O{d:%y%m%d}{code}{day_seq:03d}", "fund": code, "share_class": o["share_class"],
                     "investor_id": o["investor_id"], "order_type": o["order_type"], "dealing_date": d,
                     "settlement_date": settle_cal.add_business_days(d, SETTLEMENT_DAYS_CAPITAL.get(code[:4], 2)),
                     "currency": sc_params[o["share_class"]]["currency"], "amount": amount, "units": units, "nav_per_share": c["nps"], "status": "DEALT",
