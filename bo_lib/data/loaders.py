@@ -260,11 +260,15 @@ def read_dataset(dataset: str, data_root: Path | str, business_date: dt.date | N
     """Read and validate one dataset. With ``fund``, keep that fund's rows and the violations
     that are that fund's or nobody's in particular."""
     contract = CONTRACTS[dataset]
-    path = Path(path) if path is not None else dataset_path(dataset, data_root, business_date)
+    empty = pd.DataFrame({c: pd.Series(dtype="str") for c in contract.column_names})
+    try:
+        path = Path(path) if path is not None else dataset_path(dataset, data_root, business_date)
+    except FileNotFoundError as exc:  # e.g. no opening/<date> folder at all: an input problem, not a crash
+        return LoadResult(dataset, Path(data_root), empty.assign(source_line=pd.Series(dtype="int64")),
+                          [Violation(f"opening/{OPENING_FILES[dataset]}" if dataset in OPENING_FILES else dataset, None, None, str(exc))], 0)
     label = _label(path, data_root)
     raw, read_violations = _read_raw(path, label)
     if raw is None:
-        empty = pd.DataFrame({c: pd.Series(dtype="str") for c in contract.column_names})
         return LoadResult(dataset, path, empty.assign(source_line=pd.Series(dtype="int64")), read_violations, 0)
     frame, violations = validate_frame(raw, contract, label, business_date=business_date if dataset in INBOUND_FILES else None,
                                        reference=reference, account_funds=account_funds)
