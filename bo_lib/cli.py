@@ -35,6 +35,7 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         report_root=args.reports,
         notebooks_dir=args.notebooks,
         workers=args.workers,
+        store=args.store,
     )
     print(
         f"bo run {plan.business_date} run {plan.run_id}: {len(plan.jobs)} jobs, {min(plan.workers, len(plan.jobs))} workers",
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--reports", help="report root (default: the schedule's report_root)")
     run.add_argument("--parameters", default="parameters", help="parameters directory (default: parameters/)")
     run.add_argument("--notebooks", default="notebooks", help="notebooks directory (default: notebooks/)")
+    run.add_argument("--store", help="the workbench's DuckDB file (default: the schedule's store, under the data root)")
     run.set_defaults(handler=_cmd_run)
 
     verify = commands.add_parser("verify", help="recompute every hash of an archived run")

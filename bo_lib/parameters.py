@@ -206,7 +206,7 @@ class ScheduledJob(_Strict):
 class Schedule(_Strict):
     data_root: str = "data"
     report_root: str = "reports"
-    store: str = "data/store/workbench.duckdb"
+    store: str = Field(default="store/workbench.duckdb", description="DuckDB file of the workbench; relative paths are under the data root")
     calendar: str = Field(default="XNYS", description="market whose business days the daily run follows")
     workers: int | None = Field(default=None, ge=1, description="parallel jobs; default: CPU count")
     job_timeout_seconds: int = Field(default=900, ge=10)
@@ -224,6 +224,7 @@ class NotebookParameters(_Strict):
     data_root: str
     parameters_dir: str
     run_id: str = "interactive"
+    store: str = Field(default="", description="the workbench's DuckDB file; empty: <data_root>/store/workbench.duckdb")
 
     @model_validator(mode="after")
     def _date_format(self) -> NotebookParameters:

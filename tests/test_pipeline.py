@@ -87,7 +87,7 @@ pricing:
     equity: [EXCH]
 {extra}"""
 
-PARAMETERS_SOURCE = 'fund = "USEQ"\nbusiness_date = ""\ndata_root = ""\nparameters_dir = ""\nrun_id = "interactive"'
+PARAMETERS_SOURCE = 'fund = "USEQ"\nbusiness_date = ""\ndata_root = ""\nparameters_dir = ""\nrun_id = "interactive"\nstore = ""'
 RECORD_SOURCE = """\
 from pathlib import Path
 from bo_lib.report.record import record
@@ -255,6 +255,7 @@ def test_manifest_contents(first_run, world):
     assert useq["parameters"] == {
         "business_date": "2026-11-06", "data_root": str(data_root),
         "parameters_dir": str(world["parameters"].resolve()), "run_id": manifest["run_id"], "fund": "USEQ",
+        "store": str(data_root / "store" / "workbench.duckdb"),  # the schedule's default store, under the data root
     }
     assert useq["fund"] == "USEQ" and useq["scope"] == "fund" and useq["notebook"] == "intake"
     assert useq["results"] == {"exceptions": {"red": 1, "amber": 2, "green": 5}, "trade_count": 3,

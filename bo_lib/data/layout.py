@@ -32,6 +32,7 @@ INBOUND_FILES: dict[str, str] = {
     "corporate_actions": "corporate_actions.csv",
     "capital_activity": "capital_activity.csv",
     "admin_nav": "admin_nav.csv",
+    "cash_ledger": "cash_ledger.csv",
 }
 
 REFERENCE_FILES: dict[str, str] = {

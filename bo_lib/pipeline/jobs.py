@@ -97,6 +97,7 @@ def plan_run(
     notebooks_dir: str | os.PathLike = "notebooks",
     workers: int | None = None,
     base_dir: Path | None = None,
+    store: str | os.PathLike | None = None,
 ) -> RunPlan:
     """Load and validate everything, and list the jobs of the run.
 
@@ -120,6 +121,9 @@ def plan_run(
     report_root_path = _resolve(report_root if report_root is not None else schedule.report_root, base)
     notebooks_path = _resolve(notebooks_dir, base)
     resolved_date = resolve_business_date(data_root_path, business_date)
+    # the embedded database: --store, else the schedule's store relative to the data root
+    store_path = _resolve(store, base) if store is not None else (
+        Path(schedule.store) if Path(schedule.store).is_absolute() else data_root_path / schedule.store)
 
     scheduled_notebooks = [j.notebook for j in schedule.jobs]
     unknown = [n for n in (notebooks or []) if n not in scheduled_notebooks]
@@ -135,6 +139,7 @@ def plan_run(
         "data_root": str(data_root_path),
         "parameters_dir": str(parameters_dir),
         "run_id": run_id,
+        "store": str(store_path),
     }
     jobs: list[Job] = []
     for position, scheduled in enumerate(schedule.jobs):

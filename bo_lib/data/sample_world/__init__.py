@@ -21,6 +21,7 @@ from bo_lib import calendars
 from bo_lib.data.layout import INBOUND_FILES, OPENING_FILES, REFERENCE_FILES, statement_path
 from bo_lib.data.sample_world import feeds, simulate
 from bo_lib.data.sample_world.universe import build_universe, business_dates_from
+from bo_lib.money import round_half_up_array
 
 DEFAULT_SEED = 20260930
 DEFAULT_OPENING_DATE = dt.date(2026, 9, 30)  # a quarter end
@@ -107,6 +108,7 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
 
     settlements = feeds._effective_settlements(world)
     entries = feeds.cash_entries(world, settlements)
+    book_entries = feeds.cash_entries(world, settlements, view="books")
     statements = feeds.bank_statements(world, entries, story)
     bic = dict(zip(universe.counterparties["counterparty_id"], universe.counterparties["bic"]))
     bank_of = {a["account"]: a["bank"] for f in universe.funds for a in f["cash_accounts"]}
@@ -120,6 +122,7 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
         _write_csv(feeds.settlement_status(world, d, settlements), day / INBOUND_FILES["settlement_status"])
         _write_csv(feeds.prices(world, d, price_rng), day / INBOUND_FILES["prices"])
         _write_csv(feeds.fx_rates(world, d), day / INBOUND_FILES["fx_rates"])
+        _write_csv(feeds.cash_ledger(book_entries, d), day / INBOUND_FILES["cash_ledger"])
         active = events_all[(events_all["announcement_date"] <= d) & (events_all["pay_date"] >= d)]
         _write_csv(active.reset_index(drop=True), day / INBOUND_FILES["corporate_actions"])
         _write_csv(world.capital_activity[world.capital_activity["dealing_date"] == d].reset_index(drop=True), day / INBOUND_FILES["capital_activity"])
@@ -179,6 +182,12 @@ def _tell_static_stories(world: simulate.World, story: feeds.SeededExceptions) -
                   reason_code=f.reason_code, age_business_days_at_final_date=int(f.age_business_days), market=t["market"],
                   currency=t["currency"], side=t["side"], quantity=float(t["quantity"]), settled_quantity=float(f.settled_quantity),
                   partial=bool(f.settled_quantity > 0), csdr_in_scope=sec["currency"] == "EUR", csdr_instrument_category=sec["csdr_category"])
+        settled_cash = float(round_half_up_array(float(t["net_amount"]) * float(f.settled_quantity) / float(t["quantity"]), 2))
+        unsettled = float(t["net_amount"]) - settled_cash
+        story.add("cash", "cash_missing_at_bank", t["fund"], f.intended_settlement_date, fin, trade_id=f.trade_id, currency=t["currency"],
+                  amount=round(unsettled if t["side"] == "SELL" else -unsettled, 2), cause="settlement_fail",
+                  note="the books expect the trade's cash on its settlement date; the trade is failing, so the bank has not moved it"
+                  + (" (partial: the settled part did move)" if f.settled_quantity else ""))
     unmatched = world.trades[world.trades["trade_id"].str.endswith("GLBD960")]
     for t in unmatched.itertuples():
         story.add("settlement", "instruction_unmatched", "GLBD", t.trade_date, fin, trade_id=t.trade_id, reason_code="CMIS",

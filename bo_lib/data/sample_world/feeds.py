@@ -178,13 +178,19 @@ def fx_rates(world: World, d: dt.date) -> pd.DataFrame:
 # bank statements
 
 
-def cash_entries(world: World, settlements: pd.DataFrame) -> pd.DataFrame:
-    """Every cash movement the banks book, per fund account and value date, before seeded bank errors."""
+def cash_entries(world: World, settlements: pd.DataFrame, view: str = "bank") -> pd.DataFrame:
+    """Every cash movement per fund account and value date: as the banks book it (``view="bank"``:
+    what actually settled, withholding as the paying agent applied it) or as the books expect it
+    (``view="books"``: every trade on its contractual settlement date, the fund's treaty rates)."""
     funds = {f["fund_code"]: f for f in world.universe.funds}
     secs = world.securities()
     rows = []
-    for t in settlements[settlements["settled_quantity"] > 0].itertuples():
-        amount = t.settled_cash if t.side == "SELL" else -t.settled_cash
+    if view == "bank":
+        moved = settlements[settlements["settled_quantity"] > 0].assign(cash=lambda t: t["settled_cash"])
+    else:
+        moved = settlements.assign(cash=lambda t: t["net_amount"])
+    for t in moved.itertuples():
+        amount = t.cash if t.side == "SELL" else -t.cash
         rows.append((t.fund, t.currency, t.settlement_date, amount, "NSEC", t.trade_id, f"{'SALE' if t.side == 'SELL' else 'PURCHASE'} {t.quantity:,.0f} {t.isin or t.security_id}"))
     events = world.corporate_actions
     for ev in events[events["event_type"].isin(["DVCA", "INTR"])].itertuples():
@@ -195,7 +201,7 @@ def cash_entries(world: World, settlements: pd.DataFrame) -> pd.DataFrame:
             if ev.event_type == "DVCA":
                 country = secs.at[ev.security_id, "country"]
                 rate = fund["withholding_tax_pct"].get(country, 0.0)
-                if ev.security_id == world.universe.roles["dividend_eu_wht"]:
+                if view == "bank" and ev.security_id == world.universe.roles["dividend_eu_wht"]:
                     rate = 26.375  # the paying agent withheld at the full German rate, not the treaty rate
                 amount = float(round_half_up_array(held * ev.gross_rate * (1 - rate / 100), 2))
                 text = f"DIVIDEND {ev.isin} {held:,.0f} SH GROSS {ev.gross_rate} WHT {rate}%"
@@ -214,6 +220,22 @@ def cash_entries(world: World, settlements: pd.DataFrame) -> pd.DataFrame:
     entries = pd.DataFrame(rows, columns=["fund", "currency", "value_date", "amount", "transaction_code", "customer_reference", "description"])
     entries["account"] = [cash_account(funds[f], c) for f, c in zip(entries["fund"], entries["currency"])]
     return entries
+
+
+MOVEMENT_TYPES = {"NSEC": "TRADE_SETTLEMENT", "NDIV": "DIVIDEND", "NINT": "COUPON", "NCHG": "FEE_PAYMENT"}
+
+
+def cash_ledger(entries: pd.DataFrame, d: dt.date) -> pd.DataFrame:
+    """The books' cash ledger export for value date ``d`` (the fund accounting system's expected movements)."""
+    day = entries[entries["value_date"] == d]
+    movement = day["transaction_code"].map(MOVEMENT_TYPES)
+    capital = day["transaction_code"].eq("NTRF")
+    movement = movement.where(~capital, np.where(day["amount"] > 0, "SUBSCRIPTION", "REDEMPTION"))
+    ledger = pd.DataFrame({
+        "fund": day["fund"], "account": day["account"], "currency": day["currency"], "value_date": day["value_date"],
+        "amount": day["amount"], "movement_type": movement, "reference": day["customer_reference"], "description": day["description"],
+    })
+    return ledger.sort_values(["fund", "account", "reference"]).reset_index(drop=True)
 
 
 def _holding_at(world: World, fund: str, security_id: str, ex_date: dt.date) -> float:

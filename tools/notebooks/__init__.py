@@ -1,0 +1,1 @@
+"""Notebook templates as code: one module per notebook, each with a CELLS list."""

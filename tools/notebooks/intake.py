@@ -1,0 +1,94 @@
+"""Cells of notebooks/intake.ipynb: the inbound-data control."""
+
+from tools.notebooks.cells import code, md, parameters_cell
+
+CELLS = [
+    md("""
+# Inbound data control (intake)
+
+Before any settlement, reconciliation, NAV or regulatory work runs for a fund and business date, this
+control confirms that **every file due** from the OMS, brokers, custodians, banks, price vendors and the
+fund administrator **arrived**, that each **meets its data contract** (columns, types, allowed codes,
+unique keys, references to the securities master), that **volumes** look like the previous delivery's,
+and that **prices and FX are today's**. A red line here means the fund's other reports for this date
+stand on incomplete or wrong data: resolve it, or say why it does not matter, before signing them off.
+"""),
+    parameters_cell(fund="USEQ"),
+    code("""
+import pandas as pd
+
+from bo_lib import intake
+from bo_lib.data.inbound import gather_fund_day
+from bo_lib.data.layout import resolve_business_date
+from bo_lib.data.loaders import account_fund_map
+from bo_lib.parameters import check_notebook_parameters, load_funds
+from bo_lib.report import explorer, record, show_exceptions, show_figure, show_run_header, show_table
+from bo_lib.report.charts import today_vs_previous_bars
+"""),
+    code("""
+params = check_notebook_parameters("intake", dict(fund=fund, business_date=business_date, data_root=data_root,
+                                                   parameters_dir=parameters_dir, run_id=run_id, store=store))
+funds = load_funds(parameters_dir)
+fund_params = funds[fund]
+date = resolve_business_date(data_root, business_date)
+day = gather_fund_day(data_root, fund_params, date, account_fund_map(funds))
+result = intake.assess(day)
+"""),
+    code("""
+show_run_header("Inbound data control", fund, fund_params.name, date, run_id, day.delivered,
+                params.model_dump(), day.previous_date)
+"""),
+    md("## Exceptions"),
+    code("""
+show_exceptions(result.summary.table, f"Intake exceptions for {fund} on {date}")
+""", "nbval-check-output"),
+    md("""
+## Files delivered
+Every daily feed is due on each business day; a bank statement is due when the account currency's
+payment system is open (no USD statement on a Federal Reserve holiday such as Columbus Day).
+"""),
+    code("""
+show_table(result.arrival.drop(columns=["sha256"]), "Expected and delivered files", decimals={"size_bytes": 0})
+"""),
+    md("""
+## Validation errors
+Each violation names the file, the line, the column and the rule. Rows of shared files are attributed to
+a fund by its fund column or account; problems nobody can be attributed appear in every fund's report.
+"""),
+    code("""
+show_table(result.violations, "Contract violations", note="empty: every delivered file meets its contract")
+"""),
+    md("## Row counts against the previous delivery"),
+    code("""
+show_figure(today_vs_previous_bars(result.counts, "dataset", "rows", "previous_rows",
+                                   f"{fund}: rows delivered on {date} vs the previous delivery"))
+show_table(result.counts, "Rows per dataset", decimals={"change_pct": 1})
+"""),
+    md("""
+## Prices and FX
+For each security the fund holds: which sources priced it today, the best source by the fund's price
+hierarchy, and for how many deliveries that price has not changed. FX: a fixing for every currency the
+fund needs, and its move against the previous fixing.
+"""),
+    code("""
+show_table(result.prices, "Price freshness of held securities", decimals={"quantity": 0, "age_days": 0})
+show_table(result.fx, "FX fixings", decimals={"rate_to_usd": 6, "previous_rate": 6, "move_pct": 3})
+"""),
+    md("## Bank statements: opening + entries = closing, and today opens where yesterday closed"),
+    code("""
+show_table(result.statements, "Statement integrity")
+"""),
+    md("## Explorer (interactive in JupyterLab)"),
+    code("""
+explorer({"files": result.arrival, "violations": result.violations, "prices": result.prices, "row counts": result.counts},
+         ["rag", "status", "file", "asset_class"], interactive=(run_id == "interactive"))
+"""),
+    md("## Recorded results"),
+    code("""
+record("business_date", date)
+record("exceptions", result.summary.counts)
+for name, value in result.key_figures().items():
+    record(name, value)
+show_table(pd.DataFrame([result.key_figures()]), "Key figures recorded for the archive index")
+"""),
+]
