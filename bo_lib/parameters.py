@@ -225,6 +225,7 @@ class NotebookParameters(_Strict):
     parameters_dir: str
     run_id: str = "interactive"
     store: str = Field(default="", description="the workbench's DuckDB file; empty: <data_root>/store/workbench.duckdb")
+    output_dir: str = Field(default="", description="folder for files the notebook leaves in the archive (e.g. XML filings); empty: none")
 
     @model_validator(mode="after")
     def _date_format(self) -> NotebookParameters:

@@ -87,7 +87,7 @@ pricing:
     equity: [EXCH]
 {extra}"""
 
-PARAMETERS_SOURCE = 'fund = "USEQ"\nbusiness_date = ""\ndata_root = ""\nparameters_dir = ""\nrun_id = "interactive"\nstore = ""'
+PARAMETERS_SOURCE = 'fund = "USEQ"\nbusiness_date = ""\ndata_root = ""\nparameters_dir = ""\nrun_id = "interactive"\nstore = ""\noutput_dir = ""'
 RECORD_SOURCE = """\
 from pathlib import Path
 from bo_lib.report.record import record
@@ -256,6 +256,7 @@ def test_manifest_contents(first_run, world):
         "business_date": "2026-11-06", "data_root": str(data_root),
         "parameters_dir": str(world["parameters"].resolve()), "run_id": manifest["run_id"], "fund": "USEQ",
         "store": str(data_root / "store" / "workbench.duckdb"),  # the schedule's default store, under the data root
+        "output_dir": str(run_dir / "USEQ" / "intake_files"),
     }
     assert useq["fund"] == "USEQ" and useq["scope"] == "fund" and useq["notebook"] == "intake"
     assert useq["results"] == {"exceptions": {"red": 1, "amber": 2, "green": 5}, "trade_count": 3,
@@ -414,3 +415,29 @@ def test_key_figures_rendering():
     assert '<span class="rag amber" title="amber">3</span>' in html
     assert "net_assets: <strong>1,234,567.89</strong>" in html and "breaks: <strong>4</strong>" in html
     assert "detail" not in html
+
+
+def test_files_a_notebook_writes_to_output_dir_are_archived_and_verified(world, tmp_path):
+    """A notebook's own files (e.g. XML filings) land in <entity>/<notebook>_files, are hashed into
+    the manifest, and bo verify treats them as outputs (altering one is detected)."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = new_code_cell(PARAMETERS_SOURCE)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, new_code_cell(
+        "from pathlib import Path\nout = Path(output_dir)\nout.mkdir(parents=True, exist_ok=True)\n"
+        "(out / 'filing.xml').write_text('<?xml version=\"1.0\"?><x>' + fund + '</x>')")]
+    nbformat.write(nb, str(notebooks / "intake.ipynb"))
+    code, out, _ = bo(*run_args(world, "--fund", "USEQ", "--notebooks", str(notebooks), "--reports", str(tmp_path / "reports")))
+    assert code == 0, out
+    run_dir = Path(out.strip().splitlines()[-1]).parent
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    entry = manifest["jobs"][0]["outputs"]["file:filing.xml"]
+    assert entry["path"] == "USEQ/intake_files/filing.xml" and entry["sha256"] == sha256(run_dir / entry["path"])
+    assert bo("verify", str(run_dir))[0] == 0
+    make_writable(run_dir / entry["path"])
+    (run_dir / entry["path"]).write_text("<x>altered</x>")
+    code, out, _ = bo("verify", str(run_dir))
+    assert code == 1 and "ALTERED USEQ/intake_files/filing.xml" in out

@@ -60,6 +60,7 @@ def _job_spec(plan: RunPlan, job: Job, run_dir: Path) -> dict:
         "input_notebook": str(job.input_notebook),
         "output_notebook": job.output_notebook,
         "output_html": job.output_html,
+        "output_files": job.output_files,
         "parameters": job.parameters,
         "cwd": str(plan.notebooks_dir),
         "timeout_seconds": plan.job_timeout_seconds,
@@ -98,7 +99,8 @@ def run_daily(
             "started": outcome.get("started"),
             "ended": outcome.get("ended"),
             "duration_seconds": outcome.get("duration_seconds"),
-            "outputs": {"ipynb": outcome["outputs"].get("ipynb"), "html": outcome["outputs"].get("html")},
+            "outputs": {"ipynb": outcome["outputs"].get("ipynb"), "html": outcome["outputs"].get("html"),
+                        **{k: v for k, v in outcome["outputs"].items() if k.startswith("file:")}},
             "results": outcome.get("results", {}),
         })
     failed = sum(job["status"] != "ok" for job in jobs)

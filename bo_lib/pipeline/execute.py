@@ -103,6 +103,12 @@ def _finish_outputs(spec: dict, outcome: dict) -> dict:
         html.unlink(missing_ok=True)
         if outcome["status"] == "ok":
             outcome.update(status="failed", error=f"HTML rendering failed: {failure_reason(exc)}")
+    # files the notebook wrote into its archive folder (e.g. XML filings) are outputs too
+    files_dir = run_dir / spec["output_files"]
+    if files_dir.is_dir():
+        for path in sorted(p for p in files_dir.rglob("*") if p.is_file()):
+            relative = path.relative_to(run_dir).as_posix()
+            outcome["outputs"][f"file:{path.relative_to(files_dir).as_posix()}"] = {"path": relative, "sha256": sha256_file(path)}
     return outcome
 
 

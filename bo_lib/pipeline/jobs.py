@@ -54,6 +54,11 @@ class Job:
     def output_html(self) -> str:
         return f"{self.entity}/{self.notebook}.html"
 
+    @property
+    def output_files(self) -> str:
+        """Folder (relative to the run folder) for files the notebook writes into the archive."""
+        return f"{self.entity}/{self.notebook}_files"
+
 
 @dataclass
 class RunPlan:
@@ -163,6 +168,7 @@ def plan_run(
             parameters = dict(common)
             if scheduled.scope == "fund":
                 parameters["fund"] = entity
+            parameters["output_dir"] = str(report_root_path / resolved_date.isoformat() / run_id / f"{entity}/{scheduled.notebook}_files")
             check_notebook_parameters(scheduled.notebook, parameters)
             jobs.append(Job(scheduled.notebook, scheduled.scope, entity, parameters, input_notebook))
     if not jobs:

@@ -28,5 +28,6 @@ def parameters_cell(fund: str | None = None):
         'parameters_dir = "../parameters"',
         'run_id = "interactive"',
         'store = ""  # the workbench DuckDB file, empty for <data_root>/store/workbench.duckdb',
+        'output_dir = ""  # where files for the archive go (set by the daily run), empty for none',
     ]
     return code("\n".join(lines), "parameters")

@@ -27,7 +27,8 @@ from bo_lib.report.charts import today_vs_previous_bars
 """),
     code("""
 params = check_notebook_parameters("intake", dict(fund=fund, business_date=business_date, data_root=data_root,
-                                                   parameters_dir=parameters_dir, run_id=run_id, store=store))
+                                                   parameters_dir=parameters_dir, run_id=run_id, store=store,
+                                                   output_dir=output_dir))
 funds = load_funds(parameters_dir)
 fund_params = funds[fund]
 date = resolve_business_date(data_root, business_date)
