@@ -120,7 +120,7 @@ def test_missing_opening_books_are_an_intake_exception_not_a_crash(tmp_path):
     assert code == 0, out + err
     run_dir = Path(out.strip().splitlines()[-1]).parent
     job = manifest(run_dir)["jobs"][0]
-    assert job["status"] == "ok" and job["results"]["validation_errors"] == 3  # positions, cash, share classes
+    assert job["status"] == "ok" and job["results"]["validation_errors"] == 5  # positions, cash, share classes, prices, FX
     html = (run_dir / "GLBD/intake.html").read_text()
     assert "no opening/&lt;YYYY-MM-DD&gt; folder" in html
 

@@ -25,6 +25,8 @@ class Books:
     opening_positions: pd.DataFrame
     opening_cash: pd.DataFrame
     opening_share_classes: pd.DataFrame
+    opening_prices: pd.DataFrame  # the quarter-end valuation prices, by source
+    opening_fx_rates: pd.DataFrame
     trades: pd.DataFrame  # every trade with trade_date <= business date
     corporate_actions: pd.DataFrame  # every event announced up to the business date (latest version of each)
     capital_activity: pd.DataFrame
@@ -70,5 +72,5 @@ def load_books(data_root: Path | str, business_date: dt.date, fund: str | None =
     except FileNotFoundError:
         opened = None
     return Books(fund, business_date, opened, reference, opening["opening_positions"], opening["opening_cash"],
-                 opening["opening_share_classes"], _concat(daily["trades"]), events, _concat(daily["capital_activity"]),
+                 opening["opening_share_classes"], opening["opening_prices"], opening["opening_fx_rates"], _concat(daily["trades"]), events, _concat(daily["capital_activity"]),
                  _concat(daily["cash_ledger"]), violations)

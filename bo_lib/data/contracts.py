@@ -70,6 +70,12 @@ _SEC = (Reference("security_id", "securities", "security_id"),)
 POSITIVE = {"min_value": 0.0, "exclusive_min": True}
 NON_NEGATIVE = {"min_value": 0.0}
 
+def _renamed(contract: Contract, name: str, description: str) -> Contract:
+    from dataclasses import replace
+
+    return replace(contract, name=name, description=description)
+
+
 CONTRACTS: dict[str, Contract] = {c.name: c for c in [
     Contract("securities", (
         _c("security_id", pattern=CODE), _c("isin", required=False, check="isin"), _c("cusip", required=False, check="cusip"),
@@ -168,3 +174,5 @@ CONTRACTS: dict[str, Contract] = {c.name: c for c in [
     ), key=("account", "reference"), fund_column="fund", date_column="value_date",
         description="the books' expected cash movements by value date (fund accounting cash ledger)"),
 ]}
+CONTRACTS["opening_prices"] = _renamed(CONTRACTS["prices"], "opening_prices", "quarter-end prices by source (the opening valuation)")
+CONTRACTS["opening_fx_rates"] = _renamed(CONTRACTS["fx_rates"], "opening_fx_rates", "quarter-end FX fixings (the opening valuation)")

@@ -2,7 +2,8 @@
 
 ```
 <data_root>/reference/              securities.csv, counterparties.csv, market_closures.csv, investors.csv
-<data_root>/opening/<YYYY-MM-DD>/   positions.csv, cash_balances.csv, share_classes.csv (quarter-end opening)
+<data_root>/opening/<YYYY-MM-DD>/   positions.csv, cash_balances.csv, share_classes.csv, prices.csv, fx_rates.csv
+                                    (the quarter-end opening book and its valuation)
 <data_root>/inbound/<YYYY-MM-DD>/   one file per daily dataset, plus statements/<account>.mt940|.camt053.xml
 <data_root>/seeded_exceptions.json  ground truth of the sample world (absent for real feeds)
 ```
@@ -46,6 +47,8 @@ OPENING_FILES: dict[str, str] = {
     "opening_positions": "positions.csv",
     "opening_cash": "cash_balances.csv",
     "opening_share_classes": "share_classes.csv",
+    "opening_prices": "prices.csv",
+    "opening_fx_rates": "fx_rates.csv",
 }
 
 STATEMENT_SUFFIXES = {"mt940": ".mt940", "camt053": ".camt053.xml"}

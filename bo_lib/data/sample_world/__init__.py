@@ -105,6 +105,8 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
     _write_csv(world.opening_positions, opening / OPENING_FILES["opening_positions"])
     _write_csv(world.opening_cash, opening / OPENING_FILES["opening_cash"])
     _write_csv(world.opening_classes.assign(nav_date=opening_date), opening / OPENING_FILES["opening_share_classes"])
+    _write_csv(feeds.prices(world, opening_date, np.random.default_rng(seed + 2)), opening / OPENING_FILES["opening_prices"])
+    _write_csv(feeds.fx_rates(world, opening_date), opening / OPENING_FILES["opening_fx_rates"])
 
     settlements = feeds._effective_settlements(world)
     entries = feeds.cash_entries(world, settlements)
