@@ -74,6 +74,8 @@ __all__ = [
     "settlement_date",
     "settlement_dates",
     "business_days_between",
+    "business_days_elapsed",
+    "settlement_regions",
     "markets",
     "settlement_cycles",
 ]
@@ -536,3 +538,40 @@ def settlement_dates(trades: pd.DataFrame, closures: pd.DataFrame | None = None)
 def business_days_between(start, end, market: str, currency: str | None = None, closures=None) -> int:
     """Business days in ``(start, end]`` on ``market``'s settlement calendar (negative if reversed)."""
     return calendar_for(market, currency, closures).business_days_between(start, end)
+
+
+def _market_currency_groups(frame: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
+    missing = {"market"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"frame lacks columns {sorted(missing)}")
+    n = len(frame)
+    keys = pd.DataFrame({
+        "market": frame["market"].astype(str).str.strip().str.upper().to_numpy(),
+        "currency": (frame["currency"].fillna("").astype(str).str.strip().str.upper().to_numpy()
+                     if "currency" in frame.columns else np.full(n, "", dtype=object)),
+    })
+    return keys.groupby(["market", "currency"], sort=False).indices
+
+
+def business_days_elapsed(frame: pd.DataFrame, start: str, end, closures: pd.DataFrame | None = None) -> pd.Series:
+    """Vectorised :meth:`BusinessCalendar.business_days_between` over a frame: business days in
+    ``(frame[start], end]`` on each row's settlement calendar (columns ``market`` and, for ``XOFF``,
+    ``currency``). ``end`` is a date for every row or the name of a column. Float Series aligned
+    with ``frame.index`` (NaN where a date is missing): e.g. the age of a failed settlement."""
+    out = np.full(len(frame), np.nan)
+    if len(frame):
+        starts = _to_day_array(frame[start].to_numpy())
+        ends = (_to_day_array(frame[end].to_numpy()) if isinstance(end, str)
+                else np.full(len(frame), _to_day(end), dtype="datetime64[D]"))
+        for (mkt, ccy), pos in _market_currency_groups(frame).items():
+            out[pos] = calendar_for(mkt, ccy or None, closures).count_array(starts[pos], ends[pos])
+    return pd.Series(out, index=frame.index, name="business_days")
+
+
+def settlement_regions(frame: pd.DataFrame) -> pd.Series:
+    """Settlement region (US, EU, UK, JP) of each row's ``market`` (``XOFF``: by ``currency``), as
+    used for cycles, and e.g. to tell which instructions settle in an EU CSD."""
+    out = np.full(len(frame), "", dtype=object)
+    for (mkt, ccy), pos in _market_currency_groups(frame).items():
+        out[pos] = _resolve(mkt, ccy or None)[1]
+    return pd.Series(out, index=frame.index, name="region")

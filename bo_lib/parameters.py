@@ -243,6 +243,7 @@ class FundNotebookParameters(NotebookParameters):
 
 NOTEBOOK_PARAMETERS: dict[str, type[NotebookParameters]] = {
     "intake": FundNotebookParameters,
+    "settlement": FundNotebookParameters,
 }
 
 

@@ -274,3 +274,19 @@ def test_reference_tables_load():
     assert set(m["payment_calendar"]) - {""} == {"FED", "TARGET2", "UK_BANK", "JP_BANK"}
     cyc = cal.settlement_cycles()
     assert set(cyc["asset_class"]) == {"equity", "corporate_bond", "government_bond", "option", "fund"}
+
+
+def test_business_days_elapsed_over_a_frame_matches_scalar():
+    from bo_lib.calendars import business_days_elapsed, settlement_regions
+
+    fails = pd.DataFrame({
+        "market": ["XNYS", "XETR", "XOFF", "XOFF", "XNYS"],
+        "currency": ["USD", "EUR", "EUR", "USD", "USD"],
+        "intended_settlement_date": pd.to_datetime(["2026-10-09", "2026-10-27", "2026-11-03", "2026-10-09", None]),
+    })
+    ages = business_days_elapsed(fails, "intended_settlement_date", dt.date(2026, 11, 6))
+    # XNYS + Fed: Columbus Day 2026-10-12 is not a settlement day; TARGET2 and XETR are open
+    assert ages.iloc[:4].tolist() == [19.0, 8.0, 3.0, 19.0]
+    assert ages.isna().iloc[4]
+    assert ages.iloc[0] == business_days_between(dt.date(2026, 10, 9), dt.date(2026, 11, 6), "XNYS")
+    assert settlement_regions(fails).tolist() == ["US", "EU", "EU", "US", "US"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bo_lib.parameters import (
+    NOTEBOOK_PARAMETERS,
     ParameterError,
     check_notebook_parameters,
     load_company,
@@ -37,7 +38,8 @@ def test_committed_parameters_load():
     company = load_company(PARAMS)
     assert company.cik == "0001999123" and company.address.zip_code == "02116"
     schedule = load_schedule(PARAMS / "schedule.yaml")
-    assert [j.notebook for j in schedule.jobs] == ["intake"] and schedule.data_root == "data"
+    assert [j.notebook for j in schedule.jobs][0] == "intake" and schedule.data_root == "data"
+    assert {j.notebook for j in schedule.jobs} == set(NOTEBOOK_PARAMETERS)
 
 
 def test_yaml_keeps_identifiers_as_strings_and_types_the_rest(tmp_path):
@@ -176,7 +178,7 @@ def test_notebook_parameters_reject_missing_and_unknown_keys():
 def test_unknown_notebook_is_rejected():
     with pytest.raises(ParameterError) as info:
         check_notebook_parameters("no_such_notebook", VALID)
-    assert "'no_such_notebook'" in str(info.value) and "known: ['intake']" in str(info.value)
+    assert "'no_such_notebook'" in str(info.value) and f"known: {sorted(NOTEBOOK_PARAMETERS)}" in str(info.value)
 
 
 def test_schedule_naming_an_undeclared_notebook_is_rejected(tmp_path):

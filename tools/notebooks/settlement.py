@@ -1,0 +1,124 @@
+"""Cells of notebooks/settlement.ipynb: settlement status, fails and ageing, CSDR penalties, the cash ladder."""
+
+from tools.notebooks.cells import code, md, parameters_cell
+
+CELLS = [
+    md("""
+# Settlement: fails, ageing, CSDR penalties and the cash ladder
+
+What happens between trade and settlement for the fund. Every instruction we sent the custodian is joined
+with the custodian's status report (MT548 / sese.024): **matched or unmatched**, **pending** (settlement date
+not reached), **failing** (past its intended settlement date, not or only partly settled) or **settled**,
+with its reason code. Fails are **aged in business days** on the market's settlement calendar (exchange and
+payment system). Fails in EU CSDs accrue **CSDR cash penalties** every business day (we pay when we lack
+securities or cash, we receive when the counterparty does). The **cash ladder** projects each cash account
+over the next business days and flags overdrafts. Exceptions come first; resolve or explain them before
+sign-off.
+"""),
+    parameters_cell(fund="USEQ"),
+    code("""
+import pandas as pd
+
+from bo_lib import settlement
+from bo_lib.data.layout import resolve_business_date
+from bo_lib.data.loaders import account_fund_map
+from bo_lib.data.settlement_inputs import gather_settlement_inputs
+from bo_lib.parameters import NOTEBOOK_PARAMETERS, check_notebook_parameters, load_funds
+from bo_lib.report import explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
+from bo_lib.report import settlement as charts
+
+LADDER_DAYS = 5  # business days the cash ladder projects
+FAIL_RATE_DAYS = 20  # status deliveries the counterparty fail rates look back over
+"""),
+    code("""
+params = check_notebook_parameters("settlement", {name: globals()[name] for name in NOTEBOOK_PARAMETERS["settlement"].model_fields})
+funds = load_funds(parameters_dir)
+fund_params = funds[fund]
+date = resolve_business_date(data_root, business_date)
+inputs = gather_settlement_inputs(data_root, fund_params, date, account_fund_map(funds), FAIL_RATE_DAYS)
+result = settlement.assess(inputs, LADDER_DAYS, FAIL_RATE_DAYS)
+base = fund_params.base_currency
+"""),
+    code("""
+show_run_header("Settlement report", fund, fund_params.name, date, run_id, inputs.delivered, params.model_dump(),
+                inputs.previous_date)
+"""),
+    md("## Exceptions"),
+    code("""
+show_exceptions(result.summary, f"Settlement exceptions for {fund} on {date}")
+""", "nbval-check-output"),
+    md("""
+## Fails
+Failing instructions, oldest first: age in business days since the intended settlement date on the market's
+settlement calendar (ISD Monday, business date Tuesday = 1). `partial`: part of the quantity settled; the
+unsettled part is what still fails. Values in the fund's base currency use the business date's fixings.
+"""),
+    code("""
+fail_columns = ["trade_id", "counterparty", "security_id", "name", "market", "currency", "side", "quantity", "settled_quantity",
+                "unsettled_amount", "unsettled_amount_base", "intended_settlement_date", "reason_code", "reason", "partial",
+                "age_business_days", "age_bucket", "csdr_in_scope"]
+show_table(result.fails[fail_columns], "Failing instructions", note="no fails", decimals={"quantity": 0, "settled_quantity": 0})
+show_table(result.ages, f"Fails by age bucket (business days), value in {base}")
+"""),
+    code("""
+for by in ("by_reason", "by_counterparty", "by_market", "by_currency"):
+    show_table(getattr(result, by), f"Fails {by.replace('_', ' ')}", note="no fails")
+show_figure(charts.fails_by_reason_and_age(result.fails, base, f"{fund}: fails by reason and age on {date}"))
+"""),
+    md("""
+## All open instructions
+Every instruction open or settled today, with the custodian's match and settlement status. `not reported by
+custodian` (ours, absent from the feed) and `not in our books` (in the feed, not ours) are exceptions.
+"""),
+    code("""
+show_table(result.report.drop(columns=["price_multiplier"]), "Instructions and custodian status",
+           decimals={"quantity": 0, "settled_quantity": 0, "unsettled_quantity": 0})
+"""),
+    md("""
+## Counterparty fail rates
+Of the instructions due to settle over the look-back window, the share each counterparty failed on its
+intended settlement date (as the custodian reported it that day).
+"""),
+    code("""
+show_table(result.fail_rates, f"Counterparty fail rates over the last {FAIL_RATE_DAYS} status deliveries", decimals={"fail_rate_pct": 1})
+show_figure(charts.counterparty_fail_rates(result.fail_rates, f"{fund}: fail rate on the intended settlement date by counterparty"))
+"""),
+    md("""
+## CSDR cash penalties
+Fails in EU CSDs (EUR settlement on XETR, XPAR, XAMS, or EUR OTC bonds), for each business day of failure
+from the intended settlement date: reference price (that day's close, best source of the fund's price
+hierarchy) x failing quantity x the category's daily rate (lack of securities), or x the ECB marginal lending
+rate / 360 (lack of cash). Each day is rounded to the cent; a month is the sum of its days. Negative: we pay.
+"""),
+    code("""
+show_table(result.monthly_penalties, "Penalties by month and counterparty (paid, received, net)", note="no penalties")
+show_table(result.penalties, "Daily penalties", note="no CSDR penalties: no fails in EU CSDs",
+           decimals={"failing_quantity": 0, "reference_price": 4, "daily_rate_bp": 2, "cash_rate_pct": 2})
+"""),
+    md("""
+## Cash ladder
+Per cash account: the latest bank statement's closing balance, then the cash due over the next business days
+of the currency's payment calendar (pending trades at their contractual amounts, subscriptions and
+redemptions, dividends and coupons on holdings). Failing trades are cash at risk: `worst_case_balance`
+assumes every failing purchase settles and no failing sale does. Opening + inflows + outflows = projected.
+"""),
+    code("""
+show_table(result.ladder, f"Cash ladder over {LADDER_DAYS} business days")
+show_figure(charts.cash_ladder_chart(result.ladder, f"{fund}: projected cash by account"))
+show_table(result.flows, "Projected flows", note="nothing due over the ladder")
+show_table(result.at_risk, "Cash at risk: failing instructions", note="no failing instructions")
+"""),
+    md("## Explorer (interactive in JupyterLab)"),
+    code("""
+explorer({"instructions": result.report, "fails": result.fails, "penalties": result.penalties, "cash flows": result.flows},
+         ["counterparty", "market", "state", "reason_code", "currency", "account"], interactive=(run_id == "interactive"))
+"""),
+    md("## Recorded results"),
+    code("""
+record("business_date", date)
+record("exceptions", result.counts)
+for name, value in result.key_figures().items():
+    record(name, value)
+show_table(pd.DataFrame([result.key_figures()]), "Key figures recorded for the archive index")
+"""),
+]
