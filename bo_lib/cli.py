@@ -83,6 +83,30 @@ def _cmd_sample_data(args: argparse.Namespace, argv: list[str]) -> int:
     return EXIT_OK
 
 
+def _cmd_form13f(args: argparse.Namespace, argv: list[str]) -> int:
+    import datetime as dt
+
+    from bo_lib.data.layout import opening_date
+    from bo_lib.data.regulatory_inputs import gather_regulatory_inputs
+    from bo_lib.parameters import load_company, load_funds
+    from bo_lib.regulatory import control, form13f
+    from bo_lib.report.regulatory import save_documents
+
+    quarter_end = dt.date.fromisoformat(args.quarter_end)
+    if opening_date(args.data) != quarter_end:
+        return _error(f"no quarter-end book for {quarter_end} under {Path(args.data).resolve()} (opening folder: {opening_date(args.data)})")
+    inputs = gather_regulatory_inputs(args.data, load_company(args.parameters), load_funds(args.parameters), quarter_end)
+    report = control.form13f_report(inputs, form13f.schema_directory(), dt.date.today())
+    if len(report.rule_breaks):
+        raise form13f.Form13FError(f"{report.rule_breaks['row'].nunique()} holding(s) break EDGAR's rules; nothing written", report.rule_breaks)
+    names = report.file_names
+    written = save_documents(args.out, {names["information_table"]: report.information_table, names["cover"]: report.cover})
+    for path in written:
+        print(path.resolve())
+    print(f"13F {quarter_end}: {report.summary['table_entry_total']} rows, value total ${report.summary['table_value_total']:,}; {report.schema_status}")
+    return EXIT_FAILED if report.schema_errors else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bo_lib.data.sample_world import DEFAULT_DAYS, DEFAULT_SEED
 
@@ -114,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--trades-per-day", type=int, default=None, help="trades per fund and day")
     sample.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"business days after the quarter-end opening (default {DEFAULT_DAYS})")
     sample.set_defaults(handler=_cmd_sample_data)
+
+    form13f = commands.add_parser("form13f", help="write the management company's Form 13F (information table and cover document)")
+    form13f.add_argument("--quarter-end", required=True, help="the quarter end YYYY-MM-DD (the opening book's date)")
+    form13f.add_argument("--out", default=".", help="folder for the XML files (default: the current folder)")
+    form13f.add_argument("--data", default="data", help="data root (default: data/)")
+    form13f.add_argument("--parameters", default="parameters", help="parameters directory (default: parameters/)")
+    form13f.set_defaults(handler=_cmd_form13f)
     return parser
 
 

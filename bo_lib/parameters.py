@@ -188,6 +188,14 @@ class Address(_Strict):
     zip_code: str
 
 
+class Signatory(_Strict):
+    """Who signs regulatory filings for the company (the 13F signature block)."""
+
+    name: str
+    title: str
+    phone: Annotated[str, StringConstraints(pattern=r"^[0-9 ()+.\-]{7,20}$")]
+
+
 class ManagementCompany(_Strict):
     code: Code
     name: str
@@ -195,6 +203,8 @@ class ManagementCompany(_Strict):
     lei: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{18}\d{2}$")]
     address: Address
     regulatory_regimes: list[str] = Field(default_factory=list)
+    signatory: Signatory | None = None
+    form13f_file_number: Annotated[str, StringConstraints(pattern=r"^028-\d{5,6}$")] | None = None
 
 
 class ScheduledJob(_Strict):
@@ -244,6 +254,7 @@ class FundNotebookParameters(NotebookParameters):
 NOTEBOOK_PARAMETERS: dict[str, type[NotebookParameters]] = {
     "intake": FundNotebookParameters,
     "settlement": FundNotebookParameters,
+    "regulatory": NotebookParameters,
 }
 
 

@@ -163,7 +163,8 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
         (parameters_dir / "schedule.yaml").write_text(
             f"data_root: {out_dir.resolve()}\nreport_root: {(out_dir.resolve().parent / 'reports')}\njobs:\n  - notebook: intake\n    funds: all\n", encoding="utf-8")
 
-    total_bytes = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
+    world_files = [out_dir / "seeded_exceptions.json"] + [p for sub in ("reference", "opening", "inbound") for p in (out_dir / sub).rglob("*")]
+    total_bytes = sum(p.stat().st_size for p in world_files if p.is_file())
     return {"out_dir": str(out_dir), "funds": len(universe.funds), "securities": len(universe.securities), "days": len(dates),
             "first_date": dates[0].isoformat(), "final_date": dates[-1].isoformat(), "trades": len(world.trades),
             "seeded_exceptions": len(story.items), "bytes": total_bytes}

@@ -21,6 +21,8 @@ COMPANY = {
     "lei_body": "5493007MHAM0SAMPLE",
     "address": {"street": "200 Clarendon Street, 41st Floor", "city": "Boston", "state_or_country": "MA", "zip_code": "02116"},
     "regulatory_regimes": ["13F", "13D/G", "N-PORT", "FORM_PF", "ADV", "AIFMD", "EU_SHORT"],
+    "signatory": {"name": "Margaret A. Ellison", "title": "Chief Compliance Officer", "phone": "617-555-0142"},
+    "form13f_file_number": "028-24681",
 }
 
 _US_NAMES = [
@@ -231,7 +233,8 @@ def build_universe(rng: np.random.Generator, n_funds: int = 3, n_securities: int
             "security_id": f"BD{k + 1:05d}", "isin": isin, "cusip": cusip, "ticker": "",
             "name": f"{issuer} {cpn:.3f}% {maturity[:4]}", "asset_class": "government_bond" if category == "SOVEREIGN_DEBT" else "corporate_bond", "currency": ccy, "mic": "XOFF",
             "issuer_id": f"ISS-B{k + 1:04d}", "issuer_name": issuer, "country": country, "shares_outstanding": np.nan,
-            "is_13f": country == "US", "csdr_category": category, "price_multiplier": 0.01,
+            # straight (non-convertible) debt is not on the SEC's Official List of Section 13(f) Securities
+            "is_13f": False, "csdr_category": category, "price_multiplier": 0.01,
             "coupon_rate": cpn, "coupon_frequency": freq, "day_count": dc, "issue_date": issue, "maturity_date": maturity,
             "ex_coupon_days": exdays,
         })

@@ -1,0 +1,228 @@
+"""The management company's regulatory report for one business date: wires Form 13F (holdings,
+documents, EDGAR rules, schema validation, the $100M test), the ownership-threshold monitor and the
+filing calendar together, and summarises what needs attention red / amber / green with the key
+figures the archive index shows. Pure: takes gathered inputs, returns frames and document bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bo_lib.regulatory import calendar as filing_calendar
+from bo_lib.regulatory import form13f, thresholds
+
+RED, AMBER, GREEN = "red", "amber", "green"
+_RANK = {GREEN: 0, AMBER: 1, RED: 2}
+DUE_SOON_BUSINESS_DAYS = 10
+
+
+@dataclass
+class Form13FReport:
+    period_end: dt.date
+    holdings: pd.DataFrame  # every fund position at quarter end, reportable or not (and why)
+    rows: pd.DataFrame  # information-table rows (with exact_value and funds)
+    summary: dict  # table_entry_total, table_value_total
+    rule_breaks: pd.DataFrame  # EDGAR rule breaks, one line per holding and rule
+    information_table: bytes | None  # None when a rule is broken
+    cover: bytes | None
+    schema_dir: Path | None
+    schema_errors: list[str] = field(default_factory=list)
+
+    @property
+    def schema_status(self) -> str:
+        if self.information_table is None:
+            return "not written: EDGAR rule breaks"
+        if self.schema_dir is None:
+            return "not validated: no schema folder configured (BO_FORM13F_XSD_DIR)"
+        return f"{len(self.schema_errors)} schema error(s)" if self.schema_errors else "valid against the official EDGAR schemas"
+
+    @property
+    def file_names(self) -> dict[str, str]:
+        quarter = pd.Timestamp(self.period_end).to_period("Q")
+        stem = f"form13f_{quarter.year}Q{quarter.quarter}"
+        return {"information_table": f"{stem}_infotable.xml", "cover": f"{stem}_primary_doc.xml"}
+
+
+def form13f_report(inputs, schema_dir: Path | None, signature_date: dt.date) -> Form13FReport:
+    """The 13F for the quarter end of the opening book, every fund together."""
+    books = inputs.books
+    hierarchies = {code: fund.pricing.hierarchy for code, fund in inputs.funds.items()}
+    holdings = form13f.holdings_13f(books.opening_positions, inputs.securities, books.opening_prices, books.opening_fx_rates, hierarchies)
+    rows = form13f.information_table_rows(holdings)
+    summary = form13f.table_summary(rows)
+    breaks = form13f.edgar_rule_breaks(rows)
+    info = cover = None
+    errors: list[str] = []
+    if breaks.empty:
+        info = form13f.information_table(rows[form13f.INFO_TABLE_COLUMNS])
+        cover = form13f.cover_document(inputs.company, inputs.quarter_end, summary, signature_date=signature_date)
+        if schema_dir is not None:
+            errors = ([f"information table: {e}" for e in form13f.schema_errors(info, schema_dir)]
+                      + [f"cover: {e}" for e in form13f.schema_errors(cover, schema_dir, "cover")])
+    return Form13FReport(inputs.quarter_end, holdings, rows, summary, breaks, info, cover, schema_dir, errors)
+
+
+def month_end_13f_values(inputs) -> pd.DataFrame:
+    """13(f) securities held at each month-end trading day delivered so far (the $100M test)."""
+    books = inputs.books
+    hierarchies = {code: fund.pricing.hierarchy for code, fund in inputs.funds.items()}
+    dates = sorted(inputs.month_end_valuations)
+    positions = thresholds.positions_by_date(books.opening_positions, books.trades, books.corporate_actions, dates)
+    rows = []
+    for day in dates:
+        prices, fx = inputs.month_end_valuations[day]
+        held = positions[positions["date"].eq(pd.Timestamp(day))]
+        values = form13f.holdings_13f(held, inputs.securities, prices, fx, hierarchies)
+        rows.append({"valuation_date": pd.Timestamp(day), "value_usd": float(values.loc[values["reportable"], "value_usd"].sum())})
+    return form13f.filing_test(pd.DataFrame(rows, columns=["valuation_date", "value_usd"]))
+
+
+def regulatory_facts(inputs) -> dict[str, float]:
+    """Sizes that select filing rules, from the quarter-end net assets of the funds: private
+    (hedge) fund AUM in USD for Form PF, AIF AUM in EUR for AIFMD Annex IV frequency."""
+    books = inputs.books
+    classes = books.opening_share_classes
+    rates = books.opening_fx_rates.set_index("from_currency")["rate"]
+    to_usd = classes["currency"].map(lambda c: 1.0 if c == "USD" else rates.get(c, np.nan))
+    usd = (classes["net_assets"] * to_usd).groupby(classes["fund"]).sum()
+    eur_per_usd = 1 / rates.get("EUR", np.nan)
+    hedge = [c for c, f in inputs.funds.items() if f.fund_type == "hedge"]
+    aifs = [c for c, f in inputs.funds.items() if "AIFMD" in f.regulatory_regimes]
+    return {"private_fund_aum_usd": float(usd.reindex(hedge).sum()), "hedge_fund_aum_usd": float(usd.reindex(hedge).sum()),
+            "aifm_aum_eur": float(usd.reindex(aifs).sum() * eur_per_usd)}
+
+
+@dataclass
+class ThresholdMonitor:
+    since: dt.date
+    ownership: pd.DataFrame  # beneficial ownership per security and date
+    net_short: pd.DataFrame  # EU net short positions per security and date
+    crossings: pd.DataFrame  # every crossing since ``since`` with filing, due date, rag
+
+    def latest(self, top: int = 10) -> pd.DataFrame:
+        last = self.ownership[self.ownership["date"].eq(self.ownership["date"].max())]
+        return last.sort_values("ownership_pct", ascending=False).head(top).reset_index(drop=True)
+
+
+def threshold_monitor(inputs, qualified_institution: bool = True) -> ThresholdMonitor:
+    """Firm-wide holdings per issuer on every delivery date since the quarter end (the last
+    report), their crossings and the filings they trigger."""
+    books = inputs.books
+    dates = [inputs.quarter_end] + [d for d in inputs.delivery_dates if d > inputs.quarter_end]
+    positions = thresholds.positions_by_date(books.opening_positions, books.trades, books.corporate_actions, dates)
+    ownership = thresholds.beneficial_ownership(positions, inputs.securities, books.corporate_actions)
+    net_short = thresholds.eu_net_short_positions(positions, inputs.securities, books.corporate_actions)
+    found = [thresholds.us_ownership_crossings(ownership, qualified_institution, closures=inputs.closures),
+             thresholds.eu_short_crossings(net_short, inputs.closures)]
+    crossings = pd.concat([f for f in found if len(f)] or found[:1], ignore_index=True)
+    crossings = crossings.astype({"crossing_date": "datetime64[ns]", "due_date": "datetime64[ns]"})
+    crossings = thresholds.crossings_status(crossings, inputs.business_date, inputs.closures)
+    return ThresholdMonitor(inputs.quarter_end, ownership, net_short, crossings)
+
+
+def filings_calendar(inputs, monitor: ThresholdMonitor, fiscal_year_end_month: int = 12) -> pd.DataFrame:
+    """Next periodic filing of each regime, plus the filings the threshold monitor triggered."""
+    table = filing_calendar.next_filings(inputs.company.regulatory_regimes, regulatory_facts(inputs), inputs.business_date,
+                                         fiscal_year_end_month, inputs.closures)
+    triggered = monitor.crossings
+    if len(triggered):
+        events = pd.DataFrame({
+            "filing": triggered["filing"] + " — " + triggered["issuer_name"], "regime": triggered["regime"],
+            "description": "triggered by the " + triggered["threshold_pct"].map("{:g}%".format) + " crossing on "
+                           + triggered["crossing_date"].dt.strftime("%Y-%m-%d"),
+            "period_end": triggered["crossing_date"], "due_date": triggered["due_date"],
+            "business_days_to_due": triggered["business_days_to_due"], "calendar": "XOFF/FED", "roll": "", "notes": triggered["rule"]})
+        table = pd.concat([table, events], ignore_index=True).sort_values("due_date").reset_index(drop=True)
+    return table
+
+
+@dataclass
+class RegulatoryResult:
+    business_date: dt.date
+    form13f: Form13FReport
+    filing_test: pd.DataFrame
+    monitor: ThresholdMonitor
+    calendar: pd.DataFrame
+    due_soon: pd.DataFrame
+    violations: pd.DataFrame
+    summary: pd.DataFrame  # check, rag, count, detail
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {rag: int((self.summary["rag"] == rag).sum()) for rag in (RED, AMBER, GREEN)}
+
+    def key_figures(self) -> dict:
+        return {
+            "form13f_period": self.form13f.period_end.isoformat(),
+            "form13f_rows": self.form13f.summary["table_entry_total"],
+            "form13f_value_usd": self.form13f.summary["table_value_total"],
+            "form13f_schema": self.form13f.schema_status,
+            "form13f_rule_breaks": int(len(self.form13f.rule_breaks)),
+            "threshold_crossings": int(len(self.monitor.crossings)),
+            "filings_due_10bd": int(len(self.due_soon)),
+            "next_filing": (f"{self.calendar['filing'].iloc[0]} {self.calendar['due_date'].iloc[0]:%Y-%m-%d}" if len(self.calendar) else ""),
+        }
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.0f}"
+
+
+def summarise(report: Form13FReport, filing_test: pd.DataFrame, monitor: ThresholdMonitor, due_soon: pd.DataFrame,
+              violations: pd.DataFrame) -> pd.DataFrame:
+    """Exceptions first: one line per check, worst first (deterministic text: nbval checks it)."""
+    crossings = monitor.crossings
+    us = crossings[crossings["regime"].str.startswith("US")]
+    eu = crossings[crossings["regime"].str.startswith("EU")]
+
+    def crossing_text(frame: pd.DataFrame) -> str:
+        return "; ".join(f"{r.issuer_name} {r.direction} through {r.threshold_pct:g}% on {r.crossing_date:%Y-%m-%d} "
+                         f"({r.before_pct:.2f}% -> {r.after_pct:.2f}%): {r.filing} due {r.due_date:%Y-%m-%d}" for r in frame.itertuples())
+
+    def worst(rags) -> str:
+        return max(rags, key=_RANK.get, default=GREEN)
+
+    met = filing_test[filing_test["meets_threshold"]]
+    rows = [
+        ("Ownership thresholds (13D/13G)", worst(us["rag"]), len(us),
+         crossing_text(us) or f"no crossing of 5% or 10% since {monitor.since}"),
+        ("EU net short positions", worst(eu["rag"]), len(eu),
+         crossing_text(eu) or f"no net short position at or above 0.1% since {monitor.since}"),
+        (f"Filings due in the next {DUE_SOON_BUSINESS_DAYS} business days", worst(due_soon["rag"]), len(due_soon),
+         "; ".join(f"{r.filing} for {r.period_end:%Y-%m-%d} due {r.due_date:%Y-%m-%d} ({r.business_days_to_due:.0f} business days)"
+                   for r in due_soon.itertuples()) or "none"),
+        (f"13F information table ({report.period_end})", RED if len(report.rule_breaks) or report.schema_errors else GREEN,
+         int(report.rule_breaks["row"].nunique()) + len(report.schema_errors) if len(report.rule_breaks) else len(report.schema_errors),
+         (f"{report.rule_breaks['row'].nunique()} holding(s) break EDGAR's rules: "
+          + "; ".join(f"{r.cusip or '(no CUSIP)'} {r.name_of_issuer}: {r.rule}" for r in report.rule_breaks.head(5).itertuples()))
+         if len(report.rule_breaks) else
+         (f"{len(report.schema_errors)} schema error(s): {report.schema_errors[0]}" if report.schema_errors else
+          f"{report.summary['table_entry_total']} rows, value total {_usd(report.summary['table_value_total'])}; EDGAR's rules met")),
+        ("13F filing requirement ($100M test)", GREEN, int(len(met)),
+         (f"13(f) securities {_usd(met['value_usd'].iloc[0])} on {met['valuation_date'].iloc[0]:%Y-%m-%d}: {met['filings_required'].iloc[0]}")
+         if len(met) else f"below $100M on every month-end trading day delivered ({len(filing_test)})"),
+        ("Input data", RED if len(violations) else GREEN, len(violations),
+         f"{len(violations)} violation(s) in {violations['file'].nunique()} file(s)" if len(violations) else "every file read meets its contract"),
+    ]
+    table = pd.DataFrame(rows, columns=["check", "rag", "count", "detail"])
+    return table.sort_values("rag", key=lambda s: s.map(_RANK), ascending=False, kind="stable").reset_index(drop=True)
+
+
+def assess(inputs, schema_dir: Path | None = None, qualified_institution: bool = True, fiscal_year_end_month: int = 12) -> RegulatoryResult:
+    """Run the regulatory report on gathered ``bo_lib.data.regulatory_inputs.RegulatoryInputs``."""
+    if inputs.quarter_end is None:
+        raise FileNotFoundError("no quarter-end opening book (opening/<YYYY-MM-DD>) under the data root: the 13F and the "
+                                "ownership monitor start from the quarter-end positions; see the funds' intake reports")
+    report = form13f_report(inputs, schema_dir, inputs.business_date)
+    test = month_end_13f_values(inputs)
+    monitor = threshold_monitor(inputs, qualified_institution)
+    table = filings_calendar(inputs, monitor, fiscal_year_end_month)
+    soon = filing_calendar.due_soon(table[~table["regime"].str.contains("beneficial|net short", regex=True)], DUE_SOON_BUSINESS_DAYS)
+    violations = inputs.violations_table
+    return RegulatoryResult(inputs.business_date, report, test, monitor, table, soon, violations,
+                            summarise(report, test, monitor, soon, violations))
