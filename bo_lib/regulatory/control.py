@@ -204,7 +204,7 @@ def summarise(report: Form13FReport, filing_test: pd.DataFrame, monitor: Thresho
          (f"{len(report.schema_errors)} schema error(s): {report.schema_errors[0]}" if report.schema_errors else
           f"{report.summary['table_entry_total']} rows, value total {_usd(report.summary['table_value_total'])}; EDGAR's rules met")),
         ("13F filing requirement ($100M test)", GREEN, int(len(met)),
-         (f"13(f) securities {_usd(met['value_usd'].iloc[0])} on {met['valuation_date'].iloc[0]:%Y-%m-%d}: {met['filings_required'].iloc[0]}")
+         (f"13(f) securities ${met['value_usd'].iloc[0]:,.2f} (exact, before row rounding) on {met['valuation_date'].iloc[0]:%Y-%m-%d}: {met['filings_required'].iloc[0]}")
          if len(met) else f"below $100M on every month-end trading day delivered ({len(filing_test)})"),
         ("Input data", RED if len(violations) else GREEN, len(violations),
          f"{len(violations)} violation(s) in {violations['file'].nunique()} file(s)" if len(violations) else "every file read meets its contract"),
