@@ -30,7 +30,8 @@ def build(name: str, execute: bool = True) -> Path:
     path = NOTEBOOKS / f"{name}.ipynb"
     nbformat.write(nb, path)
     if execute:
-        papermill.execute_notebook(str(path), str(path), cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
+        papermill.execute_notebook(str(path), str(path), cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False,
+                                  execution_timeout=600)  # a hung cell fails the build instead of hanging it
         executed = nbformat.read(path, as_version=4)
         # keep the template clean: drop papermill's injected-parameters cell and run metadata
         executed.cells = [c for c in executed.cells if "injected-parameters" not in c.metadata.get("tags", [])]

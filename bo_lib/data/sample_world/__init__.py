@@ -223,8 +223,9 @@ def _tell_static_stories(world: simulate.World, story: feeds.SeededExceptions) -
                   note="the administrator's NAV per share is 0.8% above the true NAV")
     ev = world.corporate_actions[world.corporate_actions["security_id"] == r["dividend_eu_wht"]].iloc[0]
     if "MAHF" in funds:
-        story.add("cash", "cash_amount_difference", "MAHF", ev["pay_date"], customer_reference=ev["event_id"], isin=ev["isin"],
-                  note="dividend paid net of 26.375% German withholding; the books expect the 15% treaty rate")
+        story.add("cash", "cash_amount_difference", "MAHF", ev["pay_date"], fin, customer_reference=ev["event_id"], isin=ev["isin"],
+                  note="dividend paid net of 26.375% German withholding; the books expect the 15% treaty rate "
+                       "(stays open: nothing reclaims or books the difference in the window)")
     if "USEQ" in funds:
         story.add("cash", "legitimate_identical_entries", "USEQ", d[-1], note="two identical 250,000.00 subscriptions from NOM-PLATFORM-02 "
                   "settle the same day: two entries, not a duplicate (not an exception)", expected_exception=False)

@@ -288,11 +288,11 @@ def bank_statements(world: World, entries: pd.DataFrame, story: SeededExceptions
                 reported_closing = closing
                 if fund["fund_code"] == "GLBD" and ccy == "USD" and d == world.dates[-6]:
                     reported_closing = closing + Decimal("100.00")
-                    story.add("cash", "statement_unbalanced", "GLBD", d, account=account, statement_id=f"{account}-{d:%Y%m%d}",
+                    story.add("cash", "statement_unbalanced", "GLBD", d, account=account, statement_id=_statement_id(account, d),
                               opening_balance=float(balance), entries_total=float(closing - balance), reported_closing=float(reported_closing),
                               difference=100.00, description="the bank's closing balance is 100.00 above opening + entries; the next statement opens from the true balance, so the chain breaks too")
                 out[(account, d)] = (acct["statement_format"], BankStatement(
-                    account=account, currency=ccy, statement_id=f"{account[-8:]}{d:%Y%m%d}", sequence_number=f"{seq:05d}/001",
+                    account=account, currency=ccy, statement_id=_statement_id(account, d), sequence_number=f"{seq:05d}/001",
                     opening_date=world.dates[world.dates.index(d) - 1] if world.dates.index(d) else world.opening_date,
                     opening_balance=balance, closing_date=d, closing_balance=reported_closing, entries=tuple(stmt_entries),
                     bic=bank_bic.get(acct["bank"], ""),
@@ -304,6 +304,11 @@ def bank_statements(world: World, entries: pd.DataFrame, story: SeededExceptions
                 raise RuntimeError(f"sample world: cash on a closed day for {account}: {off.head()}")
     _ = funds
     return out
+
+
+def _statement_id(account: str, d: dt.date) -> str:
+    """The bank's statement reference (MT940 :20:, at most 16 characters)."""
+    return f"{account[-8:]}{d:%Y%m%d}"
 
 
 def statement_bytes(fmt: str, statement: BankStatement, sender_bic: str) -> bytes:

@@ -1,0 +1,192 @@
+"""Breaks that live across days: stable ids, first-seen date, age, open / resolved, owner and
+comment — kept in the workbench's DuckDB store (``bo_lib.store``).
+
+What is stored:
+
+* ``recon_runs``: one row per fund and business date reconciled (a rerun replaces its row).
+* ``recon_break_observations``: the breaks each run found (fund, date, recon, break key,
+  classification, difference, value). A rerun of a date deletes that date's observations first,
+  so nothing is ever duplicated.
+* ``recon_break_notes``: owner and comment per break id, set by analysts; they carry forward
+  because the id does.
+* ``recon_breaks``: the latest state of every break of the fund (rebuilt from the above after each
+  run), for notebooks and SQL.
+
+Identity: a break's id is a hash of (fund, recon, break key) — account and ISIN for positions;
+account, currency and reference for cash; the trade reference for trades — so the same underlying
+difference keeps its id from day to day whatever its amount does. A break that disappears is
+resolved on the first reconciled date it is absent; if the same key breaks again later it is a new
+break (id suffixed ``-2``, ``-3``...). Ages are business days on the fund's valuation calendar
+from first seen to the as-of date (open) or to the resolution date (resolved).
+
+``break_history`` derives all of this from observations and runs as of any date (pure);
+``record_breaks`` / ``load_breaks`` / ``set_break_note`` do the store I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bo_lib.store import open_store
+
+BREAK_COLUMNS = ["recon", "break_key", "account", "item", "classification", "currency", "difference", "value_base", "detail"]
+RECON_PREFIX = {"positions": "POS", "cash": "CSH", "trades": "TRD"}
+AGE_BUCKETS = (("0-1", 0, 1), ("2-5", 2, 5), ("6-10", 6, 10), (">10", 11, None))
+
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS recon_runs (
+        fund VARCHAR NOT NULL, business_date DATE NOT NULL, run_id VARCHAR, recorded_at TIMESTAMP,
+        PRIMARY KEY (fund, business_date))""",
+    """CREATE TABLE IF NOT EXISTS recon_break_observations (
+        fund VARCHAR NOT NULL, business_date DATE NOT NULL, recon VARCHAR NOT NULL, break_key VARCHAR NOT NULL,
+        account VARCHAR, item VARCHAR, classification VARCHAR, currency VARCHAR, difference DOUBLE, value_base DOUBLE,
+        detail VARCHAR, run_id VARCHAR, PRIMARY KEY (fund, business_date, recon, break_key))""",
+    """CREATE TABLE IF NOT EXISTS recon_break_notes (
+        break_id VARCHAR PRIMARY KEY, owner VARCHAR, comment VARCHAR, updated_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS recon_breaks (
+        break_id VARCHAR PRIMARY KEY, fund VARCHAR, recon VARCHAR, break_key VARCHAR, account VARCHAR, item VARCHAR,
+        classification VARCHAR, currency VARCHAR, first_seen DATE, last_seen DATE, status VARCHAR, resolved_on DATE,
+        age_business_days INTEGER, difference DOUBLE, value_base DOUBLE, detail VARCHAR, owner VARCHAR, comment VARCHAR,
+        as_of DATE)""",
+]
+HISTORY_COLUMNS = ["break_id", "fund", "recon", "break_key", "account", "item", "classification", "currency", "first_seen", "last_seen",
+                   "status", "resolved_on", "age_business_days", "difference", "value_base", "detail", "owner", "comment"]
+
+
+def base_break_id(fund: str, recon: str, break_key: str) -> str:
+    digest = hashlib.sha1(f"{fund}|{recon}|{break_key}".encode()).hexdigest()[:10].upper()
+    return f"{RECON_PREFIX.get(recon, recon[:3].upper())}-{digest}"
+
+
+def age_bucket(age: pd.Series) -> pd.Series:
+    """Ageing buckets of business days: 0-1, 2-5, 6-10, >10."""
+    return pd.Series(np.select([age.le(1), age.le(5), age.le(10)], ["0-1", "2-5", "6-10"], default=">10"), index=age.index)
+
+
+def break_history(observations: pd.DataFrame, run_dates: list[dt.date], as_of: dt.date, calendar, notes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every break of a fund as of ``as_of`` from its observations (fund, business_date, recon,
+    break_key, ... one row per break per reconciled date) and the dates reconciled.
+
+    One row per break (HISTORY_COLUMNS): an episode of consecutive reconciled dates on which the
+    key broke. The latest observation gives classification, difference and value.
+    """
+    runs = sorted({pd.Timestamp(d) for d in run_dates if pd.Timestamp(d) <= pd.Timestamp(as_of)})
+    if observations.empty or not runs:
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    run_index = {d: i for i, d in enumerate(runs)}
+    obs = observations.assign(business_date=pd.to_datetime(observations["business_date"]))
+    obs = obs[obs["business_date"].isin(run_index)].copy()
+    if obs.empty:
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    obs["run_index"] = obs["business_date"].map(run_index)
+    obs = obs.sort_values(["fund", "recon", "break_key", "run_index"]).reset_index(drop=True)
+    same = obs[["fund", "recon", "break_key"]].eq(obs[["fund", "recon", "break_key"]].shift()).all(axis=1)
+    gap = obs["run_index"].diff().ne(1)
+    obs["episode"] = (~same | gap).astype(int).groupby([obs["fund"], obs["recon"], obs["break_key"]]).cumsum()
+    grouped = obs.groupby(["fund", "recon", "break_key", "episode"], sort=False)
+    latest = grouped.tail(1).set_index(["fund", "recon", "break_key", "episode"])
+    spans = grouped.agg(first_seen=("business_date", "min"), last_seen=("business_date", "max"), last_index=("run_index", "max"))
+    table = latest.drop(columns=["business_date", "run_index"]).join(spans).reset_index()
+    base = [base_break_id(f, r, k) for f, r, k in zip(table["fund"], table["recon"], table["break_key"])]
+    table["break_id"] = [b if e == 1 else f"{b}-{e}" for b, e in zip(base, table["episode"])]
+    is_open = table["last_index"].eq(len(runs) - 1)
+    table["status"] = np.where(is_open, "open", "resolved")
+    next_run = pd.Series(runs + [pd.NaT])
+    table["resolved_on"] = table["last_index"].add(1).map(next_run).where(~is_open)
+    until = table["resolved_on"].where(~is_open, pd.Timestamp(as_of))
+    table["age_business_days"] = calendar.count_array(table["first_seen"].to_numpy("datetime64[D]"), until.to_numpy("datetime64[D]")).astype(int)
+    if notes is not None and len(notes):
+        table = table.merge(notes[["break_id", "owner", "comment"]], on="break_id", how="left")
+    for column in ("owner", "comment"):
+        if column not in table:
+            table[column] = ""
+        table[column] = table[column].fillna("")
+    return table[HISTORY_COLUMNS].sort_values(["status", "recon", "first_seen", "break_id"], ascending=[True, True, True, True]).reset_index(drop=True)
+
+
+def _ensure_schema(connection) -> None:
+    for statement in _SCHEMA:
+        connection.execute(statement)
+
+
+def recorded_dates(store: Path | str, fund: str) -> list[dt.date]:
+    """Business dates already reconciled for the fund (empty when the store does not exist yet)."""
+    if not Path(store).exists():
+        return []
+    with open_store(store) as connection:
+        _ensure_schema(connection)
+        rows = connection.sql(f"SELECT business_date FROM recon_runs WHERE fund = '{_quote(fund)}' ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def _quote(text: str) -> str:
+    return str(text).replace("'", "''")
+
+
+def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame], run_id: str, calendar) -> pd.DataFrame:
+    """Store the breaks found for each business date in ``days`` (date -> BREAK_COLUMNS frame),
+    replacing whatever an earlier run stored for those dates, then rebuild ``recon_breaks`` for the
+    fund as of its latest reconciled date. Returns that table."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with open_store(store) as connection:
+        _ensure_schema(connection)
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            for day, breaks in days.items():
+                connection.execute("DELETE FROM recon_break_observations WHERE fund = ? AND business_date = ?", [fund, day])
+                connection.execute("DELETE FROM recon_runs WHERE fund = ? AND business_date = ?", [fund, day])
+                connection.execute("INSERT INTO recon_runs VALUES (?, ?, ?, ?)", [fund, day, run_id, now])
+                rows = breaks.reindex(columns=BREAK_COLUMNS).assign(fund=fund, business_date=pd.Timestamp(day), run_id=run_id)
+                if len(rows):
+                    rows = rows[["fund", "business_date", *BREAK_COLUMNS, "run_id"]]
+                    connection.register("new_observations", rows)
+                    connection.execute("INSERT INTO recon_break_observations SELECT * FROM new_observations")
+                    connection.unregister("new_observations")
+            observations, runs, notes = _read(connection, fund)
+            latest = max(runs) if runs else None
+            table = break_history(observations, runs, latest, calendar, notes) if latest else pd.DataFrame(columns=HISTORY_COLUMNS)
+            connection.execute("DELETE FROM recon_breaks WHERE fund = ?", [fund])
+            if len(table):
+                connection.register("new_breaks", table.assign(as_of=pd.Timestamp(latest)))
+                connection.execute(f"INSERT INTO recon_breaks SELECT {', '.join(HISTORY_COLUMNS)}, as_of FROM new_breaks")
+                connection.unregister("new_breaks")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    return table
+
+
+def _read(connection, fund: str) -> tuple[pd.DataFrame, list[dt.date], pd.DataFrame]:
+    observations = connection.execute("SELECT * FROM recon_break_observations WHERE fund = ?", [fund]).df()
+    runs = [r[0] for r in connection.execute("SELECT business_date FROM recon_runs WHERE fund = ?", [fund]).fetchall()]
+    notes = connection.execute("SELECT break_id, owner, comment FROM recon_break_notes").df()
+    return observations, runs, notes
+
+
+def load_breaks(store: Path | str, fund: str, as_of: dt.date, calendar) -> pd.DataFrame:
+    """Every break of the fund as of ``as_of`` (open and resolved), with owner and comment."""
+    if not Path(store).exists():
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    with open_store(store) as connection:
+        _ensure_schema(connection)
+        observations, runs, notes = _read(connection, fund)
+    return break_history(observations, runs, as_of, calendar, notes)
+
+
+def set_break_note(store: Path | str, break_id: str, owner: str | None = None, comment: str | None = None) -> None:
+    """Set the owner and/or comment of a break (kept as long as the break id lives)."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with open_store(store) as connection:
+        _ensure_schema(connection)
+        current = connection.execute("SELECT owner, comment FROM recon_break_notes WHERE break_id = ?", [break_id]).fetchall()
+        old_owner, old_comment = current[0] if current else ("", "")
+        connection.execute("INSERT OR REPLACE INTO recon_break_notes VALUES (?, ?, ?, ?)",
+                           [break_id, owner if owner is not None else old_owner, comment if comment is not None else old_comment, now])
+        connection.execute("UPDATE recon_breaks SET owner = ?, comment = ? WHERE break_id = ?",
+                           [owner if owner is not None else old_owner, comment if comment is not None else old_comment, break_id])

@@ -1,0 +1,218 @@
+"""The reconciliation control of one fund and business date: runs the position, cash and trade
+recons, turns their breaks into one break list, brings the break history in the store up to date,
+and summarises what needs attention red / amber / green (exceptions first) with the key figures
+the archive index shows.
+
+Red: a statement that fails its integrity check, input data that breaks its contract, or any open
+break that is not explained by timing. Amber: breaks explained by trades pending settlement only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bo_lib import calendars
+from bo_lib.money import round_half_up
+from bo_lib.recon import breaks as breaks_mod
+from bo_lib.recon.cash import CashRecon, reconcile_cash
+from bo_lib.recon.positions import TIMING, PositionRecon, books_settled_positions, reconcile_positions
+from bo_lib.recon.trades import TradeRecon, reconcile_trades
+
+RED, AMBER, GREEN = "red", "amber", "green"
+_RANK = {GREEN: 0, AMBER: 1, RED: 2}
+RECONS = ("positions", "cash", "trades")
+#: breaks older than this many business days count as aged
+AGED_AFTER_BUSINESS_DAYS = 5
+
+
+@dataclass
+class DailyRecon:
+    fund: str
+    business_date: dt.date
+    base_currency: str
+    positions: PositionRecon
+    cash: CashRecon
+    trades: TradeRecon
+    position_movements: pd.DataFrame | None = None  # the books movements behind each position break
+
+    def breaks(self) -> pd.DataFrame:
+        """Today's breaks of the three recons in one list (``breaks.BREAK_COLUMNS``)."""
+        p = self.positions.breaks
+        positions = pd.DataFrame({
+            "recon": "positions", "break_key": p["account"] + "|" + p["isin"], "account": p["account"], "item": p["isin"],
+            "classification": p["classification"], "currency": p["currency"],
+            "difference": np.where(p["classification"].eq("price/amount difference"), p["market_value_diff"],
+                                   p["quantity_right"].fillna(0) - p["quantity_left"].fillna(0)),
+            "value_base": p["break_value_base"], "detail": p["detail"]})
+        c = self.cash.breaks
+        cash = pd.DataFrame({
+            "recon": "cash", "break_key": c["account"] + "|" + c["currency"] + "|" + c["reference"], "account": c["account"],
+            "item": c["reference"], "classification": c["classification"], "currency": c["currency"], "difference": c["amount_diff"],
+            "value_base": c["break_value_base"], "detail": c["detail"]})
+        t = self.trades.breaks
+        trades = pd.DataFrame({
+            "recon": "trades", "break_key": t["reference"], "account": t["account"], "item": t["reference"],
+            "classification": t["classification"], "currency": t["currency"],
+            "difference": t["net_amount_diff"].fillna(t["net_amount_left"].fillna(0) - t["net_amount_right"].fillna(0)),
+            "value_base": t["break_value_base"], "detail": t["detail"]})
+        frames = [f for f in (positions, cash, trades) if len(f)]
+        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=breaks_mod.BREAK_COLUMNS)
+        return out[breaks_mod.BREAK_COLUMNS]
+
+    def match_rates(self) -> pd.DataFrame:
+        """Items compared and automatically matched per recon."""
+        rows = []
+        for recon, table in (("positions", self.positions.table), ("cash", self.cash.groups), ("trades", self.trades.table)):
+            matched = int(table["status"].astype(str).eq("matched").sum())
+            rows.append({"recon": recon, "items": len(table), "matched": matched, "breaks": len(table) - matched,
+                         "auto_match_rate_pct": round(100.0 * matched / len(table), 1) if len(table) else 100.0})
+        return pd.DataFrame(rows)
+
+
+def valuation_calendar(fund, closures: pd.DataFrame | None = None):
+    """The fund's business days (its valuation market's sessions): break ages count these."""
+    return calendars.trading_calendar(fund.calendar, closures)
+
+
+def run_recons(inputs, day: dt.date) -> DailyRecon:
+    """The three recons of ``inputs.fund`` for ``day`` (any delivered date up to the inputs' date)."""
+    fund = inputs.fund
+    ts = pd.Timestamp(day)
+    books = inputs.books
+    trades = books.trades[books.trades["delivery_date"] <= ts] if len(books.trades) else books.trades
+    events = books.corporate_actions
+    if len(events):
+        events = events[events["delivery_date"] <= ts]
+    positions, movements = books_settled_positions(books.opening_positions, trades, events, day)
+    status, fx = inputs.feed("settlement_status", day), inputs.feed("fx_rates", day)
+    position_recon = reconcile_positions(positions, inputs.feed("custodian_positions", day), inputs.securities, status, trades,
+                                         inputs.feed("prices", day), fx, business_date=day, base_currency=fund.base_currency,
+                                         tolerances=fund.tolerances, price_hierarchy=fund.pricing.hierarchy)
+    ledger = books.cash_ledger[books.cash_ledger["delivery_date"] <= ts] if len(books.cash_ledger) else books.cash_ledger
+    entries = inputs.statement_entries
+    cash_recon = reconcile_cash(ledger, entries, inputs.statements[inputs.statements["delivery_date"] <= ts], status, fx,
+                                business_date=day, base_currency=fund.base_currency, amount_tolerance=fund.tolerances.cash_amount,
+                                opening_date=books.opening_date)
+    todays_trades = trades[trades["delivery_date"] == ts] if len(trades) else trades
+    trade_recon = reconcile_trades(todays_trades, inputs.feed("broker_confirms", day), fx, business_date=day,
+                                   base_currency=fund.base_currency, tolerances=fund.tolerances)
+    behind = position_recon.breaks[["account", "security_id"]].dropna()
+    movements = movements.merge(behind, on=["account", "security_id"], how="inner")
+    return DailyRecon(fund.fund_code, day, fund.base_currency, position_recon, cash_recon, trade_recon, movements)
+
+
+def explorer_tables(today: DailyRecon, history: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """What the analyst explorer offers: each recon's rows, the cash entries of every group (the
+    rows behind a cash break), the books movements behind position breaks, and the break history.
+    Every table has ``recon``, ``account`` and ``status`` columns to filter on."""
+    cash_entries = pd.concat([
+        today.cash.match.left.assign(side="books"),
+        today.cash.match.right.assign(side="bank")], ignore_index=True)
+    cash_entries = cash_entries.rename(columns={"group_status": "status"})[
+        ["group_id", "status", "side", "account", "currency", "reference", "value_date", "amount", "description"]]
+    movements = today.position_movements if today.position_movements is not None else pd.DataFrame()
+    return {
+        "break history": history.assign(status=history["status"]),
+        "positions": today.positions.table.assign(recon="positions", status=lambda t: t["status"].astype(str)),
+        "position movements behind breaks": movements.assign(recon="positions", status="break"),
+        "cash groups": today.cash.groups.assign(recon="cash", status=lambda t: t["status"].astype(str)),
+        "cash entries (books and bank)": cash_entries.assign(recon="cash"),
+        "trades": today.trades.table.assign(recon="trades", status=lambda t: t["status"].astype(str)),
+    }
+
+
+def update_break_history(store: Path | str, inputs, today: DailyRecon, run_id: str) -> pd.DataFrame:
+    """Record today's breaks, and those of any earlier delivered date the store has not
+    reconciled yet (a fresh store gets the fund's whole history, so first-seen dates and ages are
+    right from the first run). Returns every break as of the business date."""
+    fund = inputs.fund.fund_code
+    calendar = valuation_calendar(inputs.fund, inputs.books.reference.get("market_closures"))
+    done = set(breaks_mod.recorded_dates(store, fund))
+    days = {d: run_recons(inputs, d).breaks() for d in inputs.dates if d < today.business_date and d not in done}
+    days[today.business_date] = today.breaks()
+    breaks_mod.record_breaks(store, fund, days, run_id, calendar)
+    return breaks_mod.load_breaks(store, fund, today.business_date, calendar)
+
+
+def open_break_summary(history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Open breaks by recon and classification: count, absolute value (base currency), new today,
+    aged (older than AGED_AFTER_BUSINESS_DAYS), oldest age."""
+    open_ = history[history["status"] == "open"]
+    if open_.empty:
+        return pd.DataFrame(columns=["recon", "classification", "breaks", "abs_value_base", "new_today", "aged", "oldest_age_days"])
+    grouped = open_.assign(new=open_["first_seen"].eq(pd.Timestamp(as_of)), aged=open_["age_business_days"].gt(AGED_AFTER_BUSINESS_DAYS))
+    table = grouped.groupby(["recon", "classification"], as_index=False).agg(
+        breaks=("break_id", "count"), abs_value_base=("value_base", "sum"), new_today=("new", "sum"), aged=("aged", "sum"),
+        oldest_age_days=("age_business_days", "max"))
+    table["recon"] = pd.Categorical(table["recon"], categories=list(RECONS), ordered=True)
+    return table.sort_values(["recon", "classification"]).reset_index(drop=True).assign(recon=lambda t: t["recon"].astype(str))
+
+
+def ageing(history: pd.DataFrame) -> pd.DataFrame:
+    """Open breaks per recon and age bucket (0-1, 2-5, 6-10, >10 business days)."""
+    open_ = history[history["status"] == "open"]
+    buckets = [b for b, _, _ in breaks_mod.AGE_BUCKETS]
+    counts = pd.crosstab(pd.Categorical(open_["recon"], categories=list(RECONS)),
+                         pd.Categorical(breaks_mod.age_bucket(open_["age_business_days"]), categories=buckets), dropna=False)
+    counts.index.name, counts.columns.name = "recon", None
+    return counts.reindex(index=list(RECONS), columns=buckets, fill_value=0).reset_index()
+
+
+def _money(value: float, currency: str) -> str:
+    return f"{currency} {value:,.2f}"
+
+
+def summarise(today: DailyRecon, history: pd.DataFrame, violations: pd.DataFrame) -> pd.DataFrame:
+    """Exceptions first: one line per check (check, rag, count, detail), worst first. Counts and
+    values are today's; ages come from the break history."""
+    ccy = today.base_currency
+    open_ = history[history["status"] == "open"]
+    rows = [("Input data", RED if len(violations) else GREEN, len(violations),
+             f"{len(violations)} contract violation(s) in the feeds the recons read" if len(violations) else "every feed read meets its contract")]
+    integrity = today.cash.integrity
+    bad = integrity[integrity["integrity"] != "ok"]
+    rows.append(("Bank statement integrity", RED if len(bad) else GREEN, len(bad),
+                 "; ".join(f"{r.account} {r.statement_id}: {r.integrity} (difference {r.difference:+,.2f}"
+                           f"{'' if pd.isna(r.chain_difference) or r.chain_difference == 0 else f', opens {r.chain_difference:+,.2f} off the previous closing'})"
+                           for r in bad.itertuples())
+                 or f"{len(integrity)} statement(s) balance and open at the previous closing"))
+    todays = today.breaks()
+    for recon in RECONS:
+        mine = todays[todays["recon"] == recon]
+        unexplained = mine[mine["classification"] != TIMING]
+        rag = RED if len(unexplained) else AMBER if len(mine) else GREEN
+        by_class = mine.groupby("classification")["value_base"].agg(["count", "sum"])
+        detail = "; ".join(f"{c}: {int(r['count'])} ({_money(r['sum'], ccy)})" for c, r in by_class.iterrows())
+        if recon == "positions" and len(today.positions.options_excluded):
+            detail += ("; " if detail else "") + f"{len(today.positions.options_excluded)} option position(s) at the clearing broker not reconciled (no custodian feed)"
+        rows.append((f"{recon.capitalize()} recon", rag, len(mine), detail or "every item matched"))
+    aged = open_[open_["age_business_days"] > AGED_AFTER_BUSINESS_DAYS]
+    rows.append((f"Breaks open more than {AGED_AFTER_BUSINESS_DAYS} business days", AMBER if len(aged) else GREEN, len(aged),
+                 ", ".join(f"{r.recon} {r.item} ({r.age_business_days}d)" for r in aged.sort_values(["age_business_days", "break_id"], ascending=[False, True]).itertuples())
+                 or "none"))
+    table = pd.DataFrame(rows, columns=["check", "rag", "count", "detail"])
+    return table.sort_values("rag", key=lambda s: s.map(_RANK), ascending=False, kind="stable").reset_index(drop=True)
+
+
+def summary_counts(summary: pd.DataFrame) -> dict[str, int]:
+    return {rag: int((summary["rag"] == rag).sum()) for rag in (RED, AMBER, GREEN)}
+
+
+def key_figures(today: DailyRecon, history: pd.DataFrame) -> dict:
+    open_ = history[history["status"] == "open"]
+    rates = today.match_rates().set_index("recon")
+    figures = {}
+    for recon in RECONS:
+        mine = open_[open_["recon"] == recon]
+        figures[f"{recon}_open_breaks"] = len(mine)
+        figures[f"{recon}_open_value_base"] = float(round_half_up(float(mine["value_base"].sum()), 2))
+        figures[f"{recon}_auto_match_pct"] = float(rates.at[recon, "auto_match_rate_pct"])
+    figures["new_breaks"] = int(open_["first_seen"].eq(pd.Timestamp(today.business_date)).sum())
+    figures["aged_breaks"] = int(open_["age_business_days"].gt(AGED_AFTER_BUSINESS_DAYS).sum())
+    figures["statements_failing_integrity"] = int(today.cash.integrity["integrity"].ne("ok").sum())
+    return figures

@@ -1,0 +1,184 @@
+"""Position reconciliation: the books' settled positions against the custodian's statement of
+holdings, per account and ISIN, on quantity and on market value at the custodian's price.
+
+Books settled positions are rolled from the opening positions, the trades whose contractual
+settlement date has come and the corporate actions paid (``bo_lib.nav.positions``, settlement
+basis). Each break is classified:
+
+* ``timing``: trades the custodian reports as not (fully) settled — pending, failing or partial in
+  its status feed — explain the whole quantity difference;
+* ``corporate action suspected``: the custodian's quantity is the books' quantity times a usual
+  corporate-action ratio (stock dividend 101..125:100, bonus or split 3:2, 2:1 ... 10:1, reverse
+  split 1:2 ... 1:20), fractions dropped;
+* ``quantity difference``: any other quantity difference;
+* ``missing at custodian`` / ``missing in books``: the position is on one side only (unless a
+  pending trade explains it: timing);
+* ``price/amount difference``: quantities agree, market values do not.
+
+Listed options are held at the clearing broker (``<account>-OPT``), which sends no custodian
+statement: they are left out and counted. Pure functions over DataFrames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bo_lib.nav.positions import roll_positions
+from bo_lib.recon.engine import ReconResult, Tolerance, reconcile
+
+OPTION_ACCOUNT_SUFFIX = "-OPT"
+UNSETTLED_STATUSES = ("PEND", "PENF", "PART")
+RECEIPTS = ("RVP", "RFP")
+#: (new, old) ratios a custodian applies for stock dividends, bonus issues and (reverse) splits
+USUAL_RATIOS = tuple((n, 100) for n in range(101, 126)) + ((3, 2), (2, 1), (3, 1), (4, 1), (5, 1), (10, 1),
+                                                             (1, 2), (1, 3), (1, 4), (1, 5), (1, 10), (1, 20))
+
+TIMING = "timing"
+CORPORATE_ACTION = "corporate action suspected"
+QUANTITY = "quantity difference"
+MISSING_AT_CUSTODIAN = "missing at custodian"
+MISSING_IN_BOOKS = "missing in books"
+PRICE_AMOUNT = "price/amount difference"
+
+
+@dataclass
+class PositionRecon:
+    business_date: dt.date
+    result: ReconResult  # the engine's table (books = left, custodian = right)
+    table: pd.DataFrame  # one row per account and ISIN, with classification and value in base currency
+    options_excluded: pd.DataFrame  # option positions (no custodian feed) left out
+
+    @property
+    def breaks(self) -> pd.DataFrame:
+        return self.table[self.table["status"] != "matched"].reset_index(drop=True)
+
+
+def books_settled_positions(opening_positions: pd.DataFrame, trades: pd.DataFrame, corporate_actions: pd.DataFrame | None,
+                            as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Settled positions in the books as of ``as_of`` (contractual settlement dates), and the
+    movements behind them."""
+    return roll_positions(opening_positions, trades, corporate_actions, as_of, basis="settlement")
+
+
+def pending_settlement(status: pd.DataFrame, trades: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Quantity the books count as settled that the custodian has not delivered or received yet:
+    per account and security, from the status feed's pending, failing and partial instructions
+    whose intended settlement date has come. ``custodian_effect`` is what it does to custodian
+    minus books (a late receipt is negative, a late delivery positive)."""
+    columns = ["account", "security_id", "custodian_effect", "trades"]
+    if status.empty or trades.empty:
+        return pd.DataFrame(columns=columns)
+    open_ = status[status["settlement_status"].isin(UNSETTLED_STATUSES) & (status["intended_settlement_date"] <= pd.Timestamp(as_of))]
+    open_ = open_.merge(trades[["trade_id", "security_id"]], left_on="client_reference", right_on="trade_id", how="inner")
+    unsettled = open_["quantity"] - open_["settled_quantity"].fillna(0.0)
+    open_ = open_.assign(custodian_effect=np.where(open_["movement"].isin(RECEIPTS), -unsettled, unsettled))
+    grouped = open_.groupby(["account", "security_id"], as_index=False).agg(
+        custodian_effect=("custodian_effect", "sum"), trades=("client_reference", lambda s: ", ".join(sorted(s))))
+    return grouped[columns]
+
+
+def _ratio_match(books_quantity: np.ndarray, custodian_quantity: np.ndarray) -> np.ndarray:
+    """The usual corporate-action ratio (as "new:old") that turns the books' quantity into the
+    custodian's, fractions dropped; empty where none does."""
+    found = np.full(len(books_quantity), "", dtype=object)
+    usable = (books_quantity > 0) & (custodian_quantity > 0) & (custodian_quantity != books_quantity)
+    for new, old in USUAL_RATIOS:  # a few dozen ratios, each vectorised over all positions
+        hit = usable & (found == "") & (np.floor(books_quantity * new / old + 1e-9) == custodian_quantity)
+        found[hit] = f"{new}:{old}"
+    return found
+
+
+def _book_prices(prices: pd.DataFrame, securities: pd.DataFrame, hierarchy: dict[str, list[str]]) -> pd.Series:
+    """Best price of the day per security by the fund's price hierarchy (for positions the
+    custodian does not report, so has no price for)."""
+    if prices.empty:
+        return pd.Series(dtype="float64")
+    px = prices.merge(securities[["security_id", "asset_class"]], on="security_id", how="left")
+    rank = px.apply(lambda r: (hierarchy.get(r["asset_class"], []) + [r["source"]]).index(r["source"]), axis=1) if len(px) else []
+    return px.assign(rank=rank).sort_values(["security_id", "rank"]).drop_duplicates("security_id").set_index("security_id")["price"]
+
+
+def to_base(amount: pd.Series, currency: pd.Series, fx_rates: pd.DataFrame, base_currency: str) -> pd.Series:
+    """Amounts in the fund's base currency through the day's X→USD fixings."""
+    to_usd = fx_rates[fx_rates["to_currency"] == "USD"].set_index("from_currency")["rate"].to_dict()
+    to_usd["USD"] = 1.0
+    rate = currency.map(to_usd).astype("float64") / to_usd.get(base_currency, np.nan)
+    return amount.astype("float64") * rate
+
+
+def reconcile_positions(books_positions: pd.DataFrame, custodian: pd.DataFrame, securities: pd.DataFrame, status: pd.DataFrame,
+                        trades: pd.DataFrame, prices: pd.DataFrame, fx_rates: pd.DataFrame, *, business_date: dt.date,
+                        base_currency: str, tolerances, price_hierarchy: dict[str, list[str]] | None = None) -> PositionRecon:
+    """Books settled positions vs the custodian's holdings for one business date.
+
+    ``books_positions``: fund, account, security_id, quantity (``books_settled_positions``);
+    ``custodian``: the custodian_positions feed of the date; ``status``: the settlement_status
+    feed of the date; ``tolerances``: the fund's ``Tolerances`` (position_quantity,
+    market_value_abs, market_value_rel).
+    """
+    sec = securities.set_index("security_id")
+    is_option = books_positions["account"].str.endswith(OPTION_ACCOUNT_SUFFIX)
+    options = books_positions[is_option].reset_index(drop=True)
+    books = books_positions[~is_option].copy()
+    books["isin"] = books["security_id"].map(sec["isin"])
+    by_isin = securities[securities["isin"] != ""].set_index("isin")
+    custodian = custodian.assign(security_id=custodian["isin"].map(by_isin["security_id"]))
+    # market value in the books at the custodian's price (the vendor's where the custodian has none)
+    cust_price = custodian.set_index(["account", "isin"])["price"]
+    price = pd.Series(cust_price.reindex(pd.MultiIndex.from_frame(books[["account", "isin"]])).to_numpy(), index=books.index)
+    vendor = books["security_id"].map(_book_prices(prices, securities, price_hierarchy or {}))
+    multiplier = books["security_id"].map(sec["price_multiplier"]).fillna(1.0)
+    books["market_value"] = books["quantity"] * price.fillna(vendor) * multiplier
+    result = reconcile(books[["account", "isin", "quantity", "market_value"]], custodian[["account", "isin", "quantity", "market_value"]],
+                       keys=["account", "isin"], left_name="books", right_name="custodian", sort=True,
+                       compare={"quantity": Tolerance(abs=tolerances.position_quantity),
+                                "market_value": Tolerance(abs=tolerances.market_value_abs, rel=tolerances.market_value_rel)})
+    table = result.table.copy()
+    table["security_id"] = table["isin"].map(by_isin["security_id"])
+    table["name"] = table["security_id"].map(sec["name"])
+    table["currency"] = table["security_id"].map(sec["currency"])
+    pending = pending_settlement(status, trades, business_date)
+    table = table.merge(pending, on=["account", "security_id"], how="left")
+    table["custodian_effect"] = table["custodian_effect"].fillna(0.0)
+    table["trades"] = table["trades"].fillna("")
+    table["ratio"] = _ratio_match(table["quantity_left"].fillna(0.0).to_numpy(), table["quantity_right"].fillna(0.0).to_numpy())
+    qty_diff = table["quantity_right"].fillna(0.0) - table["quantity_left"].fillna(0.0)
+    explained = table["custodian_effect"].ne(0) & (qty_diff - table["custodian_effect"]).abs().le(tolerances.position_quantity)
+    quantity_off = qty_diff.abs().gt(tolerances.position_quantity)
+    status_ = table["status"].astype(str)
+    table["classification"] = np.select(
+        [status_.eq("matched"), explained, status_.eq("missing_left"), status_.eq("missing_right"),
+         quantity_off & table["ratio"].ne(""), quantity_off],
+        ["", TIMING, MISSING_IN_BOOKS, MISSING_AT_CUSTODIAN, CORPORATE_ACTION, QUANTITY], default=PRICE_AMOUNT)
+    value_diff = table["market_value_right"].fillna(0.0) - table["market_value_left"].fillna(0.0)
+    table["break_value_base"] = to_base(value_diff.abs(), table["currency"], fx_rates, base_currency).where(status_.ne("matched"), 0.0)
+    table["detail"] = _details(table, qty_diff)
+    columns = ["account", "isin", "security_id", "name", "currency", "quantity_left", "quantity_right", "quantity_diff",
+               "market_value_left", "market_value_right", "market_value_diff", "status", "classification", "trades", "ratio",
+               "break_value_base", "detail"]
+    table = table[columns]
+    return PositionRecon(business_date, result, table, options)
+
+
+def _details(table: pd.DataFrame, qty_diff: pd.Series) -> pd.Series:
+    text = pd.Series("", index=table.index, dtype="object")
+    for i in np.flatnonzero(table["classification"].ne("").to_numpy()):  # breaks only: a handful per day
+        row = table.iloc[i]
+        c = row["classification"]
+        if c == TIMING:
+            text.iat[i] = f"custodian {qty_diff.iat[i]:+,.0f} vs books: not yet settled at the custodian ({row['trades']})"
+        elif c == CORPORATE_ACTION:
+            text.iat[i] = f"custodian {qty_diff.iat[i]:+,.0f}: its quantity is the books' at {row['ratio']} (stock dividend / split not booked?)"
+        elif c == MISSING_AT_CUSTODIAN:
+            text.iat[i] = f"books hold {row['quantity_left']:,.0f}, the custodian reports nothing"
+        elif c == MISSING_IN_BOOKS:
+            text.iat[i] = f"custodian holds {row['quantity_right']:,.0f}, the books have no position"
+        elif c == QUANTITY:
+            text.iat[i] = f"custodian {qty_diff.iat[i]:+,.0f} vs books {row['quantity_left']:,.0f}"
+        else:
+            text.iat[i] = f"market value {row['market_value_diff']:+,.2f} at equal quantity"
+    return text

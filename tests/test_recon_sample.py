@@ -1,0 +1,119 @@
+"""The three recons on the sample world, every date: each seeded position, cash and trade break is
+found on every date it lives with the right classification, and nothing else is reported."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from bo_lib.data.loaders import account_fund_map
+from bo_lib.data.recon_inputs import gather_recon_inputs
+from bo_lib.recon.control import run_recons
+from tests.conftest import DATA
+
+FINAL = dt.date(2026, 11, 6)
+FUNDS = ("USEQ", "GLBD", "MAHF")
+TRADE_TYPES = {"trade_settlement_date_difference": "settlement date difference", "trade_price_difference": "price/amount difference",
+               "trade_quantity_difference": "quantity difference", "trade_net_amount_difference": "price/amount difference",
+               "trade_unconfirmed": "unconfirmed", "confirm_without_trade": "missing in books"}
+POSITION_TYPES = {"position_quantity_difference": "quantity difference", "corporate_action_not_booked": "corporate action suspected",
+                  "position_missing_at_custodian": "missing at custodian", "position_missing_in_books": "missing in books"}
+
+
+@pytest.fixture(scope="module")
+def daily(funds):
+    """Every fund's recons on every delivered date: {(fund, date): DailyRecon}."""
+    out = {}
+    for code in FUNDS:
+        inputs = gather_recon_inputs(DATA, funds[code], FINAL, account_fund_map(funds))
+        assert inputs.violations == []
+        for day in inputs.dates:
+            out[(code, day)] = run_recons(inputs, day)
+    return out
+
+
+def _expected(ground_truth, daily) -> set[tuple]:
+    """(fund, date, recon, item, classification) for every seeded break on every date it lives."""
+    dates = sorted({d for _, d in daily})
+    securities = pd.read_csv(DATA / "reference" / "securities.csv", dtype=str).set_index("security_id")
+    expected = set()
+    for item in ground_truth["exceptions"]:
+        first = dt.date.fromisoformat(item["first_date"])
+        last = dt.date.fromisoformat(item["last_date"])
+        alive = [d for d in dates if first <= d <= last]
+        kind = item["type"]
+        if kind == "settlement_fail":  # the unsettled quantity is a settled-position difference the fail explains
+            rows = [("positions", item["isin"], "timing")]
+        elif kind == "cash_missing_at_bank":
+            rows = [("cash", item["trade_id"], "timing")]
+        elif kind in POSITION_TYPES:
+            rows = [("positions", item["isin"], POSITION_TYPES[kind])]
+        elif kind == "cash_amount_difference":
+            rows = [("cash", item["customer_reference"], "price/amount difference")]
+        elif kind == "cash_missing_in_books":
+            rows = [("cash", "NONREF", "missing in books")]  # no reference of ours: keyed by the bank's own
+        elif kind in TRADE_TYPES:
+            rows = [("trades", item.get("trade_id") or item["client_reference"], TRADE_TYPES[kind])]
+        else:
+            continue
+        expected |= {(item["fund"], d, recon, ref, cls) for d in alive for recon, ref, cls in rows}
+    assert securities is not None
+    return expected
+
+
+def _found(daily) -> set[tuple]:
+    found = set()
+    for (fund, day), recon in daily.items():
+        for row in recon.breaks().itertuples():
+            item = "NONREF" if row.item.startswith("NONREF:") else row.item
+            found.add((fund, day, row.recon, item, row.classification))
+    return found
+
+
+def test_every_seeded_break_is_found_on_every_date_it_lives_and_nothing_else(ground_truth, daily):
+    expected, found = _expected(ground_truth, daily), _found(daily)
+    assert found - expected == set(), "reported but not seeded"
+    assert expected - found == set(), "seeded but not found"
+    assert len(expected) > 80  # 27 dates x 3 funds: fails alone make dozens of (date, break) pairs
+
+
+def test_final_date_figures_a_user_checks(daily):
+    useq = daily[("USEQ", FINAL)]
+    p = useq.positions.breaks.set_index("isin")
+    assert p.loc["US2095851083", "quantity_diff"] == -250.0
+    assert p.loc["US4201171034", ["quantity_left", "quantity_right", "ratio"]].tolist() == [115600.0, 121380.0, "105:100"]
+    mahf_positions = daily[("MAHF", FINAL)].positions  # options sit at the clearing broker: no custodian feed, left out
+    assert len(mahf_positions.options_excluded) > 0 and mahf_positions.options_excluded["account"].str.endswith("-OPT").all()
+    assert not mahf_positions.table["account"].str.endswith("-OPT").any()
+    cash = useq.cash.breaks.set_index("reference")
+    fee = cash[cash.index.str.startswith("NONREF:")].iloc[0]
+    assert (fee["amount_right"], fee["account"]) == (-45.0, "0012345679")
+    # two identical 250,000.00 subscriptions on the final date: two bank entries, each matched to its own order
+    subs = useq.cash.match.right[(useq.cash.match.right["amount"] == 250000.0) & (useq.cash.match.right["value_date"] == pd.Timestamp(FINAL))]
+    assert len(subs) == 2 and subs["group_status"].eq("matched").all() and subs["group_id"].nunique() == 2
+    trades = useq.trades.breaks.set_index("reference")
+    assert trades.loc["T261106USEQ001", "price_diff"] == pytest.approx(0.05)
+    assert trades.loc["T261106USEQ002", "quantity_diff"] == -100.0
+    assert trades.loc["T261106USEQ003", ["fields", "net_amount_diff"]].tolist() == ["net_amount", pytest.approx(25.0)]
+    assert trades.loc["T261106USEQ977", "confirm_id"] == "C261106NOR7731"
+    mahf = daily[("MAHF", FINAL)].cash.breaks.set_index("reference")
+    partial = mahf.loc["T261103MAHF906"]  # 6,000 of 10,000 settled: the bank moved that part
+    assert (partial["amount_left"], partial["amount_right"], partial["amount_diff"]) == pytest.approx((2846565.92, 1707939.55, -1138626.37))
+    dividend = mahf.loc["CA2026100003"]
+    assert dividend["amount_left"] == pytest.approx(134180.59) and dividend["amount_diff"] < 0
+
+
+def test_statement_integrity_unbalanced_then_broken_chain(daily, ground_truth):
+    seeded = next(i for i in ground_truth["exceptions"] if i["type"] == "statement_unbalanced")
+    flagged = {(f, d): r.cash.integrity.loc[r.cash.integrity["integrity"] != "ok"] for (f, d), r in daily.items()}
+    flagged = {k: v for k, v in flagged.items() if len(v)}
+    assert set(flagged) == {("GLBD", dt.date(2026, 10, 30)), ("GLBD", dt.date(2026, 11, 2))}
+    bad = flagged[("GLBD", dt.date(2026, 10, 30))].iloc[0]
+    assert (bad["account"], bad["integrity"], bad["statement_id"]) == (seeded["account"], "does not balance", seeded["statement_id"])
+    assert (bad["opening_balance"], bad["closing_balance"]) == pytest.approx((seeded["opening_balance"], seeded["reported_closing"]))
+    assert bad["difference"] == pytest.approx(seeded["difference"])
+    chain = flagged[("GLBD", dt.date(2026, 11, 2))].iloc[0]
+    assert chain["account"] == seeded["account"] and chain["integrity"] == "chain broken"
+    assert chain["chain_difference"] == pytest.approx(-seeded["difference"])  # opens from the true balance, 100.00 below the reported close

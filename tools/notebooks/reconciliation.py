@@ -1,0 +1,132 @@
+"""Cells of notebooks/reconciliation.ipynb: position, cash and trade reconciliations and their breaks across days."""
+
+from tools.notebooks.cells import code, md, parameters_cell
+
+CELLS = [
+    md("""
+# Reconciliation: positions, cash and trades
+
+The fund's books against the outside world, every business day. **Positions**: the books' settled holdings
+(opening + trades settled + corporate actions paid) against the custodian's statement, per account and ISIN, on
+quantity and on market value at the custodian's price. **Cash**: the books' cash ledger against what the bank
+booked (MT940 / camt.053), after checking that each statement balances and opens where the previous one closed.
+**Trades**: today's trades against the brokers' confirmations. Every break is **classified**, valued in the
+fund's base currency and kept in the workbench store with a **stable id, first-seen date, age, owner and
+comment**, so an open item is followed from day to day until it resolves. Exceptions come first.
+"""),
+    parameters_cell(fund="USEQ"),
+    code("""
+import pandas as pd
+
+from bo_lib.data.layout import resolve_business_date
+from bo_lib.data.loaders import account_fund_map
+from bo_lib.data.recon_inputs import gather_recon_inputs
+from bo_lib.parameters import NOTEBOOK_PARAMETERS, check_notebook_parameters, load_funds
+from bo_lib.recon import control
+from bo_lib.report import explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
+from bo_lib.report import recon as charts
+from bo_lib.store import resolve_store
+"""),
+    code("""
+params = check_notebook_parameters("reconciliation", {name: globals()[name] for name in NOTEBOOK_PARAMETERS["reconciliation"].model_fields})
+funds = load_funds(parameters_dir)
+fund_params = funds[fund]
+date = resolve_business_date(data_root, business_date)
+inputs = gather_recon_inputs(data_root, fund_params, date, account_fund_map(funds))
+today = control.run_recons(inputs, date)
+history = control.update_break_history(resolve_store(store, data_root), inputs, today, run_id)
+summary = control.summarise(today, history, inputs.violations_table)
+base = fund_params.base_currency
+"""),
+    code("""
+show_run_header("Reconciliation report", fund, fund_params.name, date, run_id, inputs.delivered, params.model_dump(),
+                inputs.dates[-2] if len(inputs.dates) > 1 else None)
+"""),
+    md("## Exceptions"),
+    code("""
+show_exceptions(summary, f"Reconciliation exceptions for {fund} on {date}")
+""", "nbval-check-output"),
+    md(f"""
+## Open breaks by recon and classification
+Count and absolute value (base currency, business date's fixings) of every open break, how many are new today
+and how many are older than {5} business days; and how much of each recon matched automatically. `timing`: a trade
+the custodian reports pending, failing or partially settled explains the difference — it should clear when the
+trade settles (see the settlement report).
+"""),
+    code("""
+open_summary = control.open_break_summary(history, date)
+show_table(open_summary, f"Open breaks, value in {base}", note="no open breaks", decimals={"abs_value_base": 2})
+show_table(today.match_rates(), "Automatic matching", decimals={"auto_match_rate_pct": 1})
+show_figure(charts.break_value_chart(open_summary, base, f"{fund}: open breaks by classification on {date}"))
+"""),
+    md("""
+## Positions: books settled vs custodian
+Quantity differences are custodian minus books; market value is both quantities at the custodian's price (the
+price vendor's where the custodian reports no position). Listed options are held at the clearing broker, which
+sends no custodian statement: they are not reconciled here (counted in the exceptions).
+"""),
+    code("""
+position_columns = ["account", "isin", "name", "quantity_left", "quantity_right", "quantity_diff", "market_value_diff", "currency",
+                    "classification", "break_value_base", "detail"]
+show_table(today.positions.breaks[position_columns].rename(columns={"quantity_left": "books", "quantity_right": "custodian"}),
+           "Position breaks", note="every position agrees", decimals={"books": 0, "custodian": 0, "quantity_diff": 0})
+if len(today.positions.options_excluded):
+    show_message(f"{len(today.positions.options_excluded)} option position(s) at the clearing broker not reconciled (no custodian feed).", "amber")
+"""),
+    md("""
+## Cash: books ledger vs bank statements
+Ledger lines and statement entries are grouped per account, currency and reference (our trade, order or event
+id, echoed by the bank) with value dates up to three business days apart: one bank entry may settle several
+ledger lines. Two identical entries on one day are two entries. Entries without our reference (bank charges) are
+keyed by the bank's reference. First, each statement's integrity.
+"""),
+    code("""
+integrity_columns = ["account", "statement_id", "opening_balance", "entries", "entries_total", "closing_balance", "difference",
+                     "previous_closing", "chain_difference", "integrity", "rag"]
+show_table(today.cash.integrity[integrity_columns], "Statement integrity (today's statements)", note="no statement delivered today")
+cash_columns = ["group_id", "account", "currency", "reference", "first_date", "entries_left", "entries_right", "amount_left",
+                "amount_right", "amount_diff", "classification", "break_value_base", "detail"]
+show_table(today.cash.breaks[cash_columns].rename(columns={"entries_left": "books_lines", "entries_right": "bank_entries"}),
+           "Cash breaks (books = ledger, right = bank)", note="every ledger line matched the bank")
+"""),
+    md("""
+## Trades: books vs broker confirmations
+Today's trades paired with the brokers' confirmations by our trade id; side and settlement date must agree
+exactly, quantity, price and net amount within the fund's tolerances.
+"""),
+    code("""
+trade_columns = ["reference", "confirm_id", "broker_id", "isin", "side_left", "quantity_left", "quantity_right", "price_left",
+                 "price_right", "net_amount_left", "net_amount_right", "settlement_date_left", "settlement_date_right",
+                 "classification", "fields", "break_value_base", "detail"]
+show_table(today.trades.breaks[trade_columns], "Trade breaks (left = books, right = broker)", note="every trade confirmed as booked",
+           decimals={"quantity_left": 0, "quantity_right": 0, "price_left": 4, "price_right": 4})
+"""),
+    md("""
+## Ageing and break history
+Ages are business days of the fund's valuation calendar since the break was first seen. The history lists every
+break of the fund up to the business date, open and resolved, with the owner and comment analysts set
+(`bo_lib.recon.breaks.set_break_note`); they carry forward with the break id.
+"""),
+    code("""
+ageing = control.ageing(history)
+show_figure(charts.ageing_chart(ageing, f"{fund}: open breaks by age on {date}"))
+show_table(ageing, "Open breaks by age bucket (business days)")
+history_columns = ["break_id", "recon", "account", "item", "classification", "first_seen", "last_seen", "status", "resolved_on",
+                   "age_business_days", "value_base", "owner", "comment"]
+show_table(history[history_columns], "Break history", note="no breaks recorded", decimals={"value_base": 2})
+"""),
+    md("## Explorer (interactive in JupyterLab)"),
+    code("""
+explorer(control.explorer_tables(today, history), ["recon", "account", "status", "classification"],
+         interactive=(run_id == "interactive"))
+"""),
+    md("## Recorded results"),
+    code("""
+figures = control.key_figures(today, history)
+record("business_date", date)
+record("exceptions", control.summary_counts(summary))
+for name, value in figures.items():
+    record(name, value)
+show_table(pd.DataFrame([figures]), "Key figures recorded for the archive index")
+"""),
+]
