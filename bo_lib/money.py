@@ -23,8 +23,9 @@ def round_half_up_array(values, decimals: int = 2):
     """Vectorised half-up rounding of floats; NaN stays NaN. Returns float64 (Series if given one)."""
     arr = np.asarray(values, dtype="float64")
     scaled = np.abs(arr) * (10.0**decimals)
-    # guard the representation error (x.xx5 stored as x.xx4999...) with a relative epsilon
-    rounded = np.floor(scaled + 0.5 + 1e-9 * np.maximum(scaled, 1.0))
+    # guard the representation error (x.xx5 stored as x.xx4999...) by a few units in the last place
+    # of the scaled value: enough for a tie shown as .5, never enough to move any other amount
+    rounded = np.floor(scaled + 0.5 + 4 * np.spacing(scaled))
     result = np.sign(arr) * rounded / (10.0**decimals)
     if isinstance(values, pd.Series):
         return pd.Series(result, index=values.index, name=values.name)
