@@ -255,6 +255,7 @@ NOTEBOOK_PARAMETERS: dict[str, type[NotebookParameters]] = {
     "intake": FundNotebookParameters,
     "settlement": FundNotebookParameters,
     "regulatory": NotebookParameters,
+    "nav": FundNotebookParameters,
     "reconciliation": FundNotebookParameters,
 }
 

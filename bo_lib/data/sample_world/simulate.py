@@ -139,7 +139,14 @@ def build_opening(rng: np.random.Generator, universe: Universe, opening_date: dt
         classes += fund_classes
         total = sum(c["net_assets"] + c["performance_fee_accrued"] for c in fund_classes)
         eligible = fund_eligible_securities(universe, fund)
-        weights = rng.dirichlet(np.full(len(eligible), 3.0)) * 0.93
+        # the small-cap's holding is fixed in shares (for the 5% story): reserve its value first
+        crossing = universe.roles["threshold_crossing"]
+        reserved = 0.0
+        if (eligible["security_id"] == crossing).any():
+            sec = eligible.loc[eligible["security_id"] == crossing].iloc[0]
+            share = 0.030 if code.startswith("USEQ") else 0.018
+            reserved = float(sec["shares_outstanding"]) * share * float(prices.at[opening_date, crossing]) * fx_rate(fx, opening_date, sec["currency"], base) / total
+        weights = rng.dirichlet(np.full(len(eligible), 3.0)) * max(0.93 - reserved, 0.5)
         invested = 0.0
         for (_, sec), w in zip(eligible.iterrows(), weights):
             px = float(prices.at[opening_date, sec["security_id"]])
@@ -340,17 +347,22 @@ def build_corporate_actions(world: World) -> None:
     world.prices = px.round(4)
     # coupon events of bonds falling in the period (ISO 15022 INTR)
     for sid, sec in secs[secs["asset_class"].isin(["government_bond", "corporate_bond"])].iterrows():
+        seen = set()
         for i, day in enumerate(d):
             start, end = coupon_period(day, dt.date.fromisoformat(sec["maturity_date"]), int(sec["coupon_frequency"]))
             prev_day = world.opening_date if i == 0 else d[i - 1]
-            if prev_day < start <= day:  # the coupon date `start` passed since the previous valuation
-                booked.append({
-                    "event_id": f"CI{start:%y%m%d}{sid}", "event_type": "INTR", "security_id": sid, "isin": sec["isin"],
-                    "announcement_date": d[0], "ex_date": start, "record_date": start,
-                    "pay_date": calendars.calendar_for("XOFF", sec["currency"]).add_business_days(start, 0),
-                    "currency": sec["currency"], "gross_rate": float(sec["coupon_rate"]) / int(sec["coupon_frequency"]),
-                    "ratio_new": np.nan, "ratio_old": np.nan, "event_status": "CONF",
-                })
+            # a coupon date passed since the previous valuation: on `day` itself (the period ends
+            # today) or on a non-business day in between (the period started since)
+            for coupon_date in (start, end):
+                if prev_day < coupon_date <= day and coupon_date not in seen and int(sec["ex_coupon_days"] or 0) == 0:
+                    seen.add(coupon_date)
+                    booked.append({
+                        "event_id": f"CI{coupon_date:%y%m%d}{sid}", "event_type": "INTR", "security_id": sid, "isin": sec["isin"],
+                        "announcement_date": d[0], "ex_date": coupon_date, "record_date": coupon_date,
+                        "pay_date": calendars.calendar_for("XOFF", sec["currency"]).add_business_days(coupon_date, 0),
+                        "currency": sec["currency"], "gross_rate": float(sec["coupon_rate"]) / int(sec["coupon_frequency"]),
+                        "ratio_new": np.nan, "ratio_old": np.nan, "event_status": "CONF",
+                    })
         # an ex-coupon period that starts inside the window: coupon entitlement fixed at ex-date
         exdays = int(sec["ex_coupon_days"] or 0)
         if exdays:

@@ -1,0 +1,175 @@
+"""NAV controls a fund accountant signs off: the day-over-day NAV per share move, the shadow NAV
+against the administrator's (difference per share and in % of NAV against the fund's materiality,
+with the error's value and per-share impact), units roll-forward, positions with no price, negative
+positions or cash, suspense items in the cash ledger, coupons due with no coupon event, and the
+red/amber/green summary that heads the NAV report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from bo_lib.nav.daycount import coupon_period
+
+RED, AMBER, GREEN = "red", "amber", "green"
+#: a shadow NAV within this % of the administrator's agrees (NAV per share rounding, fee accrual cents)
+AGREEMENT_PCT = 0.01
+
+
+def day_moves(class_nav: pd.DataFrame, day_move_pct: float) -> pd.DataFrame:
+    """NAV per share move against the previous NAV per class and date, flagged beyond the fund's tolerance."""
+    nav = class_nav.sort_values(["share_class", "nav_date"]).copy()
+    nav["previous_nav_per_share"] = nav.groupby("share_class")["nav_per_share"].shift()
+    nav["move_pct"] = (nav["nav_per_share"] / nav["previous_nav_per_share"] - 1) * 100
+    nav = nav.dropna(subset=["previous_nav_per_share"])
+    nav["tolerance_pct"] = day_move_pct
+    nav["rag"] = np.where(nav["move_pct"].abs() > day_move_pct, RED, GREEN)
+    return nav[["nav_date", "share_class", "previous_nav_per_share", "nav_per_share", "move_pct", "tolerance_pct", "rag"]].reset_index(drop=True)
+
+
+def shadow_vs_administrator(class_nav: pd.DataFrame, admin_nav: pd.DataFrame, materiality_pct: float,
+                            price_exception_impact: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Shadow NAV per share against the administrator's, per class and date.
+
+    difference_per_share = administrator - shadow; difference_pct in % of the shadow NAV per share;
+    error_value = difference_per_share x units outstanding (what investors dealing at the
+    administrator's price would be over- or under-charged in total). Status: ``agrees`` within
+    AGREEMENT_PCT, ``immaterial`` up to the fund's materiality, ``material`` beyond it.
+    ``price_exception_impact`` (nav_date, impact_base): what today's pricing exceptions could move
+    the fund's NAV by, shared by class assets: the part of a difference a known cause explains.
+    """
+    admin = admin_nav[["nav_date", "share_class", "nav_per_share", "units_outstanding", "net_assets"]].rename(columns={
+        "nav_per_share": "administrator_nav_per_share", "units_outstanding": "administrator_units", "net_assets": "administrator_net_assets"})
+    admin = admin.assign(nav_date=pd.to_datetime(admin["nav_date"]).astype("datetime64[ns]"))
+    out = class_nav[["nav_date", "share_class", "nav_per_share", "units_outstanding", "net_assets_before_dealing", "net_assets"]].merge(
+        admin, on=["nav_date", "share_class"], how="inner")
+    out = out.rename(columns={"nav_per_share": "shadow_nav_per_share"})
+    out["difference_per_share"] = out["administrator_nav_per_share"] - out["shadow_nav_per_share"]
+    out["difference_pct"] = out["difference_per_share"] / out["shadow_nav_per_share"] * 100
+    out["error_value"] = out["difference_per_share"] * out["units_outstanding"]
+    out["units_difference"] = out["administrator_units"] - out["units_outstanding"]
+    out["materiality_pct"] = materiality_pct
+    agrees = out["difference_pct"].abs() <= AGREEMENT_PCT
+    material = out["difference_pct"].abs() > materiality_pct
+    out["status"] = np.select([agrees, material], ["agrees", "material"], default="immaterial")
+    out["rag"] = np.select([agrees, material], [GREEN, RED], default=AMBER)
+    out["explained_per_share"] = 0.0
+    if price_exception_impact is not None and len(price_exception_impact):
+        impact = price_exception_impact.groupby("nav_date")["impact_base"].sum()
+        share = out["net_assets_before_dealing"] / out.groupby("nav_date")["net_assets_before_dealing"].transform("sum")
+        # our price above the alternative source: the administrator's NAV is lower by that much
+        out["explained_per_share"] = -out["nav_date"].map(impact).fillna(0.0) * share / out["units_outstanding"]
+    out["unexplained_per_share"] = out["difference_per_share"] - out["explained_per_share"]
+    cols = ["nav_date", "share_class", "shadow_nav_per_share", "administrator_nav_per_share", "difference_per_share", "difference_pct",
+            "materiality_pct", "error_value", "explained_per_share", "unexplained_per_share", "units_outstanding", "administrator_units",
+            "units_difference", "status", "rag"]
+    return out[cols].sort_values(["nav_date", "share_class"]).reset_index(drop=True)
+
+
+def units_rollforward(class_nav: pd.DataFrame, unit_decimals: int) -> pd.DataFrame:
+    """Prior units + subscribed - redeemed = current, per class and date (to the unit decimals)."""
+    nav = class_nav.sort_values(["share_class", "nav_date"]).copy()
+    nav["prior_units"] = nav.groupby("share_class")["units_outstanding"].shift()
+    nav = nav.dropna(subset=["prior_units"])
+    nav["expected_units"] = nav["prior_units"] + nav["units_subscribed"] - nav["units_redeemed"]
+    nav["difference"] = (nav["units_outstanding"] - nav["expected_units"]).round(unit_decimals + 2)
+    nav["rag"] = np.where(nav["difference"].abs() > 10.0 ** -unit_decimals, RED, GREEN)
+    return nav[["nav_date", "share_class", "prior_units", "units_subscribed", "units_redeemed", "units_outstanding", "expected_units",
+                "difference", "rag"]].reset_index(drop=True)
+
+
+def position_exceptions(valuation: pd.DataFrame, cash: pd.DataFrame, nav_date: dt.date) -> pd.DataFrame:
+    """Holdings with no price at all, negative positions, and negative cash at the bank on ``nav_date``."""
+    d = pd.Timestamp(nav_date)
+    v = valuation[valuation["nav_date"].eq(d)]
+    no_price = v[v["price"].isna()].assign(exception="no_price", detail="no price from any source, ever: valued at zero")
+    negative = v[v["quantity"].lt(0) & ~v["asset_class"].eq("option")].assign(exception="negative_position", detail="short in the books")
+    rows = pd.concat([no_price, negative], ignore_index=True)
+    rows = rows.assign(currency=rows.get("currency"), amount=rows.get("quantity"))[["exception", "account", "security_id", "currency", "amount", "detail"]] if len(rows) else pd.DataFrame(columns=["exception", "account", "security_id", "currency", "amount", "detail"])
+    c = cash[cash["nav_date"].eq(d) & cash["cash_at_bank"].lt(-0.005)]
+    neg_cash = pd.DataFrame({"exception": "negative_cash", "account": "", "security_id": "", "currency": c["currency"], "amount": c["cash_at_bank"],
+                             "detail": "overdrawn at the bank"})
+    out = pd.concat([rows, neg_cash], ignore_index=True)
+    out["rag"] = RED
+    return out
+
+
+def coupons_without_event(valuation: pd.DataFrame, securities: pd.DataFrame, corporate_actions: pd.DataFrame, valuation_dates: list[dt.date]) -> pd.DataFrame:
+    """Coupon dates of held bonds since the opening that have no coupon event (INTR) in the feed:
+    the accrued interest reset to zero on the coupon date but no coupon was booked as income or
+    receivable. Columns: security_id, coupon_date, nominal, coupon_amount (local), currency."""
+    cols = ["security_id", "coupon_date", "nominal", "coupon_amount", "currency", "rag", "detail"]
+    bonds = securities[securities["asset_class"].isin(["government_bond", "corporate_bond"])].set_index("security_id")
+    held = valuation[valuation["security_id"].isin(bonds.index)]
+    if held.empty:
+        return pd.DataFrame(columns=cols)
+    first, last = min(valuation_dates), max(valuation_dates)
+    events = corporate_actions[corporate_actions["event_type"].eq("INTR")] if len(corporate_actions) else corporate_actions
+    rows = []
+    for sid in held["security_id"].unique():  # bonds held: a handful
+        b = bonds.loc[sid]
+        maturity, freq = pd.Timestamp(b["maturity_date"]).date(), int(b["coupon_frequency"])
+        _, end = coupon_period(first + dt.timedelta(days=1), maturity, freq)
+        while end <= last:
+            on = pd.Timestamp(end)
+            mine = events[events["security_id"].eq(sid)] if len(events) else events
+            booked = len(mine) and ((pd.to_datetime(mine["ex_date"]) <= on) & (pd.to_datetime(mine["pay_date"]) >= on - pd.Timedelta(days=7))).any()
+            nominal = held.loc[held["security_id"].eq(sid) & held["nav_date"].le(on), :].sort_values("nav_date")
+            qty = float(nominal.loc[nominal["nav_date"].eq(nominal["nav_date"].max()), "quantity"].sum()) if len(nominal) else 0.0
+            if not booked and qty:
+                amount = qty * float(b["coupon_rate"]) / freq / 100
+                rows.append({"security_id": sid, "coupon_date": on, "nominal": qty, "coupon_amount": amount, "currency": b["currency"], "rag": AMBER,
+                             "detail": f"coupon of {end} due per the bond's schedule: accrued interest reset, no INTR event, no coupon income booked"})
+            _, end = coupon_period(end + dt.timedelta(days=1), maturity, freq)
+    return pd.DataFrame(rows, columns=cols)
+
+
+def summary(price_exceptions: pd.DataFrame, fx_exceptions: pd.DataFrame, day_move: pd.DataFrame, shadow: pd.DataFrame,
+            units: pd.DataFrame, positions: pd.DataFrame, suspense: pd.DataFrame, coupons: pd.DataFrame, explain: pd.DataFrame,
+            nav_date: dt.date, base_currency: str, violations: int = 0) -> pd.DataFrame:
+    """The exceptions-first table: one line per check with its worst status, count and detail (the
+    business date's rows only)."""
+    d = pd.Timestamp(nav_date)
+
+    def line(check: str, rows: pd.DataFrame, ok: str, describe) -> dict:
+        if rows.empty:
+            return {"check": check, "rag": GREEN, "count": 0, "detail": ok}
+        rag = RED if (rows["rag"] == RED).any() else AMBER
+        return {"check": check, "rag": rag, "count": len(rows), "detail": describe(rows)}
+
+    today_shadow = shadow[shadow["nav_date"].eq(d)]
+    off = today_shadow[today_shadow["rag"].ne(GREEN)]
+    today_units = units[units["nav_date"].eq(d) & units["rag"].ne(GREEN)]
+    moves = day_move[day_move["nav_date"].eq(d) & day_move["rag"].ne(GREEN)]
+    residual = explain[explain["nav_date"].eq(d)]
+    big_residual = residual[residual["residual_per_share"].abs() >= 0.01].assign(rag=RED)
+    rows = [
+        line("input data", pd.DataFrame({"rag": [RED] * violations}), "every file the NAV reads meets its contract",
+             lambda r: f"{len(r)} contract violations in the files the NAV reads (see the intake report)"),
+        line("pricing exceptions", price_exceptions, "every holding priced today by its ranked sources, no stale price, no jump",
+             lambda r: "; ".join(f"{x.exception.removeprefix('price_')} {x.security_id} ({x.name}): {x.detail}" for x in r.itertuples())),
+        line("FX fixings", fx_exceptions, "every fixing present and within the move tolerance",
+             lambda r: "; ".join(x.detail for x in r.itertuples())),
+        line("NAV move", moves, "every class within the fund's day-move tolerance",
+             lambda r: "; ".join(f"class {x.share_class} {x.move_pct:+.2f}% (tolerance {x.tolerance_pct:g}%)" for x in r.itertuples())),
+        line("shadow vs administrator", off, "every class agrees with the administrator's NAV per share",
+             lambda r: "; ".join(f"class {x.share_class}: administrator {x.administrator_nav_per_share:,.4f} vs shadow {x.shadow_nav_per_share:,.4f}, "
+                                 f"{x.difference_per_share:+,.4f} per share ({x.difference_pct:+.3f}%, materiality {x.materiality_pct:g}%): "
+                                 f"{x.status}, error value {x.error_value:+,.2f} {base_currency}" for x in r.itertuples())),
+        line("units roll-forward", today_units, "prior units + subscribed - redeemed = units outstanding, every class",
+             lambda r: "; ".join(f"class {x.share_class} off by {x.difference:,.4f} units" for x in r.itertuples())),
+        line("positions and cash", positions, "no unpriced holding, no negative position, no overdrawn account",
+             lambda r: "; ".join(f"{x.exception} {x.security_id or x.currency} {x.amount:,.2f}" for x in r.itertuples())),
+        line("suspense", suspense.assign(rag=AMBER), "every cash-ledger movement attributed to a trade, order, event or fee",
+             lambda r: f"{len(r)} cash-ledger movements with unknown references, total {r['amount'].sum():,.2f}"),
+        line("coupons without event", coupons, "every coupon date of a held bond has its coupon event",
+             lambda r: "; ".join(f"{x.security_id} coupon of {x.coupon_date:%Y-%m-%d}: {x.coupon_amount:,.2f} {x.currency} not booked" for x in r.itertuples())),
+        line("NAV explain residual", big_residual, "residual below 0.01 per share in every class",
+             lambda r: "; ".join(f"class {x.share_class} residual {x.residual:,.2f} ({x.residual_per_share:,.4f} per share)" for x in r.itertuples())),
+    ]
+    table = pd.DataFrame(rows)
+    order = table["rag"].map({RED: 0, AMBER: 1, GREEN: 2})
+    return table.assign(_o=order).sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)

@@ -1,0 +1,66 @@
+"""Charts of the NAV report: NAV per share history (shadow and administrator) and the NAV explain
+waterfall."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def nav_history_chart(shadow_vs_admin: pd.DataFrame, title: str):
+    """Shadow NAV per share per class over time, the administrator's as dotted markers."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for share_class, rows in shadow_vs_admin.groupby("share_class"):
+        fig.add_scatter(x=rows["nav_date"], y=rows["shadow_nav_per_share"], mode="lines", name=f"class {share_class} shadow")
+        fig.add_scatter(x=rows["nav_date"], y=rows["administrator_nav_per_share"], mode="markers", marker={"symbol": "circle-open"},
+                        name=f"class {share_class} administrator")
+    fig.update_layout(title=title, yaxis_title="NAV per share", legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def explain_waterfall(steps: pd.DataFrame, title: str, currency: str):
+    """Opening net assets, each explain component, residual, closing net assets."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Waterfall(x=steps["step"], y=steps["amount"], measure=steps["measure"],
+                                 text=[f"{v:,.0f}" for v in steps["amount"]], textposition="outside",
+                                 connector={"line": {"color": "#90a4ae"}}))
+    relative = steps[steps["measure"] == "relative"]["amount"]
+    base = float(steps["amount"].iloc[0])
+    span = max(abs(relative).sum(), 1.0)
+    fig.update_yaxes(range=[base - 1.3 * span, base + 1.3 * span])
+    fig.update_layout(title=title, yaxis_title=f"net assets ({currency})", showlegend=False)
+    return fig
+
+
+def nav_explorer(class_history: pd.DataFrame, valuation: pd.DataFrame, interactive: bool) -> None:
+    """Pick a share class, a position and a date range: the class's NAV history and the position's
+    valuation over those dates. Static in scheduled runs (no one to click), never an error."""
+    from bo_lib.report.display import show_message, show_table
+
+    if not interactive:
+        show_message("Explorer: interactive in JupyterLab (share class, position, date range); the archived report shows the tables above.")
+        return
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    dates = sorted(pd.to_datetime(class_history["nav_date"]).dt.date.unique())
+    class_pick = widgets.Dropdown(options=sorted(class_history["share_class"].unique()), description="class")
+    position_pick = widgets.Dropdown(options=sorted(valuation["security_id"].unique()), description="position")
+    span = widgets.SelectionRangeSlider(options=dates, index=(0, len(dates) - 1), description="dates", layout={"width": "600px"})
+    out = widgets.Output()
+
+    def redraw(*_):
+        lo, hi = (pd.Timestamp(x) for x in span.value)
+        out.clear_output()
+        with out:
+            nav = class_history[(class_history["share_class"] == class_pick.value) & class_history["nav_date"].between(lo, hi)]
+            show_table(nav, f"class {class_pick.value}: NAV history", decimals={"shadow_nav_per_share": 4, "administrator_nav_per_share": 4})
+            pos = valuation[(valuation["security_id"] == position_pick.value) & valuation["nav_date"].between(lo, hi)]
+            show_table(pos, f"{position_pick.value}: valuation", decimals={"price": 4, "quantity": 0})
+
+    for w in (class_pick, position_pick, span):
+        w.observe(redraw, names="value")
+    redraw()
+    display(widgets.VBox([widgets.HBox([class_pick, position_pick]), span, out]))
