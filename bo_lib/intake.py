@@ -13,9 +13,9 @@ import pandas as pd
 
 from bo_lib import calendars
 from bo_lib.data.layout import INBOUND_FILES, STATEMENT_SUFFIXES
+from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
+from bo_lib.rag import RANK as _RANK
 
-RED, AMBER, GREEN = "red", "amber", "green"
-_RANK = {GREEN: 0, AMBER: 1, RED: 2}
 
 #: datasets that must never be empty on a business day, and whose size should be stable
 STABLE_DATASETS = ("custodian_positions", "prices", "fx_rates", "admin_nav", "settlement_status")
@@ -163,8 +163,6 @@ def summarise(arrival: pd.DataFrame, counts: pd.DataFrame, prices: pd.DataFrame,
               violations: pd.DataFrame) -> IntakeSummary:
     """Exceptions first: one line per check with the worst status found and what it counts."""
 
-    def worst(rags: pd.Series) -> str:
-        return max(rags, key=_RANK.get, default=GREEN)
 
     missing = arrival[arrival["status"].isin(["missing", "empty"])]
     rows = [
@@ -185,7 +183,7 @@ def summarise(arrival: pd.DataFrame, counts: pd.DataFrame, prices: pd.DataFrame,
          else f"{len(statements)} statement(s) balance and chain"),
     ]
     table = pd.DataFrame(rows, columns=["check", "rag", "count", "detail"])
-    return IntakeSummary(table.sort_values("rag", key=lambda s: s.map(_RANK), ascending=False, kind="stable").reset_index(drop=True))
+    return IntakeSummary(worst_first(table))
 
 
 def _rag_key(col: pd.Series) -> pd.Series:

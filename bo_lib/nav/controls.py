@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from bo_lib.nav.daycount import coupon_period
+from bo_lib.rag import AMBER, GREEN, RED
 
-RED, AMBER, GREEN = "red", "amber", "green"
 #: a shadow NAV within this % of the administrator's agrees (NAV per share rounding, fee accrual cents)
 AGREEMENT_PCT = 0.01
 

@@ -14,8 +14,8 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+from bo_lib.rag import AMBER, GREEN, RED
 
-RED, AMBER, GREEN = "red", "amber", "green"
 MANUAL_SOURCE = "MANUAL"
 DEFAULT_JUMP_PCT = {"equity": 5.0, "government_bond": 1.0, "corporate_bond": 1.0, "option": 25.0}
 RATIO_EVENTS = ("SPLF", "SPLR", "DVSE", "BONU")

@@ -22,9 +22,8 @@ from bo_lib.recon import breaks as breaks_mod
 from bo_lib.recon.cash import CashRecon, reconcile_cash
 from bo_lib.recon.positions import TIMING, PositionRecon, books_settled_positions, reconcile_positions
 from bo_lib.recon.trades import TradeRecon, reconcile_trades
+from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
 
-RED, AMBER, GREEN = "red", "amber", "green"
-_RANK = {GREEN: 0, AMBER: 1, RED: 2}
 RECONS = ("positions", "cash", "trades")
 #: breaks older than this many business days count as aged
 AGED_AFTER_BUSINESS_DAYS = 5
@@ -196,7 +195,7 @@ def summarise(today: DailyRecon, history: pd.DataFrame, violations: pd.DataFrame
                  ", ".join(f"{r.recon} {r.item} ({r.age_business_days}d)" for r in aged.sort_values(["age_business_days", "break_id"], ascending=[False, True]).itertuples())
                  or "none"))
     table = pd.DataFrame(rows, columns=["check", "rag", "count", "detail"])
-    return table.sort_values("rag", key=lambda s: s.map(_RANK), ascending=False, kind="stable").reset_index(drop=True)
+    return worst_first(table)
 
 
 def summary_counts(summary: pd.DataFrame) -> dict[str, int]:

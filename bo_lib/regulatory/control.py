@@ -15,9 +15,8 @@ import pandas as pd
 
 from bo_lib.regulatory import calendar as filing_calendar
 from bo_lib.regulatory import form13f, thresholds
+from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
 
-RED, AMBER, GREEN = "red", "amber", "green"
-_RANK = {GREEN: 0, AMBER: 1, RED: 2}
 DUE_SOON_BUSINESS_DAYS = 10
 
 
@@ -184,8 +183,6 @@ def summarise(report: Form13FReport, filing_test: pd.DataFrame, monitor: Thresho
         return "; ".join(f"{r.issuer_name} {r.direction} through {r.threshold_pct:g}% on {r.crossing_date:%Y-%m-%d} "
                          f"({r.before_pct:.2f}% -> {r.after_pct:.2f}%): {r.filing} due {r.due_date:%Y-%m-%d}" for r in frame.itertuples())
 
-    def worst(rags) -> str:
-        return max(rags, key=_RANK.get, default=GREEN)
 
     met = filing_test[filing_test["meets_threshold"]]
     rows = [
@@ -210,7 +207,7 @@ def summarise(report: Form13FReport, filing_test: pd.DataFrame, monitor: Thresho
          f"{len(violations)} violation(s) in {violations['file'].nunique()} file(s)" if len(violations) else "every file read meets its contract"),
     ]
     table = pd.DataFrame(rows, columns=["check", "rag", "count", "detail"])
-    return table.sort_values("rag", key=lambda s: s.map(_RANK), ascending=False, kind="stable").reset_index(drop=True)
+    return worst_first(table)
 
 
 def assess(inputs, schema_dir: Path | None = None, qualified_institution: bool = True, fiscal_year_end_month: int = 12) -> RegulatoryResult:

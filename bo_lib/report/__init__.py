@@ -5,6 +5,6 @@ a plain-text twin), so archived reports read the same offline."""
 from bo_lib.report.charts import show_figure
 from bo_lib.report.display import show_exceptions, show_message, show_run_header, show_table
 from bo_lib.report.explorer import explorer
-from bo_lib.report.record import record
+from bo_lib.report.record import record, record_key_figures
 
-__all__ = ["explorer", "record", "show_exceptions", "show_figure", "show_message", "show_run_header", "show_table"]
+__all__ = ["explorer", "record", "record_key_figures", "show_exceptions", "show_figure", "show_message", "show_run_header", "show_table"]

@@ -46,3 +46,17 @@ def recorded_results(notebook) -> dict:
             if RECORD_MIME in data:
                 results.update(data[RECORD_MIME])
     return results
+
+
+def record_key_figures(business_date, exceptions: dict, figures: dict, shown_extra: dict | None = None) -> None:
+    """Record a report's business date, red/amber/green counts and key figures for the archive
+    index, and show the figures as a table (``shown_extra``: shown, not recorded)."""
+    import pandas as pd
+
+    from bo_lib.report.display import show_table
+
+    record("business_date", business_date)
+    record("exceptions", exceptions)
+    for name, value in figures.items():
+        record(name, value)
+    show_table(pd.DataFrame([figures | (shown_extra or {})]), "Key figures recorded for the archive index")

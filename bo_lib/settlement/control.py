@@ -13,9 +13,8 @@ import pandas as pd
 from bo_lib import calendars
 from bo_lib.settlement import cash_ladder as ladder_mod
 from bo_lib.settlement import csdr, status
+from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
 
-RED, AMBER, GREEN = "red", "amber", "green"
-_RANK = {GREEN: 0, AMBER: 1, RED: 2}
 #: fails older than this many business days are red (buckets 6-10 and >10)
 OLD_FAIL_BUSINESS_DAYS = 5
 
@@ -118,7 +117,7 @@ def summarise(result: SettlementResult) -> pd.DataFrame:
          f"{len(result.violations)} violation(s) in the settlement inputs (see the intake report)" if len(result.violations) else "inputs meet their contracts"),
     ]
     table = pd.DataFrame(rows, columns=["check", "rag", "count", "detail"])
-    return table.sort_values("rag", key=lambda s: s.map(_RANK), ascending=False, kind="stable").reset_index(drop=True)
+    return worst_first(table)
 
 
 def assess(inputs, ladder_days: int = ladder_mod.DEFAULT_DAYS, fail_rate_days: int = 20) -> SettlementResult:

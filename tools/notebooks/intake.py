@@ -22,7 +22,7 @@ from bo_lib.data.inbound import gather_fund_day
 from bo_lib.data.layout import resolve_business_date
 from bo_lib.data.loaders import account_fund_map
 from bo_lib.parameters import check_notebook_parameters, load_funds
-from bo_lib.report import explorer, record, show_exceptions, show_figure, show_run_header, show_table
+from bo_lib.report import record_key_figures, explorer, record, show_exceptions, show_figure, show_run_header, show_table
 from bo_lib.report.charts import today_vs_previous_bars
 """),
     code("""
@@ -86,10 +86,6 @@ explorer({"files": result.arrival, "violations": result.violations, "prices": re
 """),
     md("## Recorded results"),
     code("""
-record("business_date", date)
-record("exceptions", result.summary.counts)
-for name, value in result.key_figures().items():
-    record(name, value)
-show_table(pd.DataFrame([result.key_figures()]), "Key figures recorded for the archive index")
+record_key_figures(date, result.summary.counts, result.key_figures())
 """),
 ]

@@ -24,7 +24,7 @@ from bo_lib.data.nav_inputs import gather_nav_books, read_nav_results, save_nav_
 from bo_lib.nav.daily import strike_nav
 from bo_lib.nav.explain import explain_steps
 from bo_lib.parameters import check_notebook_parameters, load_funds
-from bo_lib.report import record, show_exceptions, show_figure, show_run_header, show_table
+from bo_lib.report import record_key_figures, record, show_exceptions, show_figure, show_run_header, show_table
 from bo_lib.report.nav import explain_waterfall, nav_explorer, nav_history_chart
 from bo_lib.store import resolve_store
 """),
@@ -127,11 +127,7 @@ nav_explorer(history, report.result.valuation[["nav_date", "account", "security_
 """),
     md("## Recorded results"),
     code("""
-record("business_date", date)
-record("exceptions", report.counts)
-for name, value in report.key_figures().items():
-    record(name, value)
 history_rows = len(read_nav_results(resolve_store(store, data_root), fund))
-show_table(pd.DataFrame([report.key_figures() | {"stored_rows": stored, "rows_in_store": history_rows}]), "Key figures recorded for the archive index")
+record_key_figures(date, report.counts, report.key_figures(), {"stored_rows": stored, "rows_in_store": history_rows})
 """),
 ]

@@ -23,7 +23,7 @@ from bo_lib.data.loaders import account_fund_map
 from bo_lib.data.recon_inputs import gather_recon_inputs
 from bo_lib.parameters import NOTEBOOK_PARAMETERS, check_notebook_parameters, load_funds
 from bo_lib.recon import control
-from bo_lib.report import explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
+from bo_lib.report import record_key_figures, explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
 from bo_lib.report import recon as charts
 from bo_lib.store import resolve_store
 """),
@@ -123,10 +123,6 @@ explorer(control.explorer_tables(today, history), ["recon", "account", "status",
     md("## Recorded results"),
     code("""
 figures = control.key_figures(today, history)
-record("business_date", date)
-record("exceptions", control.summary_counts(summary))
-for name, value in figures.items():
-    record(name, value)
-show_table(pd.DataFrame([figures]), "Key figures recorded for the archive index")
+record_key_figures(date, control.summary_counts(summary), figures)
 """),
 ]

@@ -22,7 +22,7 @@ from bo_lib.data.layout import resolve_business_date
 from bo_lib.data.regulatory_inputs import gather_regulatory_inputs
 from bo_lib.parameters import check_notebook_parameters, load_company, load_funds
 from bo_lib.regulatory import control, form13f
-from bo_lib.report import explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
+from bo_lib.report import record_key_figures, explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
 from bo_lib.report.regulatory import ownership_chart, save_documents, show_document_links, top_holdings_chart
 """),
     code("""
@@ -121,10 +121,6 @@ explorer({"13F holdings": report.holdings, "13F rows": report.rows, "ownership":
 """),
     md("## Recorded results"),
     code("""
-record("business_date", date)
-record("exceptions", result.counts)
-for name, value in result.key_figures().items():
-    record(name, value)
-show_table(pd.DataFrame([result.key_figures()]), "Key figures recorded for the archive index")
+record_key_figures(date, result.counts, result.key_figures())
 """),
 ]

@@ -24,7 +24,7 @@ from bo_lib.data.layout import resolve_business_date
 from bo_lib.data.loaders import account_fund_map
 from bo_lib.data.settlement_inputs import gather_settlement_inputs
 from bo_lib.parameters import NOTEBOOK_PARAMETERS, check_notebook_parameters, load_funds
-from bo_lib.report import explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
+from bo_lib.report import record_key_figures, explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
 from bo_lib.report import settlement as charts
 
 LADDER_DAYS = 5  # business days the cash ladder projects
@@ -115,10 +115,6 @@ explorer({"instructions": result.report, "fails": result.fails, "penalties": res
 """),
     md("## Recorded results"),
     code("""
-record("business_date", date)
-record("exceptions", result.counts)
-for name, value in result.key_figures().items():
-    record(name, value)
-show_table(pd.DataFrame([result.key_figures()]), "Key figures recorded for the archive index")
+record_key_figures(date, result.counts, result.key_figures())
 """),
 ]
