@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name bo-workbench --display-name "Back-office workbench (.venv)" >/dev/null
 	@touch $(STAMP)
 
+# official schemas (13F validation) when the reference folder sits beside the repo, as in CI
+REFERENCE_DIR := $(abspath $(wildcard ../shared/reference))
+
 demo: $(STAMP)
-	$(BIN)/bo run
+	BO_REFERENCE_DIR=$${BO_REFERENCE_DIR:-$(REFERENCE_DIR)} $(BIN)/bo run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
