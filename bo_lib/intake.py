@@ -182,6 +182,13 @@ def summarise(arrival: pd.DataFrame, counts: pd.DataFrame, prices: pd.DataFrame,
                    for r in statements[statements["rag"] != GREEN].itertuples()) if len(statements) and statements["rag"].ne(GREEN).any()
          else f"{len(statements)} statement(s) balance and chain"),
     ]
+    # a statement that arrived but could not be read is not a statement that balances
+    received = arrival[arrival["dataset"].str.startswith("statement:") & arrival["status"].eq("received")]
+    unreadable = sorted(set(received["dataset"].str.removeprefix("statement:")) - set(statements["account"]))
+    if unreadable:
+        rows[-1] = ("Bank statements", RED, len(unreadable) + (int(statements["rag"].ne(GREEN).sum()) if len(statements) else 0),
+                    f"{len(unreadable)} statement(s) delivered but unreadable: {', '.join(unreadable)} (see Validation); "
+                    f"{len(statements)} read" + (f", {rows[-1][3]}" if len(statements) else ""))
     table = pd.DataFrame(rows, columns=["check", "rag", "count", "detail"])
     return IntakeSummary(worst_first(table))
 

@@ -99,3 +99,13 @@ def test_row_counts_flag_a_stable_feed_that_shrinks(funds, data_copy):
     result = assess("USEQ", funds, data_root=data_copy)
     row = result.counts.set_index("dataset").loc["custodian_positions"]
     assert (row["rows"], row["previous_rows"], row["rag"]) == (7, 22, "amber")
+
+
+def test_an_unreadable_statement_is_red_not_a_silent_gap(funds, data_copy):
+    path = data_copy / "inbound/2026-11-06/statements/DE89370400440532013000.camt053.xml"
+    path.write_text(path.read_text().replace("</Ntry>", "", 1))  # no longer well-formed XML
+    result = assess("GLBD", funds, data_root=data_copy)
+    row = result.summary.table.set_index("check").loc["Bank statements"]
+    assert row["rag"] == "red" and "unreadable: DE89370400440532013000" in row["detail"]
+    v = result.violations[result.violations["file"].str.endswith("DE89370400440532013000.camt053.xml")]
+    assert len(v) == 1 and "XML" in v["rule"].iloc[0]

@@ -241,9 +241,10 @@ def test_manifest_contents(first_run, world):
     run_dir = first_run["run_dir"]
     data_root = world["data"].resolve()
     assert manifest["data_root"] == str(data_root)
-    trades = data_root / "inbound" / "2026-11-06" / "trades.csv"
-    assert manifest["inputs"] == [{"dataset": "trades", "path": "inbound/2026-11-06/trades.csv",
-                                   "size_bytes": trades.stat().st_size, "sha256": sha256(trades)}]
+    # every delivery up to the business date is hashed: reports roll the books from all of them
+    expected = [data_root / "inbound" / day / "trades.csv" for day in ("2026-11-06", "2026-11-05")]
+    assert manifest["inputs"] == [{"dataset": "trades", "path": p.relative_to(data_root).as_posix(),
+                                   "size_bytes": p.stat().st_size, "sha256": sha256(p)} for p in expected]
     parameter_files = {entry["path"]: entry["sha256"] for entry in manifest["parameters"]["files"]}
     assert parameter_files == {
         "schedule.yaml": sha256(world["parameters"] / "schedule.yaml"),
@@ -319,7 +320,7 @@ def test_verify_passes_on_a_sealed_run(first_run):
     code, out, _ = bo("verify", str(first_run["run_dir"]))
     assert code == 0
     # manifest.json + manifest.sha256 + 3 jobs x 2 outputs + index + log + 1 input
-    assert out.strip() == "verified: 11 files"
+    assert out.strip() == "verified: 12 files"  # one more than before: the previous delivery is an input too
 
 
 def test_verify_names_an_altered_output(first_run, tmp_path):
@@ -413,7 +414,8 @@ def test_key_figures_rendering():
     html = key_figures_html({"exceptions": {"red": 0, "amber": 3, "green": 9}, "net_assets": 1234567.891,
                              "breaks": 4, "detail": {"a": 1}})
     assert '<span class="rag amber" title="amber">3</span>' in html
-    assert "net_assets: <strong>1,234,567.89</strong>" in html and "breaks: <strong>4</strong>" in html
+    # a figure shows the decimals it carries (at least 2): a NAV per share keeps its 4
+    assert "net_assets: <strong>1,234,567.891</strong>" in html and "breaks: <strong>4</strong>" in html
     assert "detail" not in html
 
 

@@ -121,3 +121,36 @@ def test_statement_integrity_unbalanced_then_broken_chain(daily, ground_truth):
     chain = flagged[("GLBD", dt.date(2026, 11, 2))].iloc[0]
     assert chain["account"] == seeded["account"] and chain["integrity"] == "chain broken"
     assert chain["chain_difference"] == pytest.approx(-seeded["difference"])  # opens from the true balance, 100.00 below the reported close
+
+
+def test_unreadable_input_is_held_out_not_turned_into_breaks(funds, data_copy):
+    """A custodian row with a non-numeric quantity and an unreadable camt.053 statement: the recons
+    keep those items out for the day and say so, instead of reporting fake breaks."""
+    from bo_lib.recon.breaks import HISTORY_COLUMNS
+    from bo_lib.recon.control import summarise
+
+    positions = data_copy / "inbound/2026-11-06/custodian_positions.csv"
+    lines = positions.read_text().splitlines()
+    n = next(i for i, line in enumerate(lines) if ",0000456789," in line)  # a MAHF custody row
+    parts = lines[n].split(",")
+    parts[5] = "abc"
+    lines[n] = ",".join(parts)
+    positions.write_text("\n".join(lines) + "\n")
+    statement = data_copy / "inbound/2026-11-06/statements/DE89370400440532013000.camt053.xml"
+    statement.write_text(statement.read_text().replace("</Ntry>", "", 1))
+    clean = {code: run_recons(gather_recon_inputs(DATA, funds[code], FINAL, account_fund_map(funds)), FINAL) for code in ("MAHF", "GLBD")}
+    for code, isin in (("MAHF", parts[3]), ("GLBD", None)):
+        inputs = gather_recon_inputs(data_copy, funds[code], FINAL, account_fund_map(funds))
+        today = run_recons(inputs, FINAL)
+        # no break that the clean world does not have
+        assert set(today.positions.breaks["isin"]) <= set(clean[code].positions.breaks["isin"]), code
+        assert len(today.cash.breaks) <= len(clean[code].cash.breaks), code
+        held = inputs.held_out[inputs.held_out["delivery_date"] == pd.Timestamp(FINAL)]
+        no_history = pd.DataFrame(columns=HISTORY_COLUMNS).astype({"age_business_days": "int64"})
+        line = summarise(today, no_history, inputs.violations_table, inputs.held_out)
+        detail = line.set_index("check").loc["Input data"]
+        assert detail["rag"] == "red" and "not reconciled until corrected" in detail["detail"], code
+        if isin:
+            assert held[["recon", "account", "isin"]].values.tolist() == [["positions", "0000456789", isin]]
+        else:
+            assert held[["recon", "account"]].values.tolist() == [["cash", "DE89370400440532013000"]]

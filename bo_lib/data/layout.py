@@ -112,13 +112,20 @@ class InputFile:
     sha256: str
 
 
-def input_files(data_root: Path | str, business_date: dt.date, statement_accounts: list[str] | None = None) -> pd.DataFrame:
+def input_files(data_root: Path | str, business_date: dt.date, statement_accounts: list[str] | None = None,
+                history: bool = False) -> pd.DataFrame:
     """Every input file a job for ``business_date`` may read, with size and SHA-256.
 
     Reference and opening files, the day's inbound files, and the statements of the given cash
-    accounts (all statements when ``statement_accounts`` is None). Columns: dataset, path
+    accounts (all statements when ``statement_accounts`` is None). With ``history``, the inbound
+    files of every earlier delivery too: the books, NAV history, status history and statement
+    chain are read from them, so the archive must hash them all. Columns: dataset, path
     (relative to the data root), size_bytes, sha256.
     """
+    if history:
+        frames = [input_files(data_root, business_date, statement_accounts)]
+        frames += [_inbound_only(input_files(data_root, day, statement_accounts)) for day in business_dates(data_root) if day < business_date]
+        return pd.concat(frames, ignore_index=True)
     data_root = Path(data_root)
     candidates: list[tuple[str, Path]] = []
     candidates += [(name, data_root / "reference" / fn) for name, fn in REFERENCE_FILES.items()]
@@ -147,3 +154,7 @@ def input_files(data_root: Path | str, business_date: dt.date, statement_account
         if path.is_file()
     ]
     return pd.DataFrame(rows, columns=["dataset", "path", "size_bytes", "sha256"])
+
+
+def _inbound_only(files: pd.DataFrame) -> pd.DataFrame:
+    return files[files["path"].str.startswith("inbound/")]

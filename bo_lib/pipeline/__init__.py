@@ -76,8 +76,9 @@ def run_daily(
     """Execute a validated plan into a new run folder and seal it; never raises for a failed job."""
     created = dt.datetime.now(dt.timezone.utc)
     clock = time.perf_counter()
-    # inputs are hashed before any job runs: the manifest states what the jobs were given
-    inputs = input_files(plan.data_root, plan.business_date).to_dict(orient="records")
+    # inputs are hashed before any job runs: the manifest states what the jobs were given, every
+    # delivery up to the business date (books, NAV and status history are rolled from them)
+    inputs = input_files(plan.data_root, plan.business_date, history=True).to_dict(orient="records")
     run_dir = create_run_folder(plan.report_root, plan.business_date, plan.run_id)
     log_path = run_dir / RUN_LOG
 

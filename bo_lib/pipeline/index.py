@@ -42,7 +42,9 @@ def _page(title: str, body: str) -> str:
 
 def _format_value(value) -> str:
     if isinstance(value, float):
-        return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.6g}"
+        # as many decimals as the figure carries (a NAV per share has 4), at least 2, at most 6
+        decimals = len(repr(value).split(".")[1]) if "." in repr(value) and "e" not in repr(value) else 2
+        return f"{value:,.{min(max(decimals, 2), 6)}f}" if abs(value) >= 1e-6 or value == 0 else f"{value:.2g}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)

@@ -88,11 +88,20 @@ def run_recons(inputs, day: dt.date) -> DailyRecon:
     if len(events):
         events = events[events["delivery_date"] <= ts]
     positions, movements = books_settled_positions(books.opening_positions, trades, events, day)
+    held = inputs.held_out[inputs.held_out["delivery_date"] == ts]
+    held_positions = held[held["recon"] == "positions"]
+    if len(held_positions):  # the custodian's row is unreadable: keep the key out of both sides today
+        isin_of = inputs.securities.set_index("security_id")["isin"]
+        key = positions["account"] + "|" + positions["security_id"].map(isin_of).fillna("")
+        positions = positions[~key.isin(held_positions["account"] + "|" + held_positions["isin"])]
     status, fx = inputs.feed("settlement_status", day), inputs.feed("fx_rates", day)
     position_recon = reconcile_positions(positions, inputs.feed("custodian_positions", day), inputs.securities, status, trades,
                                          inputs.feed("prices", day), fx, business_date=day, base_currency=fund.base_currency,
                                          tolerances=fund.tolerances, price_hierarchy=fund.pricing.hierarchy)
     ledger = books.cash_ledger[books.cash_ledger["delivery_date"] <= ts] if len(books.cash_ledger) else books.cash_ledger
+    held_cash = held[held["recon"] == "cash"]
+    if len(held_cash) and len(ledger):  # the bank's statement is unreadable: today's book movements wait for it
+        ledger = ledger[~(ledger["account"].isin(held_cash["account"]) & (pd.to_datetime(ledger["value_date"]) == ts))]
     entries = inputs.statement_entries
     cash_recon = reconcile_cash(ledger, entries, inputs.statements[inputs.statements["delivery_date"] <= ts], status, fx,
                                 business_date=day, base_currency=fund.base_currency, amount_tolerance=fund.tolerances.cash_amount,
@@ -166,13 +175,17 @@ def _money(value: float, currency: str) -> str:
     return f"{currency} {value:,.2f}"
 
 
-def summarise(today: DailyRecon, history: pd.DataFrame, violations: pd.DataFrame) -> pd.DataFrame:
+def summarise(today: DailyRecon, history: pd.DataFrame, violations: pd.DataFrame, held_out: pd.DataFrame | None = None) -> pd.DataFrame:
     """Exceptions first: one line per check (check, rag, count, detail), worst first. Counts and
-    values are today's; ages come from the break history."""
+    values are today's; ages come from the break history. ``held_out``: what unreadable input kept
+    out of today's recons (named, so nothing is left unreconciled silently)."""
     ccy = today.base_currency
     open_ = history[history["status"] == "open"]
+    held = held_out[held_out["delivery_date"] == pd.Timestamp(today.business_date)] if held_out is not None else pd.DataFrame()
+    not_reconciled = "; not reconciled until corrected: " + ", ".join(
+        f"{r.recon} {r.account}{' ' + r.isin if r.isin else ''}" for r in held.itertuples()) if len(held) else ""
     rows = [("Input data", RED if len(violations) else GREEN, len(violations),
-             f"{len(violations)} contract violation(s) in the feeds the recons read" if len(violations) else "every feed read meets its contract")]
+             f"{len(violations)} contract violation(s) in the feeds the recons read{not_reconciled}" if len(violations) else "every feed read meets its contract")]
     integrity = today.cash.integrity
     bad = integrity[integrity["integrity"] != "ok"]
     rows.append(("Bank statement integrity", RED if len(bad) else GREEN, len(bad),

@@ -62,6 +62,8 @@ class SettlementResult:
             "unmatched_instructions": int(self.report["match_status"].eq("NMAT").sum()),
             "not_reported_by_custodian": int(self.report["state"].eq(status.NOT_REPORTED).sum()),
             "not_in_our_books": int(self.report["state"].eq(status.NOT_IN_BOOKS).sum()),
+            # CSDR penalties are in the settlement currency of the EU CSD (EUR here), not the fund's base
+            "csdr_penalty_currency": ", ".join(sorted(month["currency"].unique())) if "currency" in month and len(month) else "EUR",
             "csdr_penalties_paid_month": float(month["paid"].sum().round(2)),
             "csdr_penalties_received_month": float(month["received"].sum().round(2)),
             "csdr_penalties_net_month": float(month["net"].sum().round(2)),

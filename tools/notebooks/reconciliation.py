@@ -35,7 +35,7 @@ date = resolve_business_date(data_root, business_date)
 inputs = gather_recon_inputs(data_root, fund_params, date, account_fund_map(funds))
 today = control.run_recons(inputs, date)
 history = control.update_break_history(resolve_store(store, data_root), inputs, today, run_id)
-summary = control.summarise(today, history, inputs.violations_table)
+summary = control.summarise(today, history, inputs.violations_table, inputs.held_out)
 base = fund_params.base_currency
 """),
     code("""
