@@ -212,3 +212,23 @@ def test_missing_opening_book_is_reported_not_a_crash(reports):
     report = strike_nav(crippled, FINAL, violations=3)
     assert report.summary["rag"].tolist() == ["red"] and "no opening share-class line for class(es) R, I" in report.summary["detail"].iloc[0]
     assert report.class_table.empty and report.key_figures()["net_assets"] is None
+
+
+def test_a_changed_earlier_nav_is_flagged_as_a_restatement(reports):
+    """Earlier runs' stored NAVs are read back: a NAV that differs from today's recomputation of
+    the same date is a red restatement; an unchanged history is green."""
+    from bo_lib.nav import controls
+
+    _, report = reports["GLBD"]
+    rows = report.store_rows().assign(run_id="20261105T180000Z-aaaa")
+    assert controls.restatements(rows, report.store_rows(), FINAL).empty
+    tampered = rows.copy()
+    hit = (pd.to_datetime(tampered["nav_date"]) == pd.Timestamp("2026-11-02")) & (tampered["share_class"] == "R")
+    tampered.loc[hit, "nav_per_share"] += 0.0100
+    restated = controls.restatements(tampered, report.store_rows(), FINAL)
+    assert restated[["share_class", "nav_date"]].values.tolist() == [["R", pd.Timestamp("2026-11-02")]]
+    assert restated["difference"].iloc[0] == pytest.approx(-0.01) and restated["stored_by_run"].iloc[0] == "20261105T180000Z-aaaa"
+    line = controls.with_restatement_check(report.summary, restated).set_index("check").loc["restatements"]
+    assert line["rag"] == "red" and "R 2026-11-02" in line["detail"]
+    fresh = controls.with_restatement_check(report.summary, controls.restatements(rows.iloc[0:0], report.store_rows(), FINAL))
+    assert fresh.set_index("check").loc["restatements", "rag"] == "green"

@@ -21,6 +21,7 @@ import pandas as pd
 from bo_lib.data.layout import input_files, previous_business_date, resolve_business_date
 from bo_lib.data.loaders import account_fund_map
 from bo_lib.data.nav_inputs import gather_nav_books, read_nav_results, save_nav_results
+from bo_lib.nav import controls
 from bo_lib.nav.daily import strike_nav
 from bo_lib.nav.explain import explain_steps
 from bo_lib.parameters import check_notebook_parameters, load_funds
@@ -36,6 +37,9 @@ fund_params = funds[fund]
 date = resolve_business_date(data_root, business_date)
 inputs = gather_nav_books(data_root, fund_params, date, account_fund_map(funds))
 report = strike_nav(inputs.books, date, violations=len(inputs.violations))
+earlier = read_nav_results(resolve_store(store, data_root), fund)  # what earlier runs stored, before today's run replaces it
+restated = controls.restatements(earlier, report.store_rows(), date)
+summary = controls.with_restatement_check(report.summary, restated)
 stored = save_nav_results(resolve_store(store, data_root), report.store_rows(), run_id)
 """),
     code("""
@@ -45,8 +49,13 @@ show_run_header("Shadow NAV", fund, fund_params.name, date, run_id, delivered, p
 """),
     md("## Exceptions"),
     code("""
-show_exceptions(report.summary, f"NAV exceptions for {fund} on {date}")
+show_exceptions(summary, f"NAV exceptions for {fund} on {date}")
 """, "nbval-check-output"),
+    md("## Restatements: earlier NAVs as stored against today's recomputation"),
+    code("""
+show_table(restated, "NAVs of earlier dates that changed since they were stored", decimals={"nav_per_share_stored": 4, "nav_per_share_recomputed": 4, "difference": 6},
+           note="empty: every earlier NAV stored in the workbench database is unchanged")
+"""),
     md("""
 ## NAV per share class
 Units roll forward from the register's dealing (subscribed and redeemed units at the day's NAV per share);
@@ -128,6 +137,7 @@ nav_explorer(history, report.result.valuation[["nav_date", "account", "security_
     md("## Recorded results"),
     code("""
 history_rows = len(read_nav_results(resolve_store(store, data_root), fund))
-record_key_figures(date, report.counts, report.key_figures(), {"stored_rows": stored, "rows_in_store": history_rows})
+counts = summary["rag"].value_counts().reindex(["red", "amber", "green"], fill_value=0).to_dict()
+record_key_figures(date, counts, report.key_figures() | {"restated_navs": len(restated)}, {"stored_rows": stored, "rows_in_store": history_rows})
 """),
 ]
