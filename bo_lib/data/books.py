@@ -34,9 +34,14 @@ class Books:
     violations: list[Violation] = field(default_factory=list)
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+def concat_deliveries(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One frame from the per-delivery frames of a dataset; when every delivery is empty, an empty
+    frame that keeps the dataset's columns."""
+    frames = [f for f in frames if len(f.columns)]
+    non_empty = [f for f in frames if len(f)]
+    if non_empty:
+        return pd.concat(non_empty, ignore_index=True)
+    return frames[0].iloc[0:0] if frames else pd.DataFrame()
 
 
 def load_books(data_root: Path | str, business_date: dt.date, fund: str | None = None,
@@ -64,7 +69,7 @@ def load_books(data_root: Path | str, business_date: dt.date, fund: str | None =
                                           account_funds=account_funds, reference=reference)
             daily[name].append(result.frame.assign(delivery_date=pd.Timestamp(day)))
             violations += result.violations
-    events = _concat(daily["corporate_actions"])
+    events = concat_deliveries(daily["corporate_actions"])
     if len(events):
         events = events.sort_values(["event_id", "delivery_date"]).drop_duplicates("event_id", keep="last").reset_index(drop=True)
     try:
@@ -72,5 +77,5 @@ def load_books(data_root: Path | str, business_date: dt.date, fund: str | None =
     except FileNotFoundError:
         opened = None
     return Books(fund, business_date, opened, reference, opening["opening_positions"], opening["opening_cash"],
-                 opening["opening_share_classes"], opening["opening_prices"], opening["opening_fx_rates"], _concat(daily["trades"]), events, _concat(daily["capital_activity"]),
-                 _concat(daily["cash_ledger"]), violations)
+                 opening["opening_share_classes"], opening["opening_prices"], opening["opening_fx_rates"], concat_deliveries(daily["trades"]), events, concat_deliveries(daily["capital_activity"]),
+                 concat_deliveries(daily["cash_ledger"]), violations)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from bo_lib.data import loaders
 from bo_lib.data.errors import Violation, violations_frame
+from bo_lib.data.formats.statement import statement_summaries
 from bo_lib.data.layout import business_dates, input_files, previous_business_date
 from bo_lib.parameters import FundParameters
 
@@ -43,17 +44,6 @@ class FundDay:
     @property
     def violations_table(self) -> pd.DataFrame:
         return violations_frame(self.violations)
-
-
-def _statement_rows(statements) -> pd.DataFrame:
-    rows = [{
-        "account": s.account, "currency": s.currency, "statement_id": s.statement_id, "sequence_number": s.sequence_number,
-        "opening_date": s.opening_date, "opening_balance": float(s.opening_balance), "entries": len(s.entries),
-        "entries_total": float(sum((e.amount for e in s.entries), start=type(s.opening_balance)(0))),
-        "closing_date": s.closing_date, "closing_balance": float(s.closing_balance), "balances": s.balances(),
-    } for s in statements]
-    return pd.DataFrame(rows, columns=["account", "currency", "statement_id", "sequence_number", "opening_date", "opening_balance",
-                                       "entries", "entries_total", "closing_date", "closing_balance", "balances"])
 
 
 def gather_fund_day(data_root: Path | str, fund: FundParameters, business_date: dt.date, account_funds: dict[str, str],
@@ -96,8 +86,8 @@ def gather_fund_day(data_root: Path | str, fund: FundParameters, business_date: 
     fx = pd.concat([today["fx_rates"].frame] + [loaders.read_dataset("fx_rates", data_root, d).frame for d in dates[:-1]], ignore_index=True)
     held = _fund_securities(opening["opening_positions"].frame, data_root, business_date, fund.fund_code, reference)
     delivered = input_files(data_root, business_date, statement_accounts=[a.account for a in fund.cash_accounts])
-    return FundDay(fund, business_date, previous_date, data_root, delivered, reference, today, previous, _statement_rows(statements),
-                   entries, previous_entries, _statement_rows(previous_statements), prices, fx, held, violations)
+    return FundDay(fund, business_date, previous_date, data_root, delivered, reference, today, previous, statement_summaries(statements),
+                   entries, previous_entries, statement_summaries(previous_statements), prices, fx, held, violations)
 
 
 def _fund_securities(opening_positions: pd.DataFrame, data_root: Path, business_date: dt.date, fund_code: str,

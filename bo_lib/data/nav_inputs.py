@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from bo_lib.data import loaders
-from bo_lib.data.books import load_books
+from bo_lib.data.books import load_books, concat_deliveries
 from bo_lib.data.errors import Violation
 from bo_lib.data.layout import business_dates
 from bo_lib.nav.nav import NavBooks
@@ -61,13 +61,8 @@ def gather_nav_books(data_root: Path | str, fund: FundParameters, business_date:
         fund=fund, valuation_dates=valuation_dates, securities=books.reference["securities"], opening_positions=books.opening_positions,
         opening_cash=books.opening_cash, opening_share_classes=books.opening_share_classes, trades=books.trades,
         corporate_actions=books.corporate_actions, capital_activity=books.capital_activity, cash_ledger=books.cash_ledger,
-        price_history=_concat(prices), fx_history=_concat(fx), admin_nav=_concat(admin), price_overrides=overrides)
+        price_history=concat_deliveries(prices), fx_history=concat_deliveries(fx), admin_nav=concat_deliveries(admin), price_overrides=overrides)
     return NavInputs(nav_books, violations)
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def save_nav_results(store_path: Path | str, results: pd.DataFrame, run_id: str) -> int:

@@ -18,7 +18,7 @@ import pandas as pd
 from bo_lib.data import loaders
 from bo_lib.data.books import Books, load_books
 from bo_lib.data.errors import Violation, violations_frame
-from bo_lib.data.formats.statement import BankStatement
+from bo_lib.data.formats.statement import BankStatement, statement_summaries
 from bo_lib.data.layout import business_dates, input_files
 from bo_lib.parameters import FundParameters
 
@@ -56,15 +56,8 @@ class ReconInputs:
 
 
 def statement_rows(statements: list[BankStatement], delivery_date: dt.date) -> pd.DataFrame:
-    """One row per statement; totals are summed exactly (Decimal) before becoming floats."""
-    rows = [{
-        "delivery_date": pd.Timestamp(delivery_date), "account": s.account, "currency": s.currency, "statement_id": s.statement_id,
-        "sequence_number": s.sequence_number, "opening_date": pd.Timestamp(s.opening_date), "opening_balance": float(s.opening_balance),
-        "entries": len(s.entries), "entries_total": float(s.entries_total()), "closing_date": pd.Timestamp(s.closing_date),
-        "closing_balance": float(s.closing_balance),
-        "difference": float(s.closing_balance - s.opening_balance - s.entries_total()),
-    } for s in statements]
-    return pd.DataFrame(rows, columns=STATEMENT_COLUMNS + ["difference"])
+    """One row per statement of a delivery (``statement_summaries`` with its delivery date)."""
+    return statement_summaries(statements).assign(delivery_date=pd.Timestamp(delivery_date))[STATEMENT_COLUMNS + ["difference"]]
 
 
 HELD_OUT_COLUMNS = ["recon", "delivery_date", "account", "isin", "reason"]

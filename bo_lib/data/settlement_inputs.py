@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from bo_lib.data import loaders
+from bo_lib.data.books import concat_deliveries
 from bo_lib.data.errors import Violation, violations_frame
 from bo_lib.data.layout import business_dates, input_files
 from bo_lib.parameters import FundParameters
@@ -59,14 +60,6 @@ class SettlementInputs:
         return violations_frame(self.violations)
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f.columns)]
-    non_empty = [f for f in frames if len(f)]
-    if non_empty:
-        return pd.concat(non_empty, ignore_index=True)
-    return frames[0].iloc[0:0] if frames else pd.DataFrame()
-
-
 def gather_settlement_inputs(data_root: Path | str, fund: FundParameters, business_date: dt.date, account_funds: dict[str, str],
                              fail_rate_days: int = FAIL_RATE_LOOKBACK_DAYS) -> SettlementInputs:
     """Read and validate everything the settlement report needs for ``fund`` on ``business_date``."""
@@ -92,10 +85,10 @@ def gather_settlement_inputs(data_root: Path | str, fund: FundParameters, busine
             violations.extend(result.violations)
         return result.frame
 
-    trades = _concat([read("trades", d) for d in dates])
-    status = _concat([read("settlement_status", d) for d in history])
-    prices = _concat([read("prices", d, fund_filter=False) for d in history])
-    capital = _concat([read("capital_activity", d) for d in dates[-CAPITAL_LOOKBACK_DAYS:]])
+    trades = concat_deliveries([read("trades", d) for d in dates])
+    status = concat_deliveries([read("settlement_status", d) for d in history])
+    prices = concat_deliveries([read("prices", d, fund_filter=False) for d in history])
+    capital = concat_deliveries([read("capital_activity", d) for d in dates[-CAPITAL_LOOKBACK_DAYS:]])
     events = read("corporate_actions", business_date, fund_filter=False)
     fx = read("fx_rates", business_date, fund_filter=False)
 

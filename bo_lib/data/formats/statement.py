@@ -140,3 +140,21 @@ def statements_to_frame(statements: Iterable[BankStatement]) -> pd.DataFrame:
     frame["amount"] = frame["amount"].astype("float64")
     frame["entry_sequence"] = frame["entry_sequence"].astype("int64")
     return frame
+
+
+STATEMENT_SUMMARY_COLUMNS = ["account", "currency", "statement_id", "sequence_number", "opening_date", "opening_balance", "entries",
+                             "entries_total", "closing_date", "closing_balance", "balances", "difference"]
+
+
+def statement_summaries(statements: Iterable[BankStatement]) -> pd.DataFrame:
+    """One row per statement: balances and the entries' total, summed exactly (Decimal) before
+    becoming floats; ``difference`` = closing − opening − entries (0 when the statement balances).
+    Dates are ``datetime64[ns]`` columns."""
+    rows = [{
+        "account": s.account, "currency": s.currency, "statement_id": s.statement_id, "sequence_number": s.sequence_number,
+        "opening_date": pd.Timestamp(s.opening_date), "opening_balance": float(s.opening_balance), "entries": len(s.entries),
+        "entries_total": float(s.entries_total()), "closing_date": pd.Timestamp(s.closing_date),
+        "closing_balance": float(s.closing_balance), "balances": s.balances(),
+        "difference": float(s.closing_balance - s.opening_balance - s.entries_total()),
+    } for s in statements]
+    return pd.DataFrame(rows, columns=STATEMENT_SUMMARY_COLUMNS)
