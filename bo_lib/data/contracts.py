@@ -169,7 +169,8 @@ CONTRACTS: dict[str, Contract] = {c.name: c for c in [
     ), key=("fund", "share_class"), fund_column="fund", date_column="nav_date", description="the administrator's NAV per share class"),
     Contract("cash_ledger", (
         _c("fund"), _c("account"), _c("currency", pattern=CURRENCY), _c("value_date", "date"), _c("amount", "float"),
-        _c("movement_type", allowed=("TRADE_SETTLEMENT", "DIVIDEND", "COUPON", "SUBSCRIPTION", "REDEMPTION", "FEE_PAYMENT", "FX", "OTHER")),
+        _c("movement_type", allowed=("TRADE_SETTLEMENT", "DIVIDEND", "COUPON", "BOND_REDEMPTION", "SUBSCRIPTION", "REDEMPTION",
+                                       "FEE_PAYMENT", "BANK_CHARGE", "FX", "OTHER")),
         _c("reference"), _c("description", required=False),
     ), key=("account", "reference"), fund_column="fund", date_column="value_date",
         description="the books' expected cash movements by value date (fund accounting cash ledger)"),
