@@ -52,6 +52,13 @@ _BONDS = [
     ("Severn Utilities plc", "GB", "GBP", 5.25, 2, "ACT/365F", "2022-10-15", "2032-10-15", "OTHER_DEBT", 0),
 ]
 
+#: one US corporate note that matures inside a long window: (security id, issuer, issuer id, CUSIP body,
+#: coupon %, frequency, day count, issue, maturity). Appended to the master after everything drawn from
+#: the random generator (so it changes nothing else), not on the 13(f) list, not in any fund's
+#: tradable universe or opening book: the bond fund buys it once, holds it to maturity.
+MATURING_BOND = ("BD00009", "Riverton Water Inc", "ISS-B0009", "76882WAC", 3.25, 2, "30/360 US", "2024-12-15", "2026-12-15")
+MATURING_BOND_ID = MATURING_BOND[0]
+
 CUSTODIANS = [
     ("CUST-US", "Atlantic Trust Custody Services", "custodian", "ATLTUS33"),
     ("CUST-EU", "Rhine Depositary Bank AG", "custodian", "RHDBDEFF"),
@@ -251,6 +258,16 @@ def build_universe(rng: np.random.Generator, n_funds: int = 3, n_securities: int
             "underlying_id": underlying["security_id"], "put_call": put_call, "expiry_date": "2026-12-18",
         })
     securities = pd.concat([securities, pd.DataFrame(options)], ignore_index=True)
+    sid, issuer, issuer_id, body, cpn, freq, dc, issue, maturity = MATURING_BOND
+    cusip = make_cusip(body)
+    if cusip in set(securities["cusip"]):
+        raise RuntimeError(f"sample world: the maturing bond's CUSIP {cusip} is already in the master")
+    maturing = {
+        "security_id": sid, "isin": make_isin("US", cusip), "cusip": cusip, "ticker": "", "name": f"{issuer} {cpn:.3f}% {maturity[:4]}",
+        "asset_class": "corporate_bond", "currency": "USD", "mic": "XOFF", "issuer_id": issuer_id, "issuer_name": issuer, "country": "US",
+        "shares_outstanding": np.nan, "is_13f": False, "csdr_category": "OTHER_DEBT", "price_multiplier": 0.01,
+        "coupon_rate": cpn, "coupon_frequency": freq, "day_count": dc, "issue_date": issue, "maturity_date": maturity, "ex_coupon_days": 0,
+    }
     # the small-cap whose aggregate holding crosses 5% of shares outstanding during the month
     crossing = us.iloc[9]["security_id"]
     securities.loc[securities["security_id"] == crossing, "shares_outstanding"] = 6_000_000.0
@@ -261,7 +278,7 @@ def build_universe(rng: np.random.Generator, n_funds: int = 3, n_securities: int
         "country", "shares_outstanding", "is_13f", "csdr_category", "price_multiplier", "coupon_rate", "coupon_frequency",
         "day_count", "issue_date", "maturity_date", "ex_coupon_days", "underlying_id", "put_call", "expiry_date",
     ]
-    securities = securities.reindex(columns=columns)
+    securities = pd.concat([securities, pd.DataFrame([maturing])], ignore_index=True).reindex(columns=columns)
 
     cps = [(cid, name, role, bic) for cid, name, role, bic in CUSTODIANS + BROKERS + OTHER_COUNTERPARTIES]
     counterparties = pd.DataFrame(
@@ -307,8 +324,8 @@ def fund_eligible_securities(universe: Universe, fund: dict) -> pd.DataFrame:
         parts.append(sec[(sec["asset_class"] == "equity") & sec["currency"].eq("EUR")])
     if "uk_equity" in want:
         parts.append(sec[(sec["asset_class"] == "equity") & sec["currency"].eq("GBP")])
-    if "bond" in want:
-        parts.append(sec[sec["asset_class"].isin(["government_bond", "corporate_bond"])])
+    if "bond" in want:  # the maturing note is bought once by a scheduled trade, never at random or at the opening
+        parts.append(sec[sec["asset_class"].isin(["government_bond", "corporate_bond"]) & (sec["security_id"] != MATURING_BOND_ID)])
     if "option" in want:
         parts.append(sec[sec["asset_class"] == "option"])
     return pd.concat(parts).drop_duplicates("security_id").reset_index(drop=True)
