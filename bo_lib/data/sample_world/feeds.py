@@ -15,78 +15,124 @@ from bo_lib import calendars
 from bo_lib.data.formats.camt053 import write_camt053
 from bo_lib.data.formats.mt940 import write_mt940
 from bo_lib.data.formats.statement import BankStatement, StatementEntry
-from bo_lib.data.sample_world.simulate import World, cash_account, fx_rate
+from bo_lib.data.sample_world.simulate import BANK_CHARGE, MATURING_BOND_ID, WHT_CHARGED_PCT, World, cash_account, fx_rate
 from bo_lib.money import round_half_up_array
 
 TRADE_COLUMNS = ["trade_id", "fund", "account", "security_id", "isin", "side", "quantity", "price", "currency", "gross_amount",
                  "accrued_interest", "commission", "fees", "net_amount", "trade_date", "settlement_date", "broker_id"]
 CONFIRM_COLUMNS = ["confirm_id", "broker_id", "client_reference", "account", "isin", "side", "quantity", "price", "currency",
                    "gross_amount", "commission", "fees", "net_amount", "trade_date", "settlement_date"]
+QUANTITY_EVENTS = ("SPLF", "DVSE", "REDM")  # events that change a custodian position (on pay date)
 
 
 class SeededExceptions:
-    """Collects the ground truth: every exception the sample world plants, with where to find it."""
+    """Collects the ground truth: every exception the sample world plants, with where to find it.
+
+    Items are numbered (SX001...) by ``numbered()``: grouped by episode, oldest first, in the order
+    they were told within an episode."""
 
     def __init__(self) -> None:
         self.items: list[dict] = []
 
-    def add(self, area: str, kind: str, fund: str | None, first_date: dt.date, last_date: dt.date | None = None, **details) -> None:
-        self.items.append({"id": f"SX{len(self.items) + 1:03d}", "area": area, "type": kind, "fund": fund,
+    def add(self, area: str, kind: str, fund: str | None, first_date: dt.date, last_date: dt.date | None = None, *,
+            episode: dt.date, **details) -> None:
+        self.items.append({"id": "", "area": area, "type": kind, "fund": fund,
                            "first_date": first_date.isoformat(), "last_date": (last_date or first_date).isoformat(),
+                           "episode": episode.isoformat(),
                            **{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in details.items()}})
+
+    def numbered(self) -> list[dict]:
+        order = sorted(range(len(self.items)), key=lambda k: self.items[k]["episode"])  # stable: told order within an episode
+        return [{**self.items[k], "id": f"SX{n:03d}"} for n, k in enumerate(order, start=1)]
 
 
 # ---------------------------------------------------------------------------------------------
+# settlement
 
 
 def _effective_settlements(world: World) -> pd.DataFrame:
-    """Per trade: quantity and cash that actually settled, and on which date (fails do not settle
-    in the window; a partial settles its settled quantity on the intended date)."""
+    """Per trade: quantity and cash that settled on the intended date (all of it, or a failing
+    trade's partial part), whether it is failing, and when an earlier episode's fail finally
+    settled (``settled_on``; ``settled_by``: the first date it no longer fails)."""
     trades = world.trades.copy()
-    fails = world.fails.set_index("trade_id") if len(world.fails) else pd.DataFrame(columns=["settled_quantity", "reason_code"])
+    fails = world.fails.set_index("trade_id") if len(world.fails) else pd.DataFrame(columns=["settled_quantity", "reason_code", "settled_on"])
     settled_qty = trades["quantity"].copy()
     failing = trades["trade_id"].isin(fails.index)
     settled_qty[failing] = trades.loc[failing, "trade_id"].map(fails["settled_quantity"]).astype(float)
     trades["settled_quantity"] = settled_qty
     trades["settled_cash"] = round_half_up_array(trades["net_amount"] * settled_qty / trades["quantity"], 2)
     trades["failing"] = failing
+    settled_on = trades["trade_id"].map(fails["settled_on"]) if len(fails) else pd.Series(None, index=trades.index, dtype=object)
+    trades["settled_on"] = [v if isinstance(v, dt.date) else None for v in settled_on]
+    trades["settled_by"] = [on if on is not None else (dt.date.max if f else s)
+                            for on, f, s in zip(trades["settled_on"], trades["failing"], trades["settlement_date"])]
     trades["in_custody"] = trades["asset_class"] != "option"  # options clear at the broker, not the custodian
     return trades
 
 
-def custodian_positions(world: World, d: dt.date, settlements: pd.DataFrame, story: SeededExceptions | None) -> pd.DataFrame:
+def settlement_moves(settlements: pd.DataFrame) -> pd.DataFrame:
+    """What actually moved, and when: each trade's intended-date part, then the rest of every
+    earlier-episode fail on the date it finally settled."""
+    first = settlements[settlements["settled_quantity"] > 0].assign(
+        date=lambda t: t["settlement_date"], moved_quantity=lambda t: t["settled_quantity"], moved_cash=lambda t: t["settled_cash"])
+    late = settlements[settlements["settled_on"].notna()]
+    late = late.assign(date=late["settled_on"], moved_quantity=late["quantity"] - late["settled_quantity"],
+                       moved_cash=round_half_up_array(late["net_amount"] - late["settled_cash"], 2))
+    return pd.concat([first, late[late["moved_quantity"] > 0]], ignore_index=True)
+
+
+def quantity_events(world: World) -> pd.DataFrame:
+    """Every event that changes a position, known to the books or not (custodian's view)."""
+    events = pd.concat([world.corporate_actions, world.unbooked_events], ignore_index=True)
+    return events[events["event_type"].isin(QUANTITY_EVENTS)].reset_index(drop=True)
+
+
+def apply_quantity_events(pos: pd.DataFrame, events: pd.DataFrame, d: dt.date) -> pd.DataFrame:
+    """Events paid by ``d`` applied to settled quantities (the securities are not traded after them)."""
+    for ev in events[events["pay_date"] <= d].itertuples():
+        hit = pos["security_id"] == ev.security_id
+        if ev.event_type == "REDM":
+            pos.loc[hit, "quantity"] = 0.0
+        else:
+            pos.loc[hit, "quantity"] = np.floor(pos.loc[hit, "quantity"] * ev.ratio_new / ev.ratio_old)
+    return pos
+
+
+def custodian_positions(world: World, d: dt.date, moves: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     """Settled positions per custodian account at the close of ``d``, as the custodian reports them."""
     secs = world.securities()
     opening = world.opening_positions[~world.opening_positions["account"].str.endswith("-OPT")]
-    settled = settlements[settlements["in_custody"] & (settlements["settlement_date"] <= d) & (settlements["settled_quantity"] > 0)]
-    moves = settled.assign(delta=np.where(settled["side"] == "BUY", 1, -1) * settled["settled_quantity"])
-    moves = moves[["fund", "account", "security_id", "delta"]]
-    pos = pd.concat([opening[["fund", "account", "security_id", "quantity"]].rename(columns={"quantity": "delta"}), moves])
+    settled = moves[moves["in_custody"] & (moves["date"] <= d)]
+    delta = settled.assign(delta=np.where(settled["side"] == "BUY", 1, -1) * settled["moved_quantity"])
+    delta = delta[["fund", "account", "security_id", "delta"]]
+    pos = pd.concat([opening[["fund", "account", "security_id", "quantity"]].rename(columns={"quantity": "delta"}), delta])
     pos = pos.groupby(["fund", "account", "security_id"], as_index=False)["delta"].sum().rename(columns={"delta": "quantity"})
-    # the custodian applies events on pay date (the stock dividend our books never booked included)
-    events = pd.concat([world.corporate_actions, world.unbooked_events], ignore_index=True)
-    for ev in events[events["event_type"].isin(["SPLF", "DVSE"]) & (events["pay_date"] <= d)].itertuples():
-        hit = pos["security_id"] == ev.security_id
-        pos.loc[hit, "quantity"] = np.floor(pos.loc[hit, "quantity"] * ev.ratio_new / ev.ratio_old)
+    # the custodian applies events on pay date (the stock dividends our books missed included)
+    pos = apply_quantity_events(pos, events, d)
     pos = pos[pos["quantity"] != 0].copy()
+    if (pos["quantity"] < 0).any():
+        raise RuntimeError(f"sample world: negative custodian positions on {d}: {pos[pos['quantity'] < 0].to_dict('records')}")
     r = world.universe.roles
-    dates = world.dates
-    fin = dates[-1]
+    i = world.index(d)
+    fin = len(world.dates) - 1
+    anchors = set(world.anchors)
     funds = {f["fund_code"]: f for f in world.universe.funds}
     if "USEQ" in funds:
         useq_acct = funds["USEQ"]["securities_accounts"][0]["account"]
-        # a quantity break that opens three days before the end and stays open
-        if d >= dates[-4]:
-            hit = (pos["account"] == useq_acct) & (pos["security_id"] == r["position_quantity_break"])
-            pos.loc[hit, "quantity"] -= 250
-        # a quantity break that lives three days and is then fixed by the custodian
-        if dates[-7] <= d <= dates[-5]:
-            hit = (pos["account"] == useq_acct) & (pos["security_id"] == r["position_resolved_break"])
-            pos.loc[hit, "quantity"] += 1_000
-    if "MAHF" in funds and d == fin:
+        for ep in world.episodes:
+            a = ep.anchor
+            # a quantity break that opens three days before the anchor (corrected three days after it)
+            if a - 3 <= i <= (fin if ep.final else a + 2):
+                hit = (pos["account"] == useq_acct) & (pos["security_id"] == r["position_quantity_break"])
+                pos.loc[hit, "quantity"] -= 250
+            # a quantity break that lives three days and is then fixed by the custodian
+            if a - 6 <= i <= a - 4:
+                hit = (pos["account"] == useq_acct) & (pos["security_id"] == r["position_resolved_break"])
+                pos.loc[hit, "quantity"] += 1_000
+    if "MAHF" in funds and i in anchors:
         mahf_acct = funds["MAHF"]["securities_accounts"][0]["account"]
         pos = pos[~((pos["account"] == mahf_acct) & (pos["security_id"] == r["missing_at_custodian"]))]
-    if "GLBD" in funds and d == fin:
+    if "GLBD" in funds and i in anchors:
         glbd_acct = funds["GLBD"]["securities_accounts"][0]["account"]
         pos = pd.concat([pos, pd.DataFrame([{"fund": "GLBD", "account": glbd_acct, "security_id": r["missing_in_books"], "quantity": 5_000.0}])])
     pos["isin"] = pos["security_id"].map(secs["isin"])
@@ -107,22 +153,22 @@ def settlement_status(world: World, d: dt.date, settlements: pd.DataFrame) -> pd
     """The custodian's status report (MT548 / sese.024 style) for every open or just-settled instruction."""
     t = settlements[settlements["in_custody"] & (settlements["trade_date"] <= d)]
     fails = world.fails.set_index("trade_id") if len(world.fails) else None
-    open_or_today = t[(t["settlement_date"] >= d) | t["failing"]]
+    open_or_today = t[(t["settlement_date"] >= d) | (t["failing"] & (t["settled_by"] >= d))]
     rows = []
     unmatched = world.universe.roles.get("unmatched_bond")
     custodian_of = {a["account"]: a["custodian"] for f in world.universe.funds for a in f["securities_accounts"]}
     for tr in open_or_today.itertuples():
         match, status, reason, settled_q, settled_cash, effective = "MACH", "PEND", "", 0.0, 0.0, None
-        if tr.security_id == unmatched and tr.trade_id.endswith("960"):
-            match, reason = "NMAT", "CMIS"
+        if tr.security_id == unmatched and tr.trade_id.endswith("960") and tr.trade_date == d:
+            match, reason = "NMAT", "CMIS"  # the counterparty instructs the next day
         if tr.settlement_date > d:
             pass
-        elif tr.failing:
+        elif tr.failing and d < tr.settled_by:
             f = fails.loc[tr.trade_id]
             status, reason = ("PART" if f["settled_quantity"] > 0 else "PENF"), f["reason_code"]
             settled_q, settled_cash = tr.settled_quantity, tr.settled_cash
             effective = tr.settlement_date if f["settled_quantity"] > 0 else None
-        else:
+        else:  # settled today: on the intended date, or (an earlier episode's fail) late
             status, settled_q, settled_cash, effective = "SETT", tr.quantity, tr.net_amount, d
         rows.append({
             "status_date": d, "custodian_id": custodian_of.get(tr.account, ""), "account": tr.account, "client_reference": tr.trade_id,
@@ -137,24 +183,38 @@ def settlement_status(world: World, d: dt.date, settlements: pd.DataFrame) -> pd
     return pd.DataFrame(rows, columns=cols)
 
 
-def prices(world: World, d: dt.date, rng: np.random.Generator) -> pd.DataFrame:
+# ---------------------------------------------------------------------------------------------
+# market data
+
+
+def prices(world: World, d: dt.date, rng: np.random.Generator, side_rng: np.random.Generator) -> pd.DataFrame:
+    """The vendors' prices of ``d``. The maturing note's secondary price is drawn from ``side_rng``
+    (so adding it changed no other price); nothing is delivered for an option after its expiry or
+    a bond after its maturity."""
     secs = world.universe.securities
     r = world.universe.roles
+    anchored = d in {world.dates[a] for a in world.anchors}
+    stale = any(world.dates[max(a - 4, 0)] <= d <= world.dates[a] for a in world.anchors)
     rows = []
     for sec in secs.itertuples():
+        if sec.asset_class == "option" and isinstance(sec.expiry_date, str) and d > dt.date.fromisoformat(sec.expiry_date):
+            continue  # (options and the maturing note draw nothing from ``rng``)
+        if sec.asset_class.endswith("bond") and d > dt.date.fromisoformat(sec.maturity_date):
+            continue
         true = float(world.prices.at[d, sec.security_id])
         if sec.asset_class == "option":
             sources = [("OPRA", true)]
         elif sec.asset_class == "equity":
             sources = [("BLOOMBERG", true), ("REFINITIV", round(true * (1 + rng.normal(0, 0.0004)), 4))]
         else:
-            sources = [("ICE", true), ("BLOOMBERG", round(true + rng.normal(0, 0.02), 4))]
-        if d == world.final_date:
+            noise = (side_rng if sec.security_id == MATURING_BOND_ID else rng).normal(0, 0.02)
+            sources = [("ICE", true), ("BLOOMBERG", round(true + noise, 4))]
+        if anchored:
             if sec.security_id == r["missing_price"]:
                 continue
             if sec.security_id == r["price_jump"]:
                 sources[0] = (sources[0][0], round(true * 1.12, 4))
-        if sec.security_id == r["stale_price"] and d >= world.prices.index[-5]:
+        if sec.security_id == r["stale_price"] and stale:
             sources = [(s, true) for s, _ in sources]  # neither vendor has a new price: both repeat the last close
         for source, px in sources:
             rows.append({"price_date": d, "security_id": sec.security_id, "isin": sec.isin, "source": source, "price": px,
@@ -163,66 +223,126 @@ def prices(world: World, d: dt.date, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def fx_rates(world: World, d: dt.date) -> pd.DataFrame:
+    anchored = d in {world.dates[a] for a in world.anchors}
     rows = []
     for ccy in world.fx.columns:
         if ccy == "USD":
             continue
         rate = float(world.fx.at[d, ccy])
-        if d == world.final_date and ccy == "CHF":
+        if anchored and ccy == "CHF":
             rate = round(rate * 1.09, 6)  # a fat-fingered fixing
         rows.append({"rate_date": d, "from_currency": ccy, "to_currency": "USD", "rate": rate, "source": "WMR_4PM_LONDON"})
     return pd.DataFrame(rows)
+
+
+def books_corporate_actions(world: World, d: dt.date) -> pd.DataFrame:
+    """The books' corporate-actions feed of ``d``: events announced and not yet paid, plus any
+    event the books learn of late (an earlier episode's stock dividend, on three days after it paid)."""
+    events = world.corporate_actions
+    active = events[(events["announcement_date"] <= d) & (events["pay_date"] >= d)]
+    i = world.index(d)
+    late = [eid for eid, (first, last) in world.late_events.items() if first <= i <= last]
+    if late:
+        extra = world.unbooked_events[world.unbooked_events["event_id"].isin(late)]
+        active = pd.concat([active, extra], ignore_index=True).sort_values(["ex_date", "event_id"])
+    return active.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
 # bank statements
 
 
+def plan_bank_charges(world: World) -> None:
+    """Where each episode's bank charge lands: the equity fund's USD statement of the charge date
+    (bank reference ``B<yymmdd><statement sequence>9999``), booked by the books the next date."""
+    funds = {f["fund_code"]: f for f in world.universe.funds}
+    world.bank_charges = []
+    if "USEQ" not in funds:
+        return
+    account = cash_account(funds["USEQ"], "USD")
+    cal = calendars.calendar_for("XOFF", "USD")
+    for ep in world.episodes:
+        if ep.charge is None:
+            continue
+        d = world.dates[ep.charge]
+        seq = sum(1 for x in world.dates[:ep.charge + 1] if cal.is_business_day(x))
+        month = d.replace(day=1) - dt.timedelta(days=1)
+        world.bank_charges.append({"fund": "USEQ", "account": account, "currency": "USD", "date": d, "episode": world.dates[ep.anchor],
+                                   "booked": world.dates[ep.charge_booked] if ep.charge_booked is not None else None,
+                                   "bank_reference": f"B{d:%y%m%d}{seq:03d}9999",
+                                   "description": f"CUSTODY ACCOUNT MAINTENANCE FEE {month:%b %Y}".upper()})
+
+
 def cash_entries(world: World, settlements: pd.DataFrame, view: str = "bank") -> pd.DataFrame:
     """Every cash movement per fund account and value date: as the banks book it (``view="bank"``:
-    what actually settled, withholding as the paying agent applied it) or as the books expect it
-    (``view="books"``: every trade on its contractual settlement date, the fund's treaty rates)."""
+    what actually settled and when, withholding as the paying agent applied it and its later refund)
+    or as the books expect it (``view="books"``: every trade on its contractual settlement date, the
+    fund's treaty rates, bank charges once the books have seen them)."""
     funds = {f["fund_code"]: f for f in world.universe.funds}
     secs = world.securities()
     rows = []
     if view == "bank":
-        moved = settlements[settlements["settled_quantity"] > 0].assign(cash=lambda t: t["settled_cash"])
+        for t in settlement_moves(settlements).itertuples():
+            amount = t.moved_cash if t.side == "SELL" else -t.moved_cash
+            rows.append((t.fund, t.currency, t.date, amount, "NSEC", t.trade_id, f"{'SALE' if t.side == 'SELL' else 'PURCHASE'} {t.quantity:,.0f} {t.isin or t.security_id}"))
     else:
-        moved = settlements.assign(cash=lambda t: t["net_amount"])
-    for t in moved.itertuples():
-        amount = t.cash if t.side == "SELL" else -t.cash
-        rows.append((t.fund, t.currency, t.settlement_date, amount, "NSEC", t.trade_id, f"{'SALE' if t.side == 'SELL' else 'PURCHASE'} {t.quantity:,.0f} {t.isin or t.security_id}"))
+        for t in settlements.itertuples():
+            amount = t.net_amount if t.side == "SELL" else -t.net_amount
+            rows.append((t.fund, t.currency, t.settlement_date, amount, "NSEC", t.trade_id, f"{'SALE' if t.side == 'SELL' else 'PURCHASE'} {t.quantity:,.0f} {t.isin or t.security_id}"))
     events = world.corporate_actions
-    for ev in events[events["event_type"].isin(["DVCA", "INTR"])].itertuples():
+    refunds = []
+    for ev in events[events["event_type"].isin(["DVCA", "INTR", "REDM"])].itertuples():
         for fund in funds.values():
             held = _holding_at(world, fund["fund_code"], ev.security_id, ev.ex_date)
             if not held:
                 continue
             if ev.event_type == "DVCA":
                 country = secs.at[ev.security_id, "country"]
-                rate = fund["withholding_tax_pct"].get(country, 0.0)
+                rate = treaty = fund["withholding_tax_pct"].get(country, 0.0)
                 if view == "bank" and ev.security_id == world.universe.roles["dividend_eu_wht"]:
-                    rate = 26.375  # the paying agent withheld at the full German rate, not the treaty rate
+                    rate = WHT_CHARGED_PCT  # the paying agent withheld at the full German rate, not the treaty rate
                 amount = float(round_half_up_array(held * ev.gross_rate * (1 - rate / 100), 2))
                 text = f"DIVIDEND {ev.isin} {held:,.0f} SH GROSS {ev.gross_rate} WHT {rate}%"
                 code = "NDIV"
-            else:
+                refund_i = world.wht_refunds.get(ev.event_id)
+                if view == "bank" and refund_i is not None and rate != treaty:  # ... and refunds the excess later
+                    expected = float(round_half_up_array(held * ev.gross_rate * (1 - treaty / 100), 2))
+                    refunds.append((fund["fund_code"], ev.currency, world.dates[refund_i], float(round_half_up_array(expected - amount, 2)), "NDIV",
+                                    ev.event_id, f"WHT REFUND {ev.isin} {held:,.0f} SH WHT {rate}% TO TREATY {treaty}%"))
+            elif ev.event_type == "INTR":
                 amount = float(round_half_up_array(held * ev.gross_rate / 100, 2))
                 text = f"COUPON {ev.isin} NOMINAL {held:,.0f}"
                 code = "NINT"
+            else:
+                amount = float(round_half_up_array(held * ev.gross_rate / 100, 2))
+                text = f"REDEMPTION {ev.isin} NOMINAL {held:,.0f} AT {ev.gross_rate:g}"
+                code = "NRED"
             rows.append((fund["fund_code"], ev.currency, ev.pay_date, amount, code, ev.event_id, text))
     for o in world.capital_activity.itertuples():
         amount = o.amount if o.order_type == "SUB" else -o.amount
         rows.append((o.fund, o.currency, o.settlement_date, amount, "NTRF", o.order_id, f"{'SUBSCRIPTION' if o.order_type == 'SUB' else 'REDEMPTION'} {o.fund} {o.share_class} {o.investor_id}"))
     for f in world.fee_payments.itertuples():
-        label = f"MANAGEMENT FEE CLASS {f.share_class}" if f.fee_type == "management" else "AUDIT AND ADMINISTRATION FEES"
-        rows.append((f.fund, f.currency, f.pay_date, -f.amount, "NCHG", f"F{f.pay_date:%y%m}{f.fund}{f.share_class or 'FX'}", label))
+        if f.fee_type == "performance":
+            label = f"PERFORMANCE FEE CLASS {f.share_class} CRYSTALLISED {f.pay_date.year - 1}"
+            reference = f"P{f.pay_date:%y%m}{f.fund}{f.share_class}"
+        else:
+            label = f"MANAGEMENT FEE CLASS {f.share_class}" if f.fee_type == "management" else "AUDIT AND ADMINISTRATION FEES"
+            reference = f"F{f.pay_date:%y%m}{f.fund}{f.share_class or 'FX'}"
+        rows.append((f.fund, f.currency, f.pay_date, -f.amount, "NCHG", reference, label))
+    rows += refunds
+    movement = [None] * len(rows)
+    if view == "books":
+        for ch in world.bank_charges:
+            if ch["booked"] is not None:  # the books take the bank's charge the next day, keyed by the bank's reference
+                rows.append((ch["fund"], ch["currency"], ch["booked"], -BANK_CHARGE, "NCHG", ch["bank_reference"], ch["description"]))
+                movement.append("BANK_CHARGE")
     entries = pd.DataFrame(rows, columns=["fund", "currency", "value_date", "amount", "transaction_code", "customer_reference", "description"])
     entries["account"] = [cash_account(funds[f], c) for f, c in zip(entries["fund"], entries["currency"])]
+    entries["movement_type"] = movement
     return entries
 
 
-MOVEMENT_TYPES = {"NSEC": "TRADE_SETTLEMENT", "NDIV": "DIVIDEND", "NINT": "COUPON", "NCHG": "FEE_PAYMENT"}
+MOVEMENT_TYPES = {"NSEC": "TRADE_SETTLEMENT", "NDIV": "DIVIDEND", "NINT": "COUPON", "NCHG": "FEE_PAYMENT", "NRED": "BOND_REDEMPTION"}
 
 
 def cash_ledger(entries: pd.DataFrame, d: dt.date) -> pd.DataFrame:
@@ -231,6 +351,8 @@ def cash_ledger(entries: pd.DataFrame, d: dt.date) -> pd.DataFrame:
     movement = day["transaction_code"].map(MOVEMENT_TYPES)
     capital = day["transaction_code"].eq("NTRF")
     movement = movement.where(~capital, np.where(day["amount"] > 0, "SUBSCRIPTION", "REDEMPTION"))
+    if "movement_type" in day:
+        movement = movement.where(day["movement_type"].isna(), day["movement_type"])
     ledger = pd.DataFrame({
         "fund": day["fund"], "account": day["account"], "currency": day["currency"], "value_date": day["value_date"],
         "amount": day["amount"], "movement_type": movement, "reference": day["customer_reference"], "description": day["description"],
@@ -255,8 +377,9 @@ def bank_statements(world: World, entries: pd.DataFrame, story: SeededExceptions
     """One statement per cash account and payment-system business day; balances chain day to day."""
     out = {}
     bank_bic = dict(zip(world.universe.counterparties["counterparty_id"], world.universe.counterparties["bic"]))
-    funds = {f["fund_code"]: f for f in world.universe.funds}
     fin = world.final_date
+    charges = {(ch["account"], ch["date"]): ch for ch in world.bank_charges}
+    unbalanced = {world.dates[ep.unbalanced]: world.dates[ep.anchor] for ep in world.episodes if ep.unbalanced is not None}
     for fund in world.universe.funds:
         for acct in fund["cash_accounts"]:
             account, ccy = acct["account"], acct["currency"]
@@ -265,44 +388,48 @@ def bank_statements(world: World, entries: pd.DataFrame, story: SeededExceptions
             balance = Decimal(str(opening))
             seq = 0
             mine = entries[entries["account"] == account]
-            extra: list[StatementEntry] = []
+            by_date = {d: day for d, day in mine.groupby("value_date", sort=False)}
+            previous = world.opening_date
             for d in world.dates:
                 if not cal.is_business_day(d):
+                    previous = d
                     continue
                 seq += 1
-                day = mine[mine["value_date"] == d]
+                day = by_date.get(d, mine.iloc[:0])
                 stmt_entries = [
                     StatementEntry(value_date=d, booking_date=d, amount=Decimal(f"{row.amount:.2f}"), currency=ccy,
                                    transaction_code=row.transaction_code, customer_reference=row.customer_reference,
                                    bank_reference=f"B{d:%y%m%d}{seq:03d}{k:04d}", description=row.description)
                     for k, row in enumerate(day.itertuples(), start=1)
                 ]
-                if fund["fund_code"] == "USEQ" and d == fin and ccy == "USD":
-                    stmt_entries.append(StatementEntry(d, d, Decimal("-45.00"), ccy, "NCHG", "NONREF", f"B{d:%y%m%d}{seq:03d}9999",
-                                                       "CUSTODY ACCOUNT MAINTENANCE FEE OCT 2026"))
-                    story.add("cash", "cash_missing_in_books", "USEQ", d, account=account, amount=-45.00, transaction_code="NCHG",
-                              description="bank charge on the statement that the books do not have")
-                stmt_entries += extra
-                extra = []
+                charge = charges.get((account, d)) if fund["fund_code"] == "USEQ" else None
+                if charge is not None:
+                    assert charge["bank_reference"] == f"B{d:%y%m%d}{seq:03d}9999"
+                    stmt_entries.append(StatementEntry(d, d, Decimal(f"{-BANK_CHARGE:.2f}"), ccy, "NCHG", "NONREF", charge["bank_reference"],
+                                                       charge["description"]))
+                    story.add("cash", "cash_missing_in_books", "USEQ", d, episode=charge["episode"], account=account, amount=-BANK_CHARGE,
+                              transaction_code="NCHG", description="bank charge on the statement that the books do not have",
+                              bank_reference=charge["bank_reference"], booked_on=charge["booked"])
                 closing = balance + sum((e.amount for e in stmt_entries), Decimal("0"))
+                if closing < 0:
+                    raise RuntimeError(f"sample world: bank account {account} ({fund['fund_code']}) overdrawn on {d}: {closing}")
                 reported_closing = closing
-                if fund["fund_code"] == "GLBD" and ccy == "USD" and d == world.dates[-6]:
+                if fund["fund_code"] == "GLBD" and ccy == "USD" and d in unbalanced:
                     reported_closing = closing + Decimal("100.00")
-                    story.add("cash", "statement_unbalanced", "GLBD", d, account=account, statement_id=_statement_id(account, d),
+                    story.add("cash", "statement_unbalanced", "GLBD", d, episode=unbalanced[d], account=account, statement_id=_statement_id(account, d),
                               opening_balance=float(balance), entries_total=float(closing - balance), reported_closing=float(reported_closing),
                               difference=100.00, description="the bank's closing balance is 100.00 above opening + entries; the next statement opens from the true balance, so the chain breaks too")
                 out[(account, d)] = (acct["statement_format"], BankStatement(
                     account=account, currency=ccy, statement_id=_statement_id(account, d), sequence_number=f"{seq:05d}/001",
-                    opening_date=world.dates[world.dates.index(d) - 1] if world.dates.index(d) else world.opening_date,
-                    opening_balance=balance, closing_date=d, closing_balance=reported_closing, entries=tuple(stmt_entries),
+                    opening_date=previous, opening_balance=balance, closing_date=d, closing_balance=reported_closing, entries=tuple(stmt_entries),
                     bic=bank_bic.get(acct["bank"], ""),
                 ))
                 balance = closing
-            # value dates on days the payment system is closed would be a bug in the world
-            off = mine[[not cal.is_business_day(v) for v in mine["value_date"]]]
+                previous = d
+            # value dates on days the payment system is closed, or no files are delivered, would be a bug in the world
+            off = mine[[not (cal.is_business_day(v) and world.session.is_business_day(v)) for v in mine["value_date"]]]
             if len(off) and (off["value_date"] <= fin).any():
                 raise RuntimeError(f"sample world: cash on a closed day for {account}: {off.head()}")
-    _ = funds
     return out
 
 
@@ -318,8 +445,13 @@ def statement_bytes(fmt: str, statement: BankStatement, sender_bic: str) -> byte
     return write_camt053([statement], message_id=f"CAMT{statement.statement_id}", created_at=created)
 
 
+# ---------------------------------------------------------------------------------------------
+# broker confirmations
+
+
 def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.DataFrame:
-    """Broker confirmations of the day's trades, with the seeded trade breaks."""
+    """Broker confirmations of the day's trades, with the seeded trade breaks (on each anchor, and
+    a settlement-date difference the day before it)."""
     t = world.trades[world.trades["trade_date"] == d]
     conf = pd.DataFrame({
         "confirm_id": [f"C{tid[1:]}" for tid in t["trade_id"]], "broker_id": t["broker_id"].to_numpy(),
@@ -328,8 +460,9 @@ def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.Dat
         "gross_amount": t["gross_amount"].to_numpy(), "commission": t["commission"].to_numpy(), "fees": t["fees"].to_numpy(),
         "net_amount": t["net_amount"].to_numpy(), "trade_date": t["trade_date"].to_numpy(), "settlement_date": t["settlement_date"].to_numpy(),
     })
-    dates = world.dates
-    random_trades = t[~t["trade_id"].str[-3:].str.startswith("9")]  # seeded trades (9xx) keep clean confirms
+    i = world.index(d)
+    anchors = set(world.anchors)
+    random_trades = t[~t["trade_id"].str[-3:].str.startswith("9")]  # seeded and scheduled trades (9xx) keep clean confirms
 
     def pick(fund: str, n: int) -> str | None:
         rows = random_trades[(random_trades["fund"] == fund) & (random_trades["asset_class"] == "equity")]
@@ -338,7 +471,8 @@ def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.Dat
     def at(tid):
         return conf["client_reference"] == tid
 
-    if d == dates[-1]:
+    if i in anchors:
+        episode = d
         if (tid := pick("USEQ", 0)) is not None:
             conf.loc[at(tid), "price"] = conf.loc[at(tid), "price"] + 0.05
             q, p = conf.loc[at(tid), ["quantity", "price"]].iloc[0]
@@ -347,7 +481,7 @@ def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.Dat
             conf.loc[at(tid), "gross_amount"] = gross
             # the net amount moves with the gross whichever the side (costs are unchanged)
             conf.loc[at(tid), "net_amount"] = float(round_half_up_array(conf.loc[at(tid), "net_amount"].iloc[0] + delta, 2))
-            story.add("trade", "trade_price_difference", "USEQ", d, trade_id=tid, field="price", difference=0.05)
+            story.add("trade", "trade_price_difference", "USEQ", d, episode=episode, trade_id=tid, field="price", difference=0.05)
         if (tid := pick("USEQ", 1)) is not None:
             row = conf.loc[at(tid)].iloc[0]
             new_q = row["quantity"] - 100
@@ -355,15 +489,16 @@ def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.Dat
             conf.loc[at(tid), "quantity"] = new_q
             for col in ("gross_amount", "commission", "fees", "net_amount"):
                 conf.loc[at(tid), col] = float(round_half_up_array(row[col] * ratio, 2))
-            story.add("trade", "trade_quantity_difference", "USEQ", d, trade_id=tid, field="quantity", difference=-100.0)
+            story.add("trade", "trade_quantity_difference", "USEQ", d, episode=episode, trade_id=tid, field="quantity", difference=-100.0)
         if (tid := pick("USEQ", 2)) is not None:
             conf.loc[at(tid), "commission"] = conf.loc[at(tid), "commission"] + 25.0
             side = conf.loc[at(tid), "side"].iloc[0]
             conf.loc[at(tid), "net_amount"] = conf.loc[at(tid), "net_amount"] + (25.0 if side == "BUY" else -25.0)
-            story.add("trade", "trade_net_amount_difference", "USEQ", d, trade_id=tid, field="net_amount", difference=25.0 if side == "BUY" else -25.0)
+            story.add("trade", "trade_net_amount_difference", "USEQ", d, episode=episode, trade_id=tid, field="net_amount",
+                      difference=25.0 if side == "BUY" else -25.0)
         if (tid := pick("MAHF", 0)) is not None:
             conf = conf[~at(tid)]
-            story.add("trade", "trade_unconfirmed", "MAHF", d, trade_id=tid)
+            story.add("trade", "trade_unconfirmed", "MAHF", d, episode=episode, trade_id=tid)
         funds = {f["fund_code"]: f for f in world.universe.funds}
         if "USEQ" in funds:
             sec = world.universe.securities.iloc[4]
@@ -375,9 +510,11 @@ def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.Dat
                      "price": px, "currency": "USD", "gross_amount": gross, "commission": comm, "fees": 0.0, "net_amount": gross + comm,
                      "trade_date": d, "settlement_date": calendars.settlement_date(d, sec["mic"], "equity", "USD")}
             conf = pd.concat([conf, pd.DataFrame([extra])], ignore_index=True)
-            story.add("trade", "confirm_without_trade", "USEQ", d, confirm_id=extra["confirm_id"], client_reference=extra["client_reference"], broker_id="BRK-NOR")
-    if d == dates[-2] and (tid := pick("GLBD", 0) or pick("USEQ", 3)) is not None:
+            story.add("trade", "confirm_without_trade", "USEQ", d, episode=episode, confirm_id=extra["confirm_id"],
+                      client_reference=extra["client_reference"], broker_id="BRK-NOR")
+    if i + 1 in anchors and (tid := pick("GLBD", 0) or pick("USEQ", 3)) is not None:
         cal = calendars.calendar_for("XNYS", "USD")
         conf.loc[at(tid), "settlement_date"] = cal.add_business_days(conf.loc[at(tid), "settlement_date"].iloc[0], 1)
-        story.add("trade", "trade_settlement_date_difference", str(t.loc[t["trade_id"] == tid, "fund"].iloc[0]), d, trade_id=tid, field="settlement_date")
+        story.add("trade", "trade_settlement_date_difference", str(t.loc[t["trade_id"] == tid, "fund"].iloc[0]), d,
+                  episode=world.dates[i + 1], trade_id=tid, field="settlement_date")
     return conf[CONFIRM_COLUMNS].reset_index(drop=True)

@@ -3,18 +3,25 @@ capital activity, settlement outcomes and the fund administrator's NAV, day by d
 
 This is the *truth* the feeds are cut from. The feeds module then writes it out as each source
 would deliver it, with the seeded exceptions applied on top.
+
+The seeded stories come in *episodes*: one anchored on the final date (the committed 27-day
+world has only this one) and, in longer windows, one every 27 business days before it. An
+earlier episode repeats the final one's stories at the same offsets from its anchor and then
+resolves them (fails settle, breaks are corrected, the books learn what they missed), so a long
+world stays internally consistent and nothing lives forever.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from bo_lib import calendars
-from bo_lib.data.sample_world.universe import Universe, fund_eligible_securities
+from bo_lib.data.sample_world.universe import MATURING_BOND_ID, Universe, fund_eligible_securities
 from bo_lib.money import round_half_up_array
 from bo_lib.nav.daycount import accrued_interest, coupon_period
 
@@ -23,6 +30,48 @@ SEC_FEE_RATE = 0.0000278  # SEC Section 31 fee on US equity sales
 FR_FTT_RATE = 0.004  # French financial transaction tax on purchases of large French issuers
 OPENING_NPS = {"USEQ": {"A": 24.1837, "I": 25.9012}, "GLBD": {"R": 101.2345, "I": 104.5567}, "MAHF": {"A": 1187.4400, "F": 1243.9100}}
 OPENING_HWM = {"MAHF": {"A": 1150.0, "F": 1300.0}}
+
+#: length of the committed world: behaviour added since (more episodes, coupons of every date, the
+#: maturing note, option expiry, crystallisation...) only switches on for dates after it
+COMMITTED_DAYS = 27
+EPISODE_SPACING = 27  # business days between episode anchors
+FIRST_ANCHOR = 20  # no earlier episode anchors before this date index (its stories reach 14 days back)
+BANK_CHARGE = 45.00
+WHT_CHARGED_PCT = 26.375  # German withholding the paying agent applies instead of the 15% treaty rate
+CROSSING_UP_INDEX = 21  # the firm crosses 5% of the small-cap (2026-10-30 in the committed world)
+CROSSING_DOWN_INDEX = 140  # ... and falls back below it in a later quarter, when the window reaches it
+MATURING_BOND_BUY_INDEX = 30
+MATURING_BOND_NOMINAL = 1_000_000.0
+OPTION_CLOSE_DAYS = 3  # business days before expiry the options are closed
+OPTION_NO_TRADING_DAYS = 5  # ... and no random option trades from this many business days before expiry
+
+
+def episode_anchors(n_days: int) -> list[int]:
+    """Date indexes of the episode anchors, oldest first: the final index and every 27th before it
+    while at least ``FIRST_ANCHOR``."""
+    fin = n_days - 1
+    anchors = [fin]
+    while anchors[-1] - EPISODE_SPACING >= FIRST_ANCHOR:
+        anchors.append(anchors[-1] - EPISODE_SPACING)
+    return sorted(anchors)
+
+
+@dataclass
+class Episode:
+    """Where one episode's stories fall (date indexes into ``World.dates``; None: not in the window)."""
+
+    number: int  # 0: the final episode, 1: the one before, ...
+    anchor: int
+    final: bool
+    wht_ex: int  # the short-paid EU dividend: ex-date ...
+    wht_pay: int  # ... pay date ...
+    wht_refund: int | None  # ... and the bank's refund of the over-withheld tax (earlier episodes)
+    dvse_ex: int  # the stock dividend the books miss: ex-date ...
+    dvse_pay: int  # ... pay date (the custodian credits it)
+    dvse_learnt: int | None  # the books receive the event (earlier episodes)
+    charge: int | None  # the bank charge on the equity fund's USD statement
+    charge_booked: int | None  # ... booked by the books and the administrator
+    unbalanced: int | None  # the bond fund's USD statement that does not balance
 
 
 @dataclass
@@ -43,13 +92,73 @@ class World:
     fee_payments: pd.DataFrame = field(default_factory=pd.DataFrame)
     fails: pd.DataFrame = field(default_factory=pd.DataFrame)  # seeded settlement fails
     seeded: list[dict] = field(default_factory=list)
+    session: calendars.BusinessCalendar | None = None  # the date grid: NYSE sessions (every feed arrives on them)
+    episodes: list[Episode] = field(default_factory=list)  # oldest first
+    seeded_trades: pd.DataFrame = field(default_factory=pd.DataFrame)  # OMS trades of the stories and schedules
+    bank_charges: list[dict] = field(default_factory=list)
+    wht_refunds: dict[str, int] = field(default_factory=dict)  # event id -> date index of the refund
+    late_events: dict[str, tuple[int, int]] = field(default_factory=dict)  # unbooked event id -> (first, last) index in the books' feed
+    _index: dict = field(default_factory=dict, repr=False)
 
     @property
     def final_date(self) -> dt.date:
         return self.dates[-1]
 
+    @property
+    def anchors(self) -> list[int]:
+        return [e.anchor for e in self.episodes]
+
     def securities(self) -> pd.DataFrame:
         return self.universe.securities.set_index("security_id", drop=False)
+
+    def index(self, d: dt.date) -> int:
+        """Position of business date ``d`` in ``dates``."""
+        if len(self._index) != len(self.dates):
+            self._index.clear()
+            self._index.update({x: i for i, x in enumerate(self.dates)})
+        return self._index[d]
+
+    def episode_of(self, i: int) -> Episode:
+        """The episode whose window (after the previous anchor, up to its own) holds date index ``i``."""
+        for ep in self.episodes:
+            if i <= ep.anchor:
+                return ep
+        return self.episodes[-1]
+
+    def bank_day(self, i: int, currency: str) -> int | None:
+        """First date index from ``i`` on that is a business day of ``currency``'s payment system."""
+        cal = calendars.calendar_for("XOFF", currency)
+        for j in range(max(i, 0), len(self.dates)):
+            if cal.is_business_day(self.dates[j]):
+                return j
+        return None
+
+    def roll_to_session(self, day: dt.date, cal: calendars.BusinessCalendar) -> dt.date:
+        """``day`` rolled forward on ``cal`` until it is also a session of the date grid (cash and
+        securities only move on days the sources deliver files)."""
+        day = cal.add_business_days(day, 0)
+        while not self.session.is_business_day(day):
+            day = cal.add_business_days(day + dt.timedelta(days=1), 0)
+        return day
+
+
+def plan_episodes(world: World) -> list[Episode]:
+    """The episode anchors and where each story of an episode falls."""
+    n = len(world.dates)
+    fin = n - 1
+    out = []
+    anchors = episode_anchors(n)
+    for number, a in enumerate(reversed(anchors)):
+        final = a == fin
+        charge = world.bank_day(a, "USD")
+        out.append(Episode(
+            number=number, anchor=a, final=final, wht_ex=a - 11, wht_pay=world.bank_day(a - 2, "EUR") or a - 2,
+            wht_refund=None if final else world.bank_day(a + 3, "EUR"), dvse_ex=a - 3, dvse_pay=a - 2,
+            dvse_learnt=None if final else a + 2, charge=charge,
+            charge_booked=charge + 1 if charge is not None and charge + 1 <= fin else None,
+            unbalanced=world.bank_day(a - 5, "USD"),
+        ))
+    return sorted(out, key=lambda e: e.anchor)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,6 +197,19 @@ def simulate_fx(rng: np.random.Generator, all_dates: list[dt.date]) -> pd.DataFr
     shocks[:, 0] = 0.0
     levels = np.array([FX_START[c] for c in columns]) * np.exp(np.cumsum(shocks, axis=0))
     return pd.DataFrame(np.round(levels, 6), index=all_dates, columns=columns)
+
+
+def maturing_bond_prices(rng: np.random.Generator, all_dates: list[dt.date], maturity: dt.date) -> pd.Series:
+    """True clean price of the maturing note: pulled to par at maturity (100 from then on), with a
+    little noise, never unchanged day to day. Drawn from its own random stream."""
+    days_left = np.array([max((maturity - d).days, 0) for d in all_dates], dtype=float)
+    start_gap = 100.0 - 99.72
+    levels = 100.0 - start_gap * days_left / max(days_left[0], 1.0) + rng.normal(0.0, 0.004, len(all_dates)) * (days_left > 0)
+    levels = np.round(np.minimum(levels, 100.05), 4)
+    for i in range(1, len(levels)):
+        if levels[i] == levels[i - 1] and days_left[i] > 0:
+            levels[i] = round(levels[i] + 0.0001, 4)
+    return pd.Series(levels, index=all_dates, name=MATURING_BOND_ID)
 
 
 def fx_rate(fx: pd.DataFrame, on: dt.date, from_ccy: str, to_ccy: str) -> float:
@@ -211,11 +333,41 @@ def _market_of(sec: pd.Series) -> str:
     return "XNYS" if sec["mic"] == "XCBO" else sec["mic"]
 
 
+_CLOSURES: dict[tuple, pd.DataFrame] = {}
+
+
+def _closures_key(closures: pd.DataFrame | None) -> tuple:
+    if closures is None or not len(closures):
+        return ()
+    key = tuple(zip(closures["market"].astype(str), closures["closure_date"].astype(str)))
+    _CLOSURES.setdefault(key, closures)
+    return key
+
+
+@lru_cache(maxsize=None)
+def _standard_settlement(trade_date: dt.date, mic: str, asset_class: str, currency: str, closures_key: tuple) -> dt.date:
+    return calendars.settlement_date(trade_date, mic, asset_class, currency, _CLOSURES.get(closures_key))
+
+
+def standard_settlement_date(trade_date: dt.date, sec: pd.Series, closures: pd.DataFrame | None) -> dt.date:
+    """Trade date + the market's cycle on its settlement calendar (memoised: the calendars are exact but slow)."""
+    return _standard_settlement(trade_date, sec["mic"], sec["asset_class"], sec["currency"], _closures_key(closures))
+
+
+def seeded_settlement_date(world: World, trade_date: dt.date, sec: pd.Series, closures: pd.DataFrame | None) -> dt.date:
+    """A scheduled trade's settlement date: the standard one, or (agreed with the broker) the next
+    settlement day that is also a session of the date grid when the standard one is not."""
+    cal = calendars.calendar_for(sec["mic"], sec["currency"], closures)
+    return world.roll_to_session(standard_settlement_date(trade_date, sec, closures), cal)
+
+
 def make_trade(fund: dict, sec: pd.Series, side: str, quantity: float, price: float, trade_date: dt.date, seq: int,
-               broker: str, closures: pd.DataFrame) -> dict:
-    """One internal (OMS) trade with its costs and net amount, settlement date on the real calendar."""
+               broker: str, closures: pd.DataFrame, settle: dt.date | None = None) -> dict:
+    """One internal (OMS) trade with its costs and net amount, settlement date on the real calendar
+    (``settle`` for an agreed non-standard one)."""
     asset_class = sec["asset_class"]
-    settle = calendars.settlement_date(trade_date, sec["mic"], asset_class, sec["currency"], closures)
+    if settle is None:
+        settle = standard_settlement_date(trade_date, sec, closures)
     gross = quantity * price * float(sec["price_multiplier"])
     accrued = 0.0
     if asset_class in ("government_bond", "corporate_bond"):
@@ -243,27 +395,50 @@ def make_trade(fund: dict, sec: pd.Series, side: str, quantity: float, price: fl
     }
 
 
+def _untraded(roles: dict[str, str]) -> set[str]:
+    """Securities with a corporate action or a story are not traded at random (no market claims,
+    no story drowned in noise); the maturing note is bought once by a scheduled trade."""
+    return {roles[k] for k in ("threshold_crossing", "split", "unbooked_stock_dividend", "dividend_us_1", "dividend_us_2",
+                               "dividend_eu_wht", "missing_price", "stale_price", "price_jump", "fail_lack_us", "fail_cmon_us",
+                               "fail_lack_bond", "fail_partial_sme")} | {MATURING_BOND_ID}
+
+
 def simulate_trades(rng: np.random.Generator, world: World, trades_per_day: dict[str, int]) -> pd.DataFrame:
-    """Daily OMS trades per fund; sells never exceed the holding, cash stays within a buffer."""
+    """Daily OMS trades per fund; sells never exceed the holding, cash stays within a buffer.
+
+    From the first date after the committed window on, the cash the buffer watches includes the
+    scheduled trades (``world.seeded_trades``), and trades that would settle on a day without
+    files (a non-session of the date grid) are not done. Listed options stop trading five
+    business days before expiry and are closed (OMS sells) three business days before it."""
     secs = world.securities()
+    rows_of = {sid: secs.loc[sid] for sid in secs.index}
     closures = world.universe.closures
     holdings = {(r.fund, r.security_id): r.quantity for r in world.opening_positions.itertuples()}
     cash = {(r.fund, r.currency): r.balance for r in world.opening_cash.itertuples()}
-    roles = world.universe.roles
-    # securities with a corporate action or a pricing story are not traded at random (no market claims)
-    untraded = {roles[k] for k in ("threshold_crossing", "split", "unbooked_stock_dividend", "dividend_us_1", "dividend_us_2",
-                                   "dividend_eu_wht", "missing_price", "stale_price", "price_jump", "fail_lack_us", "fail_cmon_us",
-                                   "fail_lack_bond", "fail_partial_sme")}
+    untraded = _untraded(world.universe.roles)
+    options = secs[secs["asset_class"] == "option"]
+    expiry = {sid: dt.date.fromisoformat(x) for sid, x in options["expiry_date"].items()}
+    stop_from = {sid: world.session.add_business_days(x, -OPTION_NO_TRADING_DAYS) for sid, x in expiry.items()}
+    close_on = {sid: world.session.add_business_days(x, -OPTION_CLOSE_DAYS) for sid, x in expiry.items()}
+    scheduled_cash: dict[tuple[str, dt.date], list[tuple[str, float]]] = {}
+    for t in world.seeded_trades.itertuples() if len(world.seeded_trades) else ():
+        scheduled_cash.setdefault((t.fund, t.trade_date), []).append((t.currency, -t.net_amount if t.side == "BUY" else t.net_amount))
+    eligible_of: dict[str, pd.DataFrame] = {}
     rows = []
-    for d in world.dates:
+    for i, d in enumerate(world.dates):
         for fund in world.universe.funds:
             code = fund["fund_code"]
-            eligible = fund_eligible_securities(world.universe, fund)
-            eligible = eligible[~eligible["security_id"].isin(untraded)]
+            if code not in eligible_of:
+                eligible = fund_eligible_securities(world.universe, fund)
+                eligible_of[code] = eligible[~eligible["security_id"].isin(untraded)]
+            eligible = eligible_of[code]
+            stopped = [sid for sid, start in stop_from.items() if d >= start]
+            if stopped and eligible["security_id"].isin(stopped).any():
+                eligible = eligible[~eligible["security_id"].isin(stopped)]
             n = trades_per_day.get(code[:4], 4)
             picks = eligible.sample(n=min(n, len(eligible)), random_state=int(rng.integers(1 << 31)))
             for seq, (_, sec) in enumerate(picks.iterrows(), start=1):
-                sec = secs.loc[sec["security_id"]]
+                sec = rows_of[sec["security_id"]]
                 px_true = float(world.prices.at[d, sec["security_id"]])
                 price = round(px_true * (1 + rng.normal(0, 0.002)), 4)
                 held = holdings.get((code, sec["security_id"]), 0.0)
@@ -282,10 +457,23 @@ def simulate_trades(rng: np.random.Generator, world: World, trades_per_day: dict
                 if side == "BUY" and low_cash:
                     continue
                 trade = make_trade(fund, sec, side, qty, price, d, seq, _broker_for(sec, rng), closures)
+                if not world.session.is_business_day(trade["settlement_date"]):
+                    continue  # it would settle on a day no source delivers files: the desk does not trade for it
                 rows.append(trade)
                 sign = 1 if side == "BUY" else -1
                 holdings[(code, sec["security_id"])] = held + sign * qty
                 cash[(code, sec["currency"])] = ccy_cash - sign * trade["net_amount"]
+            for k, (sid, day) in enumerate(sorted(close_on.items()), start=1):
+                held = holdings.get((code, sid), 0.0)
+                if day == d and held > 0:  # close the listed options before they expire
+                    sec = rows_of[sid]
+                    trade = make_trade(fund, sec, "SELL", held, round(float(world.prices.at[d, sid]), 4), d, 980 + k, "BRK-GSX", closures)
+                    rows.append(trade)
+                    holdings[(code, sid)] = 0.0
+                    cash[(code, sec["currency"])] = cash.get((code, sec["currency"]), 0.0) + trade["net_amount"]
+            if i >= COMMITTED_DAYS:
+                for ccy, amount in scheduled_cash.get((code, d), ()):
+                    cash[(code, ccy)] = cash.get((code, ccy), 0.0) + amount
     return pd.DataFrame(rows)
 
 
@@ -313,6 +501,16 @@ def assign_roles(universe: Universe) -> dict[str, str]:
 # corporate actions (adjusting the true prices on ex-date)
 
 
+def _announcement(world: World, ex_date: dt.date) -> dt.date:
+    """Coupons are announced on the first date when their ex-date is near (as the committed world
+    does), otherwise about 35 days before the ex-date (on the date grid)."""
+    d = world.dates
+    if (ex_date - d[0]).days <= 40:
+        return d[0]
+    cutoff = ex_date - dt.timedelta(days=35)
+    return max(x for x in d if x <= cutoff)
+
+
 def build_corporate_actions(world: World) -> None:
     d = world.dates
     r = world.universe.roles
@@ -332,12 +530,23 @@ def build_corporate_actions(world: World) -> None:
     booked = [
         event("CA2026100001", "DVCA", r["dividend_us_1"], 4, 9, rate=round(float(px.iloc[4][r["dividend_us_1"]]) * 0.006, 4)),
         event("CA2026100002", "DVCA", r["dividend_us_2"], 12, 16, rate=round(float(px.iloc[12][r["dividend_us_2"]]) * 0.005, 4)),
-        event("CA2026100003", "DVCA", r["dividend_eu_wht"], 15, fin - 2, rate=round(float(px.iloc[15][r["dividend_eu_wht"]]) * 0.02, 4)),
-        event("CA2026100004", "SPLF", r["split"], 10, 10, new=2.0, old=1.0),
     ]
-    unbooked = [event("CA2026100005", "DVSE", r["unbooked_stock_dividend"], fin - 3, fin - 2, new=105.0, old=100.0)]
+    unbooked = []
+    for ep in world.episodes:
+        # each episode: an EU dividend the paying agent short-pays, a stock dividend the books miss
+        suffix = "00" if ep.final else f"{ep.number:02d}"
+        wht_id = f"CA202610{suffix}03"
+        booked.append(event(wht_id, "DVCA", r["dividend_eu_wht"], ep.wht_ex, ep.wht_pay,
+                            rate=round(float(px.iloc[ep.wht_ex][r["dividend_eu_wht"]]) * 0.02, 4)))
+        dvse_id = f"CA202610{suffix}05"
+        unbooked.append(event(dvse_id, "DVSE", r["unbooked_stock_dividend"], ep.dvse_ex, ep.dvse_pay, new=105.0, old=100.0))
+        if not ep.final:
+            if ep.wht_refund is not None:
+                world.wht_refunds[wht_id] = ep.wht_refund
+            world.late_events[dvse_id] = (ep.dvse_learnt, min(ep.dvse_learnt + 2, fin))
+    booked.append(event("CA2026100004", "SPLF", r["split"], 10, 10, new=2.0, old=1.0))
     # true prices move with the events on their ex-dates (index 0 of prices is the opening date)
-    for ev in booked + unbooked:
+    for ev in sorted(booked + unbooked, key=lambda e: e["ex_date"]):
         loc = px.index.get_loc(ev["ex_date"])
         col = px.columns.get_loc(ev["security_id"])
         prev = px.iat[loc - 1, col]
@@ -345,45 +554,52 @@ def build_corporate_actions(world: World) -> None:
         # scale the rest of the path so the ex-date price is the event-adjusted close, with no market move on top
         px.iloc[loc:, col] *= target / px.iat[loc, col]
     world.prices = px.round(4)
-    # coupon events of bonds falling in the period (ISO 15022 INTR)
-    for sid, sec in secs[secs["asset_class"].isin(["government_bond", "corporate_bond"])].iterrows():
-        seen = set()
-        for i, day in enumerate(d):
-            start, end = coupon_period(day, dt.date.fromisoformat(sec["maturity_date"]), int(sec["coupon_frequency"]))
-            prev_day = world.opening_date if i == 0 else d[i - 1]
-            # a coupon date passed since the previous valuation: on `day` itself (the period ends
-            # today) or on a non-business day in between (the period started since)
-            for coupon_date in (start, end):
-                if prev_day < coupon_date <= day and coupon_date not in seen and int(sec["ex_coupon_days"] or 0) == 0:
-                    seen.add(coupon_date)
-                    booked.append({
-                        "event_id": f"CI{coupon_date:%y%m%d}{sid}", "event_type": "INTR", "security_id": sid, "isin": sec["isin"],
-                        "announcement_date": d[0], "ex_date": coupon_date, "record_date": coupon_date,
-                        "pay_date": calendars.calendar_for("XOFF", sec["currency"]).add_business_days(coupon_date, 0),
-                        "currency": sec["currency"], "gross_rate": float(sec["coupon_rate"]) / int(sec["coupon_frequency"]),
-                        "ratio_new": np.nan, "ratio_old": np.nan, "event_status": "CONF",
-                    })
-        # an ex-coupon period that starts inside the window: coupon entitlement fixed at ex-date
-        exdays = int(sec["ex_coupon_days"] or 0)
-        if exdays:
-            start, end = coupon_period(d[-1], dt.date.fromisoformat(sec["maturity_date"]), int(sec["coupon_frequency"]))
-            if end - dt.timedelta(days=exdays) < d[-1] < end:
-                booked.append({
-                    "event_id": f"CI{end:%y%m%d}{sid}", "event_type": "INTR", "security_id": sid, "isin": sec["isin"],
-                    "announcement_date": d[0], "ex_date": end - dt.timedelta(days=exdays - 1), "record_date": end - dt.timedelta(days=exdays),
-                    "pay_date": calendars.calendar_for("XOFF", sec["currency"]).add_business_days(end, 0),
-                    "currency": sec["currency"], "gross_rate": float(sec["coupon_rate"]) / int(sec["coupon_frequency"]),
-                    "ratio_new": np.nan, "ratio_old": np.nan, "event_status": "CONF",
-                })
+    booked += _bond_events(world)
     world.corporate_actions = pd.DataFrame(booked).sort_values(["ex_date", "event_id"]).reset_index(drop=True)
     world.unbooked_events = pd.DataFrame(unbooked)
 
 
+def _bond_events(world: World) -> list[dict]:
+    """ISO 15022 INTR for every coupon of every bond whose ex-date falls in the window (ex-coupon
+    bonds: ex-date = coupon - (ex days - 1), record date = coupon - ex days; others: both the coupon
+    date), and REDM at maturity (100 per 100 nominal). Pay date: the coupon date rolled forward on
+    the currency's payment calendar (and to a session of the date grid)."""
+    secs = world.securities()
+    fin = world.dates[-1]
+    events = []
+    for sid, sec in secs[secs["asset_class"].isin(["government_bond", "corporate_bond"])].iterrows():
+        maturity = dt.date.fromisoformat(sec["maturity_date"])
+        if maturity <= world.opening_date:
+            continue
+        freq = int(sec["coupon_frequency"])
+        exdays = int(sec["ex_coupon_days"] or 0)
+        pay_cal = calendars.calendar_for("XOFF", sec["currency"])
+        coupon = coupon_period(world.opening_date + dt.timedelta(days=1), maturity, freq)[1]
+        while True:
+            ex = coupon - dt.timedelta(days=exdays - 1) if exdays else coupon
+            record = coupon - dt.timedelta(days=exdays) if exdays else coupon
+            if ex > fin:
+                break
+            pay = world.roll_to_session(coupon, pay_cal)
+            common = {"security_id": sid, "isin": sec["isin"], "announcement_date": _announcement(world, ex), "ex_date": ex,
+                      "record_date": record, "pay_date": pay, "currency": sec["currency"]}
+            if ex > world.opening_date:
+                events.append({"event_id": f"CI{coupon:%y%m%d}{sid}", "event_type": "INTR", **common,
+                               "gross_rate": float(sec["coupon_rate"]) / freq, "ratio_new": np.nan, "ratio_old": np.nan, "event_status": "CONF"})
+            if coupon >= maturity:
+                events.append({"event_id": f"CR{coupon:%y%m%d}{sid}", "event_type": "REDM", **{**common, "ex_date": coupon, "record_date": coupon},
+                               "gross_rate": 100.0, "ratio_new": np.nan, "ratio_old": np.nan, "event_status": "CONF"})
+                break
+            coupon = coupon_period(coupon + dt.timedelta(days=1), maturity, freq)[1]
+    return events
+
+
 # ---------------------------------------------------------------------------------------------
-# seeded trades: settlement fails of several reasons and ages, the 5% crossing, an unmatched trade
+# seeded and scheduled trades: settlement fails of several reasons and ages (resolved in earlier
+# episodes), the 5% crossings, the unmatched bond purchase, the maturing note
 
 FAIL_SCENARIOS = [
-    # role, fund, side, quantity, reason, age in business days at the final date, settled quantity
+    # role, fund, side, quantity, reason, age in business days at the anchor, settled quantity
     ("fail_lack_us", "USEQ", "SELL", 2_000.0, "LACK", 12, 0.0),
     ("fail_clac_eu", "MAHF", "BUY", 1_500.0, "CLAC", 8, 0.0),
     ("fail_mony_eu", "MAHF", "BUY", 800.0, "MONY", 5, 0.0),
@@ -391,49 +607,99 @@ FAIL_SCENARIOS = [
     ("fail_cmon_us", "USEQ", "SELL", 3_000.0, "CMON", 2, 0.0),
     ("fail_partial_sme", "MAHF", "SELL", 10_000.0, "LACK", 1, 6_000.0),
 ]
+CROSSING_SHARES_PCT = 0.5  # of shares outstanding, bought (and in a later quarter sold) by the equity fund
 
 
-def seed_trades(world: World) -> None:
+def plan_seeded_trades(world: World) -> None:
+    """The OMS trades of the stories and schedules (no random draws): ``world.seeded_trades`` and
+    ``world.fails``. Sells never exceed half the fund's holding at the trade date; in an earlier
+    episode a failed sell is bought back the day after it settles (the desk restores the position,
+    so every episode can tell the same story)."""
     secs = world.securities()
     funds = {f["fund_code"]: f for f in world.universe.funds}
     closures = world.universe.closures
-    final = world.final_date
-    seeded_trades, fails = [], []
-    for n, (role, fund_code, side, qty, reason, age, settled_qty) in enumerate(FAIL_SCENARIOS, start=1):
-        if fund_code not in funds:
-            continue
-        sec = secs.loc[world.universe.roles[role]]
-        cal = calendars.calendar_for(sec["mic"], sec["currency"], closures)
-        isd = cal.add_business_days(final, -age)
-        cycle = calendars.settlement_cycle(isd, sec["mic"], sec["asset_class"], sec["currency"])
-        trade_date = cal.add_business_days(isd, -cycle)
-        price = round(float(world.prices.at[trade_date, sec["security_id"]]) * 1.0005, 4)
-        if side == "SELL":  # never sell more than half the holding (these securities are not traded at random)
-            op = world.opening_positions
-            held = float(op.loc[(op["fund"] == fund_code) & (op["security_id"] == sec["security_id"]), "quantity"].sum())
-            lot = 10_000.0 if sec["asset_class"].endswith("bond") else 100.0
-            capped = float(np.floor(held * 0.5 / lot) * lot)
-            if capped < qty:
-                settled_qty = float(np.floor(capped * settled_qty / qty / lot) * lot) if settled_qty else 0.0
-                qty = capped
-        trade = make_trade(funds[fund_code], sec, side, qty, price, trade_date, 900 + n, _broker_for(sec, np.random.default_rng(n)), closures)
-        assert trade["settlement_date"] == isd, (role, trade["settlement_date"], isd)
-        seeded_trades.append(trade)
-        fails.append({"trade_id": trade["trade_id"], "reason_code": reason, "settled_quantity": settled_qty,
-                      "age_business_days": age, "intended_settlement_date": isd, "role": role})
-    # the buy that takes the firm over 5% of the small-cap's shares outstanding
-    sec = secs.loc[world.universe.roles["threshold_crossing"]]
-    crossing_day = world.dates[-6]
+    roles = world.universe.roles
+    d = world.dates
+    fin = len(d) - 1
+    on_grid = set(d)
+    holdings: dict[tuple[str, str], float] = {}
+    for r in world.opening_positions.itertuples():
+        holdings[(r.fund, r.security_id)] = holdings.get((r.fund, r.security_id), 0.0) + r.quantity
+    seeded, fails = [], []
+
+    def add(trade: dict) -> dict:
+        key = (trade["fund"], trade["security_id"])
+        held = holdings.get(key, 0.0)
+        if trade["side"] == "SELL" and trade["quantity"] > held:
+            raise RuntimeError(f"sample world: scheduled sell {trade['trade_id']} of {trade['quantity']:,.0f} exceeds the holding {held:,.0f}")
+        holdings[key] = held + (trade["quantity"] if trade["side"] == "BUY" else -trade["quantity"])
+        seeded.append(trade)
+        return trade
+
+    def price_at(day: dt.date, sid: str, factor: float = 1.0) -> float:
+        return round(float(world.prices.at[day, sid]) * factor, 4)
+
+    untraded = _untraded(roles)
+    for ep in world.episodes:
+        a = ep.anchor
+        for n, (role, fund_code, side, qty, reason, age, settled_qty) in enumerate(FAIL_SCENARIOS, start=1):
+            if fund_code not in funds:
+                continue
+            sec = secs.loc[roles[role]]
+            cal = calendars.calendar_for(sec["mic"], sec["currency"], closures)
+            used_age = age
+            while True:  # both dates on the grid (older by a day when a holiday is in the way)
+                isd = cal.add_business_days(d[a], -used_age)
+                cycle = calendars.settlement_cycle(isd, sec["mic"], sec["asset_class"], sec["currency"])
+                trade_date = cal.add_business_days(isd, -cycle)
+                if trade_date in on_grid and world.session.is_business_day(isd):
+                    break
+                used_age += 1
+            if side == "SELL":  # never sell more than half the holding (these securities are not traded at random)
+                if sec["security_id"] not in untraded:
+                    raise RuntimeError(f"sample world: the failing sell of {role} needs a security not traded at random")
+                held = holdings.get((fund_code, sec["security_id"]), 0.0)
+                lot = 10_000.0 if sec["asset_class"].endswith("bond") else 100.0
+                capped = float(np.floor(held * 0.5 / lot) * lot)
+                if capped < qty:
+                    settled_qty = float(np.floor(capped * settled_qty / qty / lot) * lot) if settled_qty else 0.0
+                    qty = capped
+                if qty <= 0:
+                    raise RuntimeError(f"sample world: {fund_code} holds too little {sec['security_id']} for the {role} story")
+            trade = add(make_trade(funds[fund_code], sec, side, qty, price_at(trade_date, sec["security_id"], 1.0005), trade_date, 900 + n,
+                                   _broker_for(sec, np.random.default_rng(n)), closures))
+            assert trade["settlement_date"] == isd, (role, trade["settlement_date"], isd)
+            # an earlier episode's fail settles on the next settlement day after its anchor
+            settled_on = None if ep.final else world.roll_to_session(d[a] + dt.timedelta(days=1), cal)
+            fails.append({"trade_id": trade["trade_id"], "reason_code": reason, "settled_quantity": settled_qty,
+                          "age_business_days": used_age, "intended_settlement_date": isd, "role": role,
+                          "episode": a, "settled_on": settled_on})
+            if side == "SELL" and settled_on is not None and d.index(settled_on) + 1 <= fin:
+                day = d[d.index(settled_on) + 1]
+                add(make_trade(funds[fund_code], sec, "BUY", qty, price_at(day, sec["security_id"], 1.0005), day, 930 + n,
+                               _broker_for(sec, np.random.default_rng(n)), closures, settle=seeded_settlement_date(world, day, sec, closures)))
+        # a bond purchase on the anchor whose counterparty has not instructed yet (unmatched that day)
+        if "GLBD" in funds:
+            sec = secs.loc[roles["unmatched_bond"]]
+            add(make_trade(funds["GLBD"], sec, "BUY", 250_000.0, price_at(d[a], sec["security_id"]), d[a], 960, "BRK-NOR", closures,
+                           settle=seeded_settlement_date(world, d[a], sec, closures)))
+    # the buy that takes the firm over 5% of the small-cap's shares outstanding, and (in a later
+    # quarter, when the window reaches it) the sell that takes it back below
     if "USEQ" in funds:
-        qty = float(np.round(float(sec["shares_outstanding"]) * 0.005))
-        seeded_trades.append(make_trade(funds["USEQ"], sec, "BUY", qty, round(float(world.prices.at[crossing_day, sec["security_id"]]), 4),
-                                        crossing_day, 950, "BRK-GSX", closures))
-    # a bond purchase on the final date whose counterparty has not instructed yet (unmatched, pending)
-    if "GLBD" in funds:
-        sec = secs.loc[world.universe.roles["unmatched_bond"]]
-        seeded_trades.append(make_trade(funds["GLBD"], sec, "BUY", 250_000.0, round(float(world.prices.at[final, sec["security_id"]]), 4),
-                                        final, 960, "BRK-NOR", closures))
-    world.trades = pd.concat([world.trades, pd.DataFrame(seeded_trades)], ignore_index=True).sort_values(["trade_date", "trade_id"]).reset_index(drop=True)
+        sec = secs.loc[roles["threshold_crossing"]]
+        qty = float(np.round(float(sec["shares_outstanding"]) * CROSSING_SHARES_PCT / 100))
+        for i, side, seq in ((CROSSING_UP_INDEX, "BUY", 950), (CROSSING_DOWN_INDEX, "SELL", 951)):
+            if i <= fin:
+                add(make_trade(funds["USEQ"], sec, side, qty, price_at(d[i], sec["security_id"]), d[i], seq, "BRK-GSX", closures,
+                               settle=seeded_settlement_date(world, d[i], sec, closures)))
+    # the bond fund buys the maturing note and holds it to maturity (when the window reaches it)
+    redm = world.corporate_actions[(world.corporate_actions["security_id"] == MATURING_BOND_ID) & (world.corporate_actions["event_type"] == "REDM")]
+    if "GLBD" in funds and len(redm) and MATURING_BOND_BUY_INDEX <= fin and redm["pay_date"].iloc[0] <= d[fin]:
+        sec = secs.loc[MATURING_BOND_ID]
+        day = d[MATURING_BOND_BUY_INDEX]
+        add(make_trade(funds["GLBD"], sec, "BUY", MATURING_BOND_NOMINAL, price_at(day, MATURING_BOND_ID), day, 970, "BRK-NOR", closures,
+                       settle=seeded_settlement_date(world, day, sec, closures)))
+    world.seeded_trades = pd.DataFrame(seeded)
     world.fails = pd.DataFrame(fails)
 
 
@@ -444,7 +710,8 @@ SETTLEMENT_DAYS_CAPITAL = {"USEQ": 1, "GLBD": 2, "MAHF": 3}
 PLATFORMS = {"USEQ": ["NOM-PLATFORM-01", "NOM-PLATFORM-02", "NOM-PLATFORM-03"], "GLBD": ["NOM-EU-01", "NOM-EU-02"]}
 
 
-def _orders_for_day(rng: np.random.Generator, fund: dict, d: dt.date, i: int, dates: list[dt.date], classes: dict) -> list[dict]:
+def _orders_for_day(rng: np.random.Generator, fund: dict, d: dt.date, i: int, dates: list[dt.date], classes: dict,
+                    anchors: set[int]) -> list[dict]:
     code = fund["fund_code"]
     kind = code[:4]
     orders = []
@@ -465,20 +732,30 @@ def _orders_for_day(rng: np.random.Generator, fund: dict, d: dt.date, i: int, da
                 c = classes[sc]
                 units = float(round_half_up_array(c["units"] * rng.uniform(0.0005, 0.002), fund["unit_decimals"]))
                 orders.append((investor, sc, "RED", None, units))
-        if kind == "USEQ" and i == len(dates) - 2:
+        if kind == "USEQ" and i + 1 in anchors:
             # two identical, legitimate subscriptions from one platform on one day (not a duplicate)
             orders += [("NOM-PLATFORM-02", "A", "SUB", 250_000.0, None), ("NOM-PLATFORM-02", "A", "SUB", 250_000.0, None)]
-        if kind == "GLBD" and i == len(dates) - 1:
+        if kind == "GLBD" and i in anchors:
             orders = [o for o in orders if o[1] != "I"]  # the administrator's NAV error day: keep dealing out of it
     return [{"investor_id": inv, "share_class": sc, "order_type": t, "amount": amt, "units": u} for inv, sc, t, amt, u in orders]
 
 
+def _last_session_of_year(world: World, d: dt.date) -> bool:
+    return world.session.add_business_days(d + dt.timedelta(days=1), 0).year != d.year
+
+
 def simulate_nav(rng: np.random.Generator, world: World) -> None:
     """Run each fund's books day by day the way its administrator does: trade-date positions,
-    corporate actions (including the one our books missed), accruals, fees, dealing."""
+    corporate actions (including the ones our books missed), coupons and redemptions, accruals,
+    fees (paid on the first valuation day of a month), the performance fee crystallised on the
+    year's last valuation day and paid on the next year's first, bank charges (booked the day
+    after the bank takes them), dealing."""
     secs = world.securities()
+    rows_of = {sid: secs.loc[sid] for sid in secs.index}
     funds = world.universe.funds
     events = pd.concat([world.corporate_actions, world.unbooked_events], ignore_index=True)
+    anchors = set(world.anchors)
+    charge_days = {ep.charge_booked for ep in world.episodes if ep.charge_booked is not None}
     nav_rows, order_rows, fee_rows = [], [], []
     for fund in funds:
         code, base, basis = fund["fund_code"], fund["base_currency"], fund["day_basis"]
@@ -489,7 +766,7 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
         classes = {}
         for r in world.opening_classes[world.opening_classes["fund"] == code].itertuples():
             classes[r.share_class] = {"A": r.net_assets + r.performance_fee_accrued, "L_mgmt": 0.0, "L_perf": r.performance_fee_accrued,
-                                      "units": r.units_outstanding, "hwm": r.high_water_mark, "na_prev": r.net_assets}
+                                      "units": r.units_outstanding, "hwm": r.high_water_mark, "na_prev": r.net_assets, "payable": 0.0}
         fund_trades = world.trades[world.trades["fund"] == code]
         l_fixed = 0.0
         annual_fixed = sum(f["annual_amount"] for f in fund["fixed_fees"])
@@ -499,7 +776,7 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
             for sid, qty in positions.items():
                 if qty == 0:
                     continue
-                sec = secs.loc[sid]
+                sec = rows_of[sid]
                 mv, ai = _security_value(sec, qty, float(world.prices.at[on, sid]), on)
                 total += (mv + ai) * fx_rate(world.fx, on, sec["currency"], base)
             total += sum(bal * fx_rate(world.fx, on, ccy, base) for ccy, bal in cash.items())
@@ -525,11 +802,16 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
                     cash[ev.currency] = cash.get(ev.currency, 0.0) + float(round_half_up_array(held * ev.gross_rate * (1 - wht.get(country, 0.0) / 100), 2))
                 elif ev.event_type == "INTR":
                     cash[ev.currency] = cash.get(ev.currency, 0.0) + float(round_half_up_array(held * ev.gross_rate / 100, 2))
+                elif ev.event_type == "REDM":  # the position goes at the ex-date, the proceeds are due
+                    cash[ev.currency] = cash.get(ev.currency, 0.0) + float(round_half_up_array(held * ev.gross_rate / 100, 2))
+                    positions[ev.security_id] = 0.0
             # trades of the day (trade-date accounting)
             for t in fund_trades[fund_trades["trade_date"] == d].itertuples():
                 sign = 1 if t.side == "BUY" else -1
                 positions[t.security_id] = positions.get(t.security_id, 0.0) + sign * t.quantity
                 cash[t.currency] = cash.get(t.currency, 0.0) - sign * t.net_amount
+            if code == "USEQ" and i in charge_days:  # the bank's charge, booked the day after it shows on the statement
+                cash["USD"] = cash.get("USD", 0.0) - BANK_CHARGE
             # fees accrued to the end of last month are paid on the first valuation day of a month
             paid_class_total = 0.0
             if d.month != prev.month and i > 0:
@@ -546,24 +828,33 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
                     fee_rows.append({"fund": code, "share_class": "", "fee_type": "fixed", "amount": fixed, "currency": base, "pay_date": d})
                     cash[base] -= fixed
                     l_fixed -= fixed
+                if d.year != prev.year:  # the performance fee crystallised at the year end is paid
+                    for sc, c in classes.items():
+                        amount = float(round_half_up_array(c["payable"], 2))
+                        if amount:
+                            fee_rows.append({"fund": code, "share_class": sc, "fee_type": "performance", "amount": amount, "currency": base, "pay_date": d})
+                            cash[base] -= amount
+                            c["A"] -= amount
+                            c["payable"] = 0.0
+                            paid_class_total += amount
             l_fixed += annual_fixed * days / basis
             p_now = pool_value(d)
             pnl = p_now - (p_prev - paid_class_total)
-            total_a = sum(c["A"] for c in classes.values())
+            total_a = sum(c["A"] - c["payable"] for c in classes.values())
             for sc, c in classes.items():
-                c["A"] += pnl * c["A"] / total_a
+                c["A"] += pnl * (c["A"] - c["payable"]) / total_a
             for sc, c in classes.items():
                 c["L_mgmt"] += sc_params[sc]["management_fee_pct"] / 100 * c["na_prev"] * days / basis
                 perf = sc_params[sc].get("performance_fee")
                 if perf and c["hwm"] is not None:
-                    gross_nps = (c["A"] - c["L_mgmt"]) / c["units"]
+                    gross_nps = (c["A"] - c["L_mgmt"] - c["payable"]) / c["units"]
                     c["L_perf"] = perf["rate_pct"] / 100 * max(0.0, gross_nps - c["hwm"]) * c["units"]
-                net = c["A"] - c["L_mgmt"] - c["L_perf"]
+                net = c["A"] - c["L_mgmt"] - c["L_perf"] - c["payable"]
                 c["nps"] = float(round_half_up_array(net / c["units"], fund["nav_decimals"]))
             # dealing at the day's official NAV per share
             net_capital = 0.0
             day_seq = 0
-            for o in _orders_for_day(rng, fund, d, i, world.dates, classes):
+            for o in _orders_for_day(rng, fund, d, i, world.dates, classes, anchors):
                 c = classes[o["share_class"]]
                 if o["order_type"] == "SUB":
                     amount, units = o["amount"], float(round_half_up_array(o["amount"] / c["nps"], fund["unit_decimals"]))
@@ -575,14 +866,24 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
                 cash[sc_params[o["share_class"]]["currency"]] += sign * amount
                 net_capital += sign * amount
                 day_seq += 1
+                settles = world.roll_to_session(settle_cal.add_business_days(d, SETTLEMENT_DAYS_CAPITAL.get(code[:4], 2)), settle_cal)
                 order_rows.append({
                     "order_id": f"O{d:%y%m%d}{code}{day_seq:03d}", "fund": code, "share_class": o["share_class"],
                     "investor_id": o["investor_id"], "order_type": o["order_type"], "dealing_date": d,
-                    "settlement_date": settle_cal.add_business_days(d, SETTLEMENT_DAYS_CAPITAL.get(code[:4], 2)),
+                    "settlement_date": settles,
                     "currency": sc_params[o["share_class"]]["currency"], "amount": amount, "units": units, "nav_per_share": c["nps"], "status": "DEALT",
                 })
+            # the year's last valuation: the accrued performance fee becomes a payable, the high-water
+            # mark steps up to the day's NAV per share (which the crystallisation itself leaves alone)
+            if _last_session_of_year(world, d):
+                for sc, c in classes.items():
+                    perf = sc_params[sc].get("performance_fee")
+                    if perf and perf.get("crystallisation") == "annual" and c["hwm"] is not None and c["L_perf"] > 0:
+                        c["payable"] += float(round_half_up_array(c["L_perf"], 2))
+                        c["L_perf"] = 0.0
+                        c["hwm"] = c["nps"]
             for sc, c in classes.items():
-                c["na_prev"] = c["A"] - c["L_mgmt"] - c["L_perf"]
+                c["na_prev"] = c["A"] - c["L_mgmt"] - c["L_perf"] - c["payable"]
                 nav_rows.append({
                     "nav_date": d, "fund": code, "share_class": sc, "currency": sc_params[sc]["currency"], "nav_per_share": c["nps"],
                     "units_outstanding": float(round_half_up_array(c["units"], fund["unit_decimals"])),
@@ -595,17 +896,36 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
             negative = {sid: q for sid, q in positions.items() if q < 0}
             if negative:
                 raise RuntimeError(f"sample world: {code} has negative positions on {d}: {negative}")
+            overdrawn = {ccy: round(bal, 2) for ccy, bal in cash.items() if bal < 0}
+            if overdrawn:
+                raise RuntimeError(f"sample world: the administrator's cash of {code} is overdrawn on {d}: {overdrawn}")
     world.nav = pd.DataFrame(nav_rows)
     world.capital_activity = pd.DataFrame(order_rows)
     world.fee_payments = pd.DataFrame(fee_rows)
 
 
 def seed_price_stories(world: World) -> None:
-    """True prices behind the stale and missing price stories: an illiquid name that does not
-    trade for the last five days, and a name whose price nobody delivers on the final date (the
-    administrator carries the previous close forward)."""
+    """True prices behind the stale and missing price stories, per episode: an illiquid name that
+    does not trade for the five business days up to the anchor, and a name whose price nobody
+    delivers on the anchor (the administrator carries the previous close forward). After an
+    earlier episode the path carries on from the flat level (no catch-up jump)."""
     r = world.universe.roles
     px = world.prices
-    stale_from = px.index[-5]
-    px.loc[px.index >= stale_from, r["stale_price"]] = px.at[stale_from, r["stale_price"]]
-    px.iloc[-1, px.columns.get_loc(r["missing_price"])] = px.iloc[-2][r["missing_price"]]
+    repeats = set()  # (column, row) where an unchanged true price is the story
+    for ep in world.episodes:
+        row = ep.anchor + 1  # price rows start with the opening date
+        for sid, first in ((r["stale_price"], row - 4), (r["missing_price"], row - 1)):
+            col = px.columns.get_loc(sid)
+            level = px.iat[first, col]
+            after = px.iat[row, col]
+            px.iloc[first:row + 1, col] = level
+            if row + 1 < len(px):
+                px.iloc[row + 1:, col] = (px.iloc[row + 1:, col] * (level / after)).round(4)
+            repeats |= {(sid, k) for k in range(first + 1, row + 1)}
+    # rescaled paths must still never repeat a close by accident
+    values = px.to_numpy()
+    for j, sid in enumerate(px.columns):
+        for k in range(1, len(values)):
+            if values[k, j] == values[k - 1, j] and (sid, k) not in repeats:
+                values[k, j] = round(values[k, j] + 0.0001, 4)
+    world.prices = pd.DataFrame(values, index=px.index, columns=px.columns)
