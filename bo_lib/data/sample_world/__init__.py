@@ -88,6 +88,7 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
     simulate.build_corporate_actions(world)
     simulate.seed_price_stories(world)
     world.opening_positions, world.opening_cash, world.opening_classes = simulate.build_opening(rng, universe, opening_date, world.prices, fx)
+    simulate.prime_settlement_dates(dates, universe.securities, universe.closures)
     simulate.plan_seeded_trades(world)
     per_day = {k: (trades_per_day if trades_per_day is not None else v) for k, v in DEFAULT_TRADES_PER_DAY.items()}
     random_trades = simulate.simulate_trades(rng, world, per_day)
@@ -123,7 +124,7 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
     book_entries = feeds.cash_entries(world, settlements, view="books")
     statements = feeds.bank_statements(world, entries, story)
     _check_books(world, settlements, book_entries)
-    moves = feeds.settlement_moves(settlements)
+    custody = feeds.CustodyBook(world, feeds.settlement_moves(settlements))
     quantity_events = feeds.quantity_events(world)
     bic = dict(zip(universe.counterparties["counterparty_id"], universe.counterparties["bic"]))
     bank_of = {a["account"]: a["bank"] for f in universe.funds for a in f["cash_accounts"]}
@@ -134,7 +135,7 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
         day = out_dir / "inbound" / d.isoformat()
         _write_csv(world.trades.loc[world.trades["trade_date"] == d, feeds.TRADE_COLUMNS], day / INBOUND_FILES["trades"])
         _write_csv(feeds.broker_confirms(world, d, story), day / INBOUND_FILES["broker_confirms"])
-        _write_csv(feeds.custodian_positions(world, d, moves, quantity_events), day / INBOUND_FILES["custodian_positions"])
+        _write_csv(feeds.custodian_positions(world, d, custody, quantity_events), day / INBOUND_FILES["custodian_positions"])
         _write_csv(feeds.settlement_status(world, d, settlements), day / INBOUND_FILES["settlement_status"])
         _write_csv(feeds.prices(world, d, price_rng, side_rng), day / INBOUND_FILES["prices"])
         _write_csv(feeds.fx_rates(world, d), day / INBOUND_FILES["fx_rates"])

@@ -98,15 +98,34 @@ def apply_quantity_events(pos: pd.DataFrame, events: pd.DataFrame, d: dt.date) -
     return pos
 
 
-def custodian_positions(world: World, d: dt.date, moves: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+class CustodyBook:
+    """Settled quantities per (fund, account, security) at the close of every date: the opening
+    custody positions plus what settled (``settlement_moves``), accumulated once for the window."""
+
+    def __init__(self, world: World, moves: pd.DataFrame):
+        opening = world.opening_positions[~world.opening_positions["account"].str.endswith("-OPT")]
+        settled = moves[moves["in_custody"]]
+        keys = ["fund", "account", "security_id"]
+        index = pd.MultiIndex.from_frame(pd.concat([opening[keys], settled[keys]]).drop_duplicates()).sort_values()
+        self.keys = index.to_frame(index=False)
+        self.row = {d: i for i, d in enumerate(world.dates)}
+        base = np.zeros(len(index))
+        np.add.at(base, index.get_indexer(pd.MultiIndex.from_frame(opening[keys])), opening["quantity"].to_numpy(dtype=float))
+        delta = np.zeros((len(world.dates), len(index)))
+        inside = settled["date"].isin(self.row)
+        signed = np.where(settled["side"] == "BUY", 1.0, -1.0) * settled["moved_quantity"].to_numpy(dtype=float)
+        np.add.at(delta, (settled.loc[inside, "date"].map(self.row).to_numpy(dtype=int),
+                          index.get_indexer(pd.MultiIndex.from_frame(settled.loc[inside, keys]))), signed[inside.to_numpy()])
+        self.cumulative = base + np.cumsum(delta, axis=0)  # quantities are whole numbers: the sums are exact
+
+    def positions(self, d: dt.date) -> pd.DataFrame:
+        return self.keys.assign(quantity=self.cumulative[self.row[d]])
+
+
+def custodian_positions(world: World, d: dt.date, custody: CustodyBook, events: pd.DataFrame) -> pd.DataFrame:
     """Settled positions per custodian account at the close of ``d``, as the custodian reports them."""
     secs = world.securities()
-    opening = world.opening_positions[~world.opening_positions["account"].str.endswith("-OPT")]
-    settled = moves[moves["in_custody"] & (moves["date"] <= d)]
-    delta = settled.assign(delta=np.where(settled["side"] == "BUY", 1, -1) * settled["moved_quantity"])
-    delta = delta[["fund", "account", "security_id", "delta"]]
-    pos = pd.concat([opening[["fund", "account", "security_id", "quantity"]].rename(columns={"quantity": "delta"}), delta])
-    pos = pos.groupby(["fund", "account", "security_id"], as_index=False)["delta"].sum().rename(columns={"delta": "quantity"})
+    pos = custody.positions(d)
     # the custodian applies events on pay date (the stock dividends our books missed included)
     pos = apply_quantity_events(pos, events, d)
     pos = pos[pos["quantity"] != 0].copy()

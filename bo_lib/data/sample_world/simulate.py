@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -344,14 +343,27 @@ def _closures_key(closures: pd.DataFrame | None) -> tuple:
     return key
 
 
-@lru_cache(maxsize=None)
-def _standard_settlement(trade_date: dt.date, mic: str, asset_class: str, currency: str, closures_key: tuple) -> dt.date:
-    return calendars.settlement_date(trade_date, mic, asset_class, currency, _CLOSURES.get(closures_key))
+_SETTLEMENT: dict[tuple, dt.date] = {}
+
+
+def prime_settlement_dates(dates: list[dt.date], securities: pd.DataFrame, closures: pd.DataFrame | None) -> None:
+    """Standard settlement dates of every (date, market, asset class, currency) of the master, in
+    one vectorised call (``calendars.settlement_dates``: the same rule as the scalar function)."""
+    key = _closures_key(closures)
+    kinds = securities[["mic", "asset_class", "currency"]].drop_duplicates()
+    grid = pd.DataFrame([(d, k.mic, k.asset_class, k.currency) for d in dates for k in kinds.itertuples()],
+                        columns=["trade_date", "market", "asset_class", "currency"])
+    settle = calendars.settlement_dates(grid, closures)
+    for row, day in zip(grid.itertuples(index=False), settle.dt.date):
+        _SETTLEMENT[(row.trade_date, row.market, row.asset_class, row.currency, key)] = day
 
 
 def standard_settlement_date(trade_date: dt.date, sec: pd.Series, closures: pd.DataFrame | None) -> dt.date:
     """Trade date + the market's cycle on its settlement calendar (memoised: the calendars are exact but slow)."""
-    return _standard_settlement(trade_date, sec["mic"], sec["asset_class"], sec["currency"], _closures_key(closures))
+    key = (trade_date, sec["mic"], sec["asset_class"], sec["currency"], _closures_key(closures))
+    if key not in _SETTLEMENT:
+        _SETTLEMENT[key] = calendars.settlement_date(trade_date, sec["mic"], sec["asset_class"], sec["currency"], closures)
+    return _SETTLEMENT[key]
 
 
 def seeded_settlement_date(world: World, trade_date: dt.date, sec: pd.Series, closures: pd.DataFrame | None) -> dt.date:
@@ -768,6 +780,7 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
             classes[r.share_class] = {"A": r.net_assets + r.performance_fee_accrued, "L_mgmt": 0.0, "L_perf": r.performance_fee_accrued,
                                       "units": r.units_outstanding, "hwm": r.high_water_mark, "na_prev": r.net_assets, "payable": 0.0}
         fund_trades = world.trades[world.trades["fund"] == code]
+        trades_of_day = {day: rows for day, rows in fund_trades.groupby("trade_date", sort=False)}
         l_fixed = 0.0
         annual_fixed = sum(f["annual_amount"] for f in fund["fixed_fees"])
 
@@ -806,7 +819,7 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
                     cash[ev.currency] = cash.get(ev.currency, 0.0) + float(round_half_up_array(held * ev.gross_rate / 100, 2))
                     positions[ev.security_id] = 0.0
             # trades of the day (trade-date accounting)
-            for t in fund_trades[fund_trades["trade_date"] == d].itertuples():
+            for t in trades_of_day[d].itertuples() if d in trades_of_day else ():
                 sign = 1 if t.side == "BUY" else -1
                 positions[t.security_id] = positions.get(t.security_id, 0.0) + sign * t.quantity
                 cash[t.currency] = cash.get(t.currency, 0.0) - sign * t.net_amount
