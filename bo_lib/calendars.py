@@ -55,10 +55,12 @@ Conventions
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -188,9 +190,41 @@ def _as_day_array(dates) -> np.ndarray:
     return arr
 
 
+def _cache_dir() -> Path:
+    """Where computed holiday lists are kept between processes (every notebook job is a fresh kernel):
+    ``$BO_CACHE_DIR`` or ``~/.cache/bo-workbench``."""
+    return Path(os.environ.get("BO_CACHE_DIR") or Path.home() / ".cache" / "bo-workbench")
+
+
+def _disk_cached(kind: str, name: str, compute) -> np.ndarray:
+    """``compute()`` once per library version and calendar range; later processes read the file.
+    A cache that cannot be written (read-only home) only costs the computation."""
+    from importlib.metadata import version
+
+    stamp = f"{version('exchange_calendars')}-{version('holidays')}-{CALENDAR_START}-{CALENDAR_END}"
+    path = _cache_dir() / "calendars" / f"{kind}-{name}-{stamp}.npy"
+    try:
+        return np.load(path).astype("datetime64[D]")
+    except (OSError, ValueError):
+        pass
+    days = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(scratch, days.astype("datetime64[D]"))
+        os.replace(scratch, path)
+    except OSError:
+        pass
+    return days
+
+
 @lru_cache(maxsize=None)
 def _exchange_holidays(name: str) -> np.ndarray:
     """Weekdays in the calendar range that are not sessions of exchange ``name``."""
+    return _disk_cached("exchange", name, lambda: _compute_exchange_holidays(name))
+
+
+def _compute_exchange_holidays(name: str) -> np.ndarray:
     import exchange_calendars as xcals
 
     with warnings.catch_warnings():
@@ -238,6 +272,10 @@ def _jp_bank_holidays() -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def _payment_holidays(code: str) -> np.ndarray:
+    return _disk_cached("payment", code, lambda: _compute_payment_holidays(code))
+
+
+def _compute_payment_holidays(code: str) -> np.ndarray:
     import holidays
 
     if code == "FED":
