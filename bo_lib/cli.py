@@ -1,4 +1,6 @@
-"""The ``bo`` command: ``bo run`` (the daily job), ``bo verify`` (check a sealed run), and
+"""The ``bo`` command: ``bo run`` (the daily job), ``bo ingest`` (load deliveries into the store),
+``bo books`` (the book of record's status), ``bo close`` / ``bo reopen`` (lock and unlock a fund's
+NAV and books), ``bo verify`` (check a sealed run), ``bo form13f`` (the 13F of a quarter end) and
 ``bo sample-data`` (generate the sample world).
 
 Expected errors (invalid parameters, missing files or dates, bad data) print ``bo: error: ...``
@@ -13,6 +15,7 @@ import sys
 from pathlib import Path
 
 from bo_lib.parameters import ParameterError
+from bo_lib.store import StoreBusyError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -83,19 +86,168 @@ def _cmd_sample_data(args: argparse.Namespace, argv: list[str]) -> int:
     return EXIT_OK
 
 
+class _Setup:
+    """What the book-of-record commands share: the parameters, the data root and the store."""
+
+    def __init__(self, args: argparse.Namespace):
+        from bo_lib.parameters import load_funds, load_schedule
+
+        parameters = Path(args.parameters)
+        schedule = load_schedule(parameters / "schedule.yaml")
+        self.funds = load_funds(parameters)
+        self.parameters = parameters
+        self.data_root = Path(args.data) if args.data else Path(schedule.data_root)
+        self.store = Path(args.store) if getattr(args, "store", None) else (
+            Path(schedule.store) if Path(schedule.store).is_absolute() else self.data_root / schedule.store)
+        if not self.data_root.is_dir():
+            raise FileNotFoundError(f"data root not found: {self.data_root.resolve()}")
+
+    def fund(self, code: str):
+        if code not in self.funds:
+            raise ValueError(f"--fund: unknown fund {code!r} (known: {', '.join(sorted(self.funds))})")
+        return self.funds[code]
+
+
+def _date(text: str, option: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{option}: {text!r} is not a date YYYY-MM-DD") from None
+
+
+def _cmd_ingest(args: argparse.Namespace, argv: list[str]) -> int:
+    from bo_lib.data.ingest import ingest
+
+    setup = _Setup(args)
+    dates = [_date(args.date, "--date")] if args.date else None
+    report = ingest(setup.data_root, setup.store, setup.funds, dates=dates)
+    for item in report.superseded:
+        print(f"corrected: {item['path']} version {item['version']} supersedes the earlier version ({item['rows']} rows, {item['violations']} violations)")
+    for item in report.new:
+        if item["violations"]:
+            print(f"violations: {item['path']}: {item['violations']}")
+    print(report.summary())
+    return EXIT_OK
+
+
+def _cmd_books(args: argparse.Namespace, argv: list[str]) -> int:
+    from bo_lib.books.periods import audit_trail, locked_through
+    from bo_lib.books.roll import pending_restatements, unlocked_restatements
+    from bo_lib.books.state import state_index
+
+    setup = _Setup(args)
+    codes = [setup.fund(args.fund).fund_code] if args.fund else sorted(setup.funds)
+    for code in codes:
+        index = state_index(setup.store, code)
+        lock = locked_through(setup.store, code)
+        if index.empty:
+            print(f"{code}: no books yet (run `bo run` or `bo books --roll`)")
+            continue
+        first, last = index["business_date"].min(), index["business_date"].max()
+        required = pending_restatements(setup.store, code)
+        restated = unlocked_restatements(setup.store, code)
+        print(f"{code}: books {first} .. {last} ({len(index)} closing states), locked through {lock or 'nothing'}; "
+              f"{len(restated)} NAV(s) restated since the last close; {len(required)} restatement(s) required on locked days")
+        for row in required.itertuples():
+            print(f"  RESTATEMENT REQUIRED {row.business_date:%Y-%m-%d} class {row.share_class}: locked {row.stored_nav_per_share:.4f}, "
+                  f"corrected deliveries give {row.recomputed_nav_per_share:.4f} ({row.difference_per_share:+.4f} per share)")
+        if args.audit:
+            for row in audit_trail(setup.store, code).itertuples():
+                print(f"  {row.recorded_at:%Y-%m-%d %H:%M} {row.action:<6} {row.business_date:%Y-%m-%d} by {row.by_name}"
+                      + (f" ({row.period})" if row.period else "") + (f": {row.reason}" if row.reason else ""))
+    return EXIT_OK
+
+
+def _stale_dates(setup: _Setup, code: str, up_to) -> list:
+    """Days of the fund whose deliveries changed since the books struck them."""
+    import pandas as pd
+
+    from bo_lib.books.state import state_index
+    from bo_lib.data.catalogue import Catalogue
+
+    index = state_index(setup.store, code).set_index("business_date")
+    latest = Catalogue(setup.store).latest_ingest()
+    return [d for d, at in zip(latest["business_date"], latest["ingested_at"])
+            if d <= up_to and d in index.index and pd.Timestamp(at) > pd.Timestamp(index.at[d, "computed_at"])]
+
+
+def _cmd_close(args: argparse.Namespace, argv: list[str]) -> int:
+    from bo_lib.books.periods import close_books
+    from bo_lib.books.roll import next_nav_date
+    from bo_lib.data.catalogue import Catalogue
+
+    setup = _Setup(args)
+    fund = setup.fund(args.fund)
+    day = _date(args.date, "--date")
+    closures = Catalogue(setup.store).reference()["market_closures"]
+    action = close_books(setup.store, fund.fund_code, day, args.by or _user(), next_business_day=next_nav_date(fund, day, closures),
+                         comment=args.comment or "", stale_dates=_stale_dates(setup, fund.fund_code, day))
+    navs = ", ".join(f"{c} {v:,.{fund.nav_decimals}f}" for c, v in action.nav_per_share.items())
+    print(f"closed {fund.fund_code} through {day}" + (f" ({action.period})" if action.period else "") + f": NAV per share {navs}; "
+          "a later correction to a locked day is shown as restatement required until `bo reopen`")
+    return EXIT_OK
+
+
+def _cmd_reopen(args: argparse.Namespace, argv: list[str]) -> int:
+    from bo_lib.books.periods import reopen_books
+    from bo_lib.books.state import state_index
+
+    setup = _Setup(args)
+    fund = setup.fund(args.fund)
+    day = _date(args.date, "--date")
+    index = state_index(setup.store, fund.fund_code)
+    before = index.loc[index["business_date"] < day, "business_date"]
+    action = reopen_books(setup.store, fund.fund_code, day, args.reason, args.by, before.max() if len(before) else None)
+    print(f"reopened {fund.fund_code} from {day} (locked through {action.locked_through or 'nothing'} now), by {args.by}: {args.reason}; "
+          "the next run strikes the reopened days again and records each NAV that moves as a restatement")
+    return EXIT_OK
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return ""
+
+
 def _cmd_form13f(args: argparse.Namespace, argv: list[str]) -> int:
     import datetime as dt
 
-    from bo_lib.data.layout import opening_date
-    from bo_lib.data.regulatory_inputs import gather_regulatory_inputs
-    from bo_lib.parameters import load_company, load_funds
+    import pandas as pd
+
+    from bo_lib.books import prepare_books
+    from bo_lib.data.layout import business_dates, opening_date
+    from bo_lib.parameters import load_company
     from bo_lib.regulatory import control, form13f
+    from bo_lib.regulatory.inputs import gather_regulatory
     from bo_lib.report.regulatory import save_documents
 
-    quarter_end = dt.date.fromisoformat(args.quarter_end)
-    if opening_date(args.data) != quarter_end:
-        return _error(f"no quarter-end book for {quarter_end} under {Path(args.data).resolve()} (opening folder: {opening_date(args.data)})")
-    inputs = gather_regulatory_inputs(args.data, load_company(args.parameters), load_funds(args.parameters), quarter_end)
+    setup = _Setup(args)
+    quarter_end = _date(args.quarter_end, "--quarter-end")
+    if pd.Timestamp(quarter_end) != pd.Timestamp(quarter_end).to_period("Q").end_time.normalize():
+        return _error(f"--quarter-end: {quarter_end} is not a calendar quarter end (Mar 31, Jun 30, Sep 30, Dec 31)")
+    try:
+        opened = opening_date(setup.data_root)
+    except FileNotFoundError:
+        opened = None
+    delivered = [d for d in business_dates(setup.data_root) if d <= quarter_end]
+    last = max(delivered, default=None)
+    if opened is None or quarter_end < opened or (quarter_end > opened and (last is None or (last.month - 1) // 3 != (quarter_end.month - 1) // 3
+                                                                            or last.year != quarter_end.year)):
+        span = f"{opened} .. {max(business_dates(setup.data_root), default=opened)}" if opened else "none"
+        return _error(f"--quarter-end: no books for {quarter_end} under {setup.data_root.resolve()} (data: {span})")
+    up_to = max([d for d in (opened, last) if d is not None])
+    ready = prepare_books(setup.data_root, setup.store, setup.funds, sorted(setup.funds), up_to)
+    problems = ready.problems
+    if problems:
+        return _error("; ".join(f"{code}: {', '.join(p)}" for code, p in problems.items()))
+    inputs = gather_regulatory(setup.store, load_company(setup.parameters), setup.funds, up_to + dt.timedelta(days=1), quarter_end=quarter_end)
+    if inputs.at_quarter_end is None:
+        return _error("; ".join(inputs.problems))
     report = control.form13f_report(inputs, form13f.schema_directory(), dt.date.today())
     if len(report.rule_breaks):
         raise form13f.Form13FError(f"{report.rule_breaks['row'].nunique()} holding(s) break EDGAR's rules; nothing written", report.rule_breaks)
@@ -103,8 +255,15 @@ def _cmd_form13f(args: argparse.Namespace, argv: list[str]) -> int:
     written = save_documents(args.out, {names["information_table"]: report.information_table, names["cover"]: report.cover})
     for path in written:
         print(path.resolve())
-    print(f"13F {quarter_end}: {report.summary['table_entry_total']} rows, value total ${report.summary['table_value_total']:,}; {report.schema_status}")
+    print(f"13F {quarter_end}: {report.summary['table_entry_total']} rows, value total ${report.summary['table_value_total']:,} "
+          f"(books at the close of {inputs.at_quarter_end.date}); {report.schema_status}")
     return EXIT_FAILED if report.schema_errors else EXIT_OK
+
+
+def _book_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", help="data root (default: the schedule's data_root)")
+    parser.add_argument("--parameters", default="parameters", help="parameters directory (default: parameters/)")
+    parser.add_argument("--store", help="the workbench's DuckDB file (default: the schedule's store, under the data root)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,11 +299,37 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(handler=_cmd_sample_data)
 
     form13f = commands.add_parser("form13f", help="write the management company's Form 13F (information table and cover document)")
-    form13f.add_argument("--quarter-end", required=True, help="the quarter end YYYY-MM-DD (the opening book's date)")
+    form13f.add_argument("--quarter-end", required=True, help="a calendar quarter end YYYY-MM-DD covered by the data (the books at its close)")
     form13f.add_argument("--out", default=".", help="folder for the XML files (default: the current folder)")
-    form13f.add_argument("--data", default="data", help="data root (default: data/)")
-    form13f.add_argument("--parameters", default="parameters", help="parameters directory (default: parameters/)")
+    _book_options(form13f)
     form13f.set_defaults(handler=_cmd_form13f)
+
+    ingest = commands.add_parser("ingest", help="validate and load delivered files into the workbench store (idempotent; corrections supersede)")
+    ingest.add_argument("--date", help="only this business date's inbound folder (with reference data and the opening); default: every date")
+    _book_options(ingest)
+    ingest.set_defaults(handler=_cmd_ingest)
+
+    books = commands.add_parser("books", help="the book of record: closing states, lock, restatements per fund")
+    books.add_argument("--fund", help="only this fund")
+    books.add_argument("--audit", action="store_true", help="also list every close and reopen")
+    _book_options(books)
+    books.set_defaults(handler=_cmd_books)
+
+    close = commands.add_parser("close", help="lock a fund's NAV and books up to a business date (a month or quarter end closes the period)")
+    close.add_argument("--fund", required=True)
+    close.add_argument("--date", required=True, help="the last business date to lock, YYYY-MM-DD")
+    close.add_argument("--by", help="who closes (default: the user name)")
+    close.add_argument("--comment", help="why, or what was checked")
+    _book_options(close)
+    close.set_defaults(handler=_cmd_close)
+
+    reopen = commands.add_parser("reopen", help="unlock a fund's books from a business date, so the next run strikes them again")
+    reopen.add_argument("--fund", required=True)
+    reopen.add_argument("--date", required=True, help="the first business date to unlock, YYYY-MM-DD (later days unlock too)")
+    reopen.add_argument("--reason", required=True, help="why the locked figures must change")
+    reopen.add_argument("--by", required=True, help="who reopens")
+    _book_options(reopen)
+    reopen.set_defaults(handler=_cmd_reopen)
     return parser
 
 
@@ -158,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as exc:
         return _error(str(exc))
     except (FileNotFoundError, NotADirectoryError, PermissionError, FileExistsError, ValueError) as exc:
+        return _error(str(exc))
+    except StoreBusyError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
         print("bo: interrupted", file=sys.stderr)

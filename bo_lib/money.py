@@ -30,3 +30,10 @@ def round_half_up_array(values, decimals: int = 2):
     if isinstance(values, pd.Series):
         return pd.Series(result, index=values.index, name=values.name)
     return result
+
+
+def half_up(values, decimals: int):
+    """ROUND_HALF_UP of floats at ``decimals``: a float for a scalar, an array or Series otherwise
+    (NAV per share, units, cents)."""
+    result = round_half_up_array(values, decimals)
+    return float(result) if getattr(result, "ndim", 1) == 0 else result

@@ -26,9 +26,16 @@ def funds():
     return load_funds(PARAMETERS)
 
 
+@pytest.fixture(scope="session")
+def securities(sample_store):
+    from bo_lib.data.catalogue import Catalogue
+
+    return Catalogue(sample_store).reference()["securities"]
+
+
 @pytest.fixture
 def data_copy(tmp_path) -> Path:
     """A writable copy of the sample world's data root."""
     target = tmp_path / "data"
-    shutil.copytree(DATA, target)
+    shutil.copytree(DATA, target, ignore=shutil.ignore_patterns("store"))
     return target

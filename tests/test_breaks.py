@@ -6,34 +6,39 @@ owner and comment carry forward; a rerun of a date duplicates nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import duckdb
 import pandas as pd
 import pytest
 
-from bo_lib.data.loaders import account_fund_map
-from bo_lib.data.recon_inputs import gather_recon_inputs
 from bo_lib.recon import breaks
-from bo_lib.recon.control import run_recons, update_break_history, valuation_calendar
-from tests.conftest import DATA
+from bo_lib.recon.control import valuation_calendar
+from bo_lib.recon.daily import reconcile_day
 
 DAYS = [dt.date(2026, 10, 30), dt.date(2026, 11, 2), dt.date(2026, 11, 3)]
 
 
-@pytest.fixture(scope="module")
-def inputs(funds):
-    return gather_recon_inputs(DATA, funds["USEQ"], DAYS[-1], account_fund_map(funds))
+def without_recons(store):
+    """The store with its books but none of its recons (what a first run finds)."""
+    with duckdb.connect(str(store)) as connection:
+        for table in ("recon_runs", "recon_break_observations", "recon_break_notes", "recon_breaks", "recon_cash_open_items",
+                      "recon_statement_chain"):
+            connection.execute(f"DELETE FROM {table}")
+    return store
 
 
 @pytest.fixture(scope="module")
-def lifecycle(inputs, tmp_path_factory):
-    """The daily run on the three dates one after the other (the first brings the empty store up to
-    date from the opening); returns the store and each date's breaks as of that date."""
+def lifecycle(funds, sample_store, tmp_path_factory):
+    """The daily run on the three dates one after the other (the first brings the empty recons up
+    to date from the opening); returns the store and each date's breaks as of that date."""
     store = tmp_path_factory.mktemp("store") / "workbench.duckdb"
-    calendar = valuation_calendar(inputs.fund)
+    shutil.copy2(sample_store, store)
+    without_recons(store)
+    calendar = valuation_calendar(funds["USEQ"])
     seen = {}
     for day in DAYS:
-        seen[day] = update_break_history(store, inputs, run_recons(inputs, day), f"run-{day}").set_index("item")
+        seen[day] = reconcile_day(store, funds["USEQ"], day, f"run-{day}")[2].set_index("item")
         if day == DAYS[0]:
             first = seen[day].loc["US6593801094", "break_id"]
             breaks.set_break_note(store, first, owner="j.doe", comment="custodian asked to confirm the holding")
@@ -68,25 +73,27 @@ def test_a_new_break_appears_with_age_zero(lifecycle):
     assert (new["status"], new["first_seen"], new["age_business_days"], new["difference"]) == ("open", pd.Timestamp(DAYS[2]), 0, -250.0)
 
 
-def test_rerunning_a_date_duplicates_nothing_and_history_is_queryable(lifecycle, inputs):
+def test_rerunning_a_date_duplicates_nothing_and_history_is_queryable(lifecycle, funds):
     store, calendar, seen = lifecycle
-    again = breaks.record_breaks(store, "USEQ", {DAYS[2]: run_recons(inputs, DAYS[2]).breaks()}, "rerun", calendar)
+    again = reconcile_day(store, funds["USEQ"], DAYS[2], "rerun")[2]
     assert sorted(again["break_id"]) == sorted(seen[DAYS[2]]["break_id"])
     with duckdb.connect(str(store), read_only=True) as connection:
-        per_day = connection.sql("SELECT business_date, count(*) FROM recon_break_observations GROUP BY 1 ORDER BY 1").fetchall()
+        per_day = dict(connection.sql("SELECT business_date, count(*) FROM recon_break_observations GROUP BY 1 ORDER BY 1").fetchall())
         runs = connection.sql("SELECT count(*) FROM recon_runs").fetchall()[0][0]
+        keys = connection.sql("SELECT count(*), count(DISTINCT (business_date, recon, break_key)) FROM recon_break_observations").fetchall()[0]
         open_ = connection.sql("SELECT count(*) FROM recon_breaks WHERE status = 'open'").fetchall()[0][0]
-    expected = {d: len(run_recons(inputs, d).breaks()) for d in inputs.dates}
-    assert dict(per_day) == {d: n for d, n in expected.items() if n} and runs == len(inputs.dates)
+    assert keys[0] == keys[1] and max(per_day) == DAYS[2] and runs == 24  # 2026-10-01 .. 11-03: one run each, no observation twice
     assert open_ == int((seen[DAYS[2]]["status"] == "open").sum())
 
 
-def test_a_fresh_store_is_brought_up_to_date(inputs, lifecycle, tmp_path):
+def test_a_fresh_store_is_brought_up_to_date(lifecycle, funds, sample_store, tmp_path):
     """The daily run on an empty store records every earlier date first: the same history as
     running day by day."""
     store = tmp_path / "workbench.duckdb"
-    history = update_break_history(store, inputs, run_recons(inputs, DAYS[-1]), "first-run")
-    assert breaks.recorded_dates(store, "USEQ") == inputs.dates
+    shutil.copy2(sample_store, store)
+    without_recons(store)
+    history = reconcile_day(store, funds["USEQ"], DAYS[-1], "first-run")[2]
+    assert breaks.recorded_dates(store, "USEQ")[-1] == DAYS[-1] and len(breaks.recorded_dates(store, "USEQ")) == 24
     day_by_day = lifecycle[2][DAYS[-1]].reset_index()
     columns = ["break_id", "item", "first_seen", "status", "resolved_on", "age_business_days"]
     assert history[columns].sort_values("break_id").reset_index(drop=True).equals(day_by_day[columns].sort_values("break_id").reset_index(drop=True))

@@ -9,17 +9,15 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from bo_lib.data.loaders import account_fund_map
-from bo_lib.data.settlement_inputs import gather_settlement_inputs
+from bo_lib.settlement.inputs import gather_settlement
 from bo_lib.settlement import assess, cash_ladder
-from tests.conftest import DATA
 
 FINAL = dt.date(2026, 11, 6)
 
 
 @pytest.fixture(scope="module")
-def glbd(funds):
-    inputs = gather_settlement_inputs(DATA, funds["GLBD"], FINAL, account_fund_map(funds))
+def glbd(funds, sample_store):
+    inputs = gather_settlement(sample_store, funds["GLBD"], FINAL)
     return inputs, assess(inputs)
 
 

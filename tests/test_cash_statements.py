@@ -11,14 +11,13 @@ import os
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from bo_lib.data.formats.camt053 import parse_camt053
 from bo_lib.data.formats.mt940 import parse_mt940
-from bo_lib.data.formats.statement import StatementFormatError
+from bo_lib.data.formats.statement import StatementFormatError, statement_integrity, statement_summaries
 from bo_lib.data.loaders import read_statements
-from bo_lib.data.recon_inputs import statement_rows
-from bo_lib.recon.cash import statement_integrity
 
 DAY = dt.date(2026, 11, 6)
 
@@ -32,7 +31,7 @@ def reference() -> Path:
 
 
 def _integrity(statements):
-    return statement_integrity(statement_rows(statements, DAY))
+    return statement_integrity(statement_summaries(statements).assign(delivery_date=pd.Timestamp(DAY)))
 
 
 @pytest.mark.parametrize("relative, count", [("ASNB/mt940.txt", 31), ("betterplace/sepa_mt9401.sta", 26), ("jejik/generic.sta", 2),

@@ -9,10 +9,8 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from bo_lib.data.loaders import account_fund_map
-from bo_lib.data.settlement_inputs import gather_settlement_inputs
+from bo_lib.settlement.inputs import gather_settlement
 from bo_lib.settlement import assess, csdr
-from tests.conftest import DATA
 
 FINAL = dt.date(2026, 11, 6)
 
@@ -58,8 +56,8 @@ def test_rates_are_effective_dated_data():
 
 
 @pytest.fixture(scope="module")
-def mahf(funds):
-    return assess(gather_settlement_inputs(DATA, funds["MAHF"], FINAL, account_fund_map(funds)))
+def mahf(funds, sample_store):
+    return assess(gather_settlement(sample_store, funds["MAHF"], FINAL))
 
 
 def test_sample_world_penalties_accrue_on_eu_fails_only(mahf, funds, ground_truth):
@@ -80,11 +78,11 @@ def test_sample_world_penalties_accrue_on_eu_fails_only(mahf, funds, ground_trut
     assert first["penalty"] == float(csdr.csdr_daily_penalty("LACK", "SME_GROWTH", 4_000, first["reference_price"], on=FINAL))
 
 
-def test_sample_world_monthly_view(mahf, funds):
+def test_sample_world_monthly_view(mahf, funds, sample_store):
     month = mahf.monthly_penalties.set_index("month")
     assert month.loc["2026-11", "paid"] == pytest.approx(mahf.penalties.query("penalty_date >= '2026-11-01' and direction == 'pay'")["penalty"].sum())
     assert mahf.key_figures()["csdr_penalties_net_month"] == pytest.approx(month.loc["2026-11", "net"])
-    glbd = assess(gather_settlement_inputs(DATA, funds["GLBD"], FINAL, account_fund_map(funds)))
+    glbd = assess(gather_settlement(sample_store, funds["GLBD"], FINAL))
     bond = glbd.penalties  # sovereign debt, 0.10 bp on 500,000 nominal at ~94: about EUR 4.70 a day, four days
     assert list(bond["daily_rate_bp"].unique()) == [0.1] and len(bond) == 4
     assert glbd.key_figures()["csdr_penalties_paid_month"] == pytest.approx(bond["penalty"].sum())

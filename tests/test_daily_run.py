@@ -37,7 +37,7 @@ def corrupted_run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("daily")
     data = root / "data"
-    shutil.copytree(DATA, data)
+    shutil.copytree(DATA, data, ignore=shutil.ignore_patterns("store"))
     trades = data / "inbound/2026-11-06/trades.csv"
     lines = trades.read_text().splitlines()
     n = next(i for i, line in enumerate(lines) if ",USEQ," in line)
@@ -115,7 +115,7 @@ def test_missing_opening_books_are_an_intake_exception_not_a_crash(tmp_path):
     from tests.conftest import DATA
 
     data = tmp_path / "data"
-    shutil.copytree(DATA, data)
+    shutil.copytree(DATA, data, ignore=shutil.ignore_patterns("store"))
     shutil.rmtree(data / "opening")  # the quarter-end books were not delivered
     code, out, err = bo("run", "--data", str(data), "--reports", str(tmp_path / "reports"), "--parameters", str(PARAMETERS),
                         "--notebooks", str(NOTEBOOKS), "--fund", "GLBD", "--workers", "1")

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from bo_lib.nav.daycount import CONVENTIONS, accrued_interest, coupon_period, day_count, year_fraction
+from bo_lib.daycount import CONVENTIONS, accrued_interest, coupon_period, day_count, year_fraction
 
 D = dt.date
 

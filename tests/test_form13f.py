@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bo_lib.data.regulatory_inputs import gather_regulatory_inputs
+from bo_lib.regulatory.inputs import gather_regulatory
 from bo_lib.parameters import load_company, load_funds
 from bo_lib.regulatory import control, form13f
 from tests.conftest import DATA, PARAMETERS
@@ -55,8 +55,8 @@ def xsd_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def inputs():
-    return gather_regulatory_inputs(DATA, load_company(PARAMETERS), load_funds(PARAMETERS), dt.date(2026, 11, 6))
+def inputs(sample_store):
+    return gather_regulatory(sample_store, load_company(PARAMETERS), load_funds(PARAMETERS), dt.date(2026, 11, 6))
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +151,8 @@ def test_rounding_half_up_once_per_row_from_the_exact_value():
 
 def test_rows_split_by_investment_discretion_and_other_manager(inputs):
     hierarchies = {code: fund.pricing.hierarchy for code, fund in inputs.funds.items()}
-    holdings = form13f.holdings_13f(inputs.books.opening_positions, inputs.securities, inputs.books.opening_prices,
-                                    inputs.books.opening_fx_rates, hierarchies, discretion={"MAHF": ("DFND", "1")})
+    qe = inputs.at_quarter_end
+    holdings = form13f.holdings_13f(qe.positions, inputs.securities, qe.prices, qe.fx_rates, hierarchies, discretion={"MAHF": ("DFND", "1")})
     rows = form13f.information_table_rows(holdings)
     oakhurst = rows[rows["cusip"].eq("303560106")].set_index("investment_discretion")
     assert oakhurst.loc["SOLE", "shares_or_principal"] == 180_000 and oakhurst.loc["SOLE", "other_manager"] == ""

@@ -7,15 +7,26 @@ import datetime as dt
 import pytest
 
 from bo_lib import intake
-from bo_lib.data.inbound import gather_fund_day
-from bo_lib.data.loaders import account_fund_map
-from tests.conftest import DATA
+from bo_lib.data.ingest import ingest
+from bo_lib.intake.inputs import gather_fund_day
 
 FINAL = dt.date(2026, 11, 6)
 
 
-def assess(fund_code, funds, date=FINAL, data_root=DATA):
-    return intake.assess(gather_fund_day(data_root, funds[fund_code], date, account_fund_map(funds)))
+@pytest.fixture(autouse=True)
+def _store(sample_store):
+    global STORE
+    STORE = sample_store
+
+
+def assess(fund_code, funds, date=FINAL, store=None):
+    return intake.assess(gather_fund_day(store or STORE, funds[fund_code], date))
+
+
+def delivered_again(data_copy, store, funds):
+    """The changed files of the final date ingested into ``store`` (a corrected re-delivery)."""
+    ingest(data_copy, store, funds, dates=[FINAL])
+    return store
 
 
 def _seeded(ground_truth, kind):
@@ -64,17 +75,19 @@ def test_no_usd_statement_is_due_on_columbus_day(funds):
     assert result.summary.table.set_index("check").at["Files delivered", "rag"] == "green"
 
 
-def test_missing_and_empty_files_are_red(funds, data_copy):
+def test_missing_and_empty_files_are_red(funds, data_copy, tmp_path):
     (data_copy / "inbound/2026-11-06/prices.csv").unlink()
     (data_copy / "inbound/2026-11-06/statements/0012345679.mt940").write_text("")
-    result = assess("USEQ", funds, data_root=data_copy)
+    store = tmp_path / "fresh.duckdb"  # a store that never saw the prices of the day
+    ingest(data_copy, store, funds, dates=[FINAL])
+    result = assess("USEQ", funds, store=store)
     status = result.arrival.set_index("dataset")["status"]
     assert status["prices"] == "missing" and status["statement:0012345679"] == "empty"
     assert result.summary.table.set_index("check").at["Files delivered", "count"] == 2
     assert "expected file was not delivered" in set(result.violations["rule"])
 
 
-def test_a_bad_row_is_reported_to_its_fund_only(funds, data_copy):
+def test_a_bad_row_is_reported_to_its_fund_only(funds, data_copy, store_copy):
     path = data_copy / "inbound/2026-11-06/trades.csv"
     lines = path.read_text().splitlines()
     n = next(i for i, line in enumerate(lines) if ",USEQ," in line)
@@ -82,29 +95,30 @@ def test_a_bad_row_is_reported_to_its_fund_only(funds, data_copy):
     parts[6] = "12O0"  # quantity with a letter O
     lines[n] = ",".join(parts)
     path.write_text("\n".join(lines) + "\n")
-    useq = assess("USEQ", funds, data_root=data_copy)
+    store = delivered_again(data_copy, store_copy, funds)
+    useq = assess("USEQ", funds, store=store)
     v = useq.violations.iloc[0]
     assert (len(useq.violations), v["file"], v["line"], v["column"], v["rule"], v["value"]) == (
         1, "inbound/2026-11-06/trades.csv", n + 1, "quantity", "not a number", "12O0")
     assert useq.summary.table.set_index("check").at["Validation", "rag"] == "red"
     for other in ("GLBD", "MAHF"):
-        assert len(assess(other, funds, data_root=data_copy).violations) == 0
+        assert len(assess(other, funds, store=store).violations) == 0
 
 
-def test_row_counts_flag_a_stable_feed_that_shrinks(funds, data_copy):
+def test_row_counts_flag_a_stable_feed_that_shrinks(funds, data_copy, store_copy):
     path = data_copy / "inbound/2026-11-06/custodian_positions.csv"
     lines = path.read_text().splitlines()
     useq_rows = [line for line in lines[1:] if ",0012345678," in line]
     path.write_text("\n".join([lines[0]] + [line for line in lines[1:] if line not in useq_rows[:15]]) + "\n")
-    result = assess("USEQ", funds, data_root=data_copy)
+    result = assess("USEQ", funds, store=delivered_again(data_copy, store_copy, funds))
     row = result.counts.set_index("dataset").loc["custodian_positions"]
     assert (row["rows"], row["previous_rows"], row["rag"]) == (7, 22, "amber")
 
 
-def test_an_unreadable_statement_is_red_not_a_silent_gap(funds, data_copy):
+def test_an_unreadable_statement_is_red_not_a_silent_gap(funds, data_copy, store_copy):
     path = data_copy / "inbound/2026-11-06/statements/DE89370400440532013000.camt053.xml"
     path.write_text(path.read_text().replace("</Ntry>", "", 1))  # no longer well-formed XML
-    result = assess("GLBD", funds, data_root=data_copy)
+    result = assess("GLBD", funds, store=delivered_again(data_copy, store_copy, funds))
     row = result.summary.table.set_index("check").loc["Bank statements"]
     assert row["rag"] == "red" and "unreadable: DE89370400440532013000" in row["detail"]
     v = result.violations[result.violations["file"].str.endswith("DE89370400440532013000.camt053.xml")]

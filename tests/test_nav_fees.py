@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from bo_lib.nav import fees
-from bo_lib.nav.rounding import half_up
+from bo_lib.books import fees
+from bo_lib.money import half_up
 
 
 def test_performance_fee_crystallisation_example():

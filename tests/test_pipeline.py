@@ -241,10 +241,14 @@ def test_manifest_contents(first_run, world):
     run_dir = first_run["run_dir"]
     data_root = world["data"].resolve()
     assert manifest["data_root"] == str(data_root)
-    # every delivery up to the business date is hashed: reports roll the books from all of them
-    expected = [data_root / "inbound" / day / "trades.csv" for day in ("2026-11-06", "2026-11-05")]
-    assert manifest["inputs"] == [{"dataset": "trades", "path": p.relative_to(data_root).as_posix(),
-                                   "size_bytes": p.stat().st_size, "sha256": sha256(p)} for p in expected]
+    # the business date's deliveries are hashed with the version ingested; earlier days reach the run
+    # through the books' closing state (here none: this world has no opening book)
+    day = data_root / "inbound" / "2026-11-06" / "trades.csv"
+    (entry,) = manifest["inputs"]
+    assert {k: entry[k] for k in ("dataset", "path", "size_bytes", "sha256", "version")} == {
+        "dataset": "trades", "path": day.relative_to(data_root).as_posix(), "size_bytes": day.stat().st_size, "sha256": sha256(day), "version": 1}
+    assert manifest["store"] == str(data_root / "store" / "workbench.duckdb") and manifest["manifest_version"] == 2
+    assert set(manifest["books"]["funds"]) == set(FUNDS) and manifest["books"]["ingest"]["new"] == 2
     parameter_files = {entry["path"]: entry["sha256"] for entry in manifest["parameters"]["files"]}
     assert parameter_files == {
         "schedule.yaml": sha256(world["parameters"] / "schedule.yaml"),
@@ -320,7 +324,7 @@ def test_verify_passes_on_a_sealed_run(first_run):
     code, out, _ = bo("verify", str(first_run["run_dir"]))
     assert code == 0
     # manifest.json + manifest.sha256 + 3 jobs x 2 outputs + index + log + 1 input
-    assert out.strip() == "verified: 12 files"  # one more than before: the previous delivery is an input too
+    assert out.strip() == "verified: 11 files"
 
 
 def test_verify_names_an_altered_output(first_run, tmp_path):

@@ -1,4 +1,5 @@
-"""The three recons on the sample world, every date: each seeded position, cash and trade break is
+"""The three recons on the sample world, every date (reconciled day by day from the books' closing
+states and what each day's cash recon left open): each seeded position, cash and trade break is
 found on every date it lives with the right classification, and nothing else is reported."""
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bo_lib.data.loaders import account_fund_map
-from bo_lib.data.recon_inputs import gather_recon_inputs
 from bo_lib.recon.control import run_recons
+from bo_lib.recon.inputs import gather_recon_day
 from tests.conftest import DATA
 
 FINAL = dt.date(2026, 11, 6)
@@ -24,15 +24,11 @@ POSITION_TYPES = {"position_quantity_difference": "quantity difference", "corpor
 
 
 @pytest.fixture(scope="module")
-def daily(funds):
+def daily(sample_days):
     """Every fund's recons on every delivered date: {(fund, date): DailyRecon}."""
-    out = {}
-    for code in FUNDS:
-        inputs = gather_recon_inputs(DATA, funds[code], FINAL, account_fund_map(funds))
-        assert inputs.violations == []
-        for day in inputs.dates:
-            out[(code, day)] = run_recons(inputs, day)
-    return out
+    for (fund, day), (inputs, _) in sample_days.recon.items():
+        assert inputs.violations == [], (fund, day)
+    return {key: recons for key, (_, recons) in sample_days.recon.items()}
 
 
 def _expected(ground_truth, daily) -> set[tuple]:
@@ -54,7 +50,7 @@ def _expected(ground_truth, daily) -> set[tuple]:
         elif kind == "cash_amount_difference":
             rows = [("cash", item["customer_reference"], "price/amount difference")]
         elif kind == "cash_missing_in_books":
-            rows = [("cash", "NONREF", "missing in books")]  # no reference of ours: keyed by the bank's own
+            rows = [("cash", item["bank_reference"], "missing in books")]  # no reference of ours: keyed by the bank's own
         elif kind in TRADE_TYPES:
             rows = [("trades", item.get("trade_id") or item["client_reference"], TRADE_TYPES[kind])]
         else:
@@ -68,8 +64,7 @@ def _found(daily) -> set[tuple]:
     found = set()
     for (fund, day), recon in daily.items():
         for row in recon.breaks().itertuples():
-            item = "NONREF" if row.item.startswith("NONREF:") else row.item
-            found.add((fund, day, row.recon, item, row.classification))
+            found.add((fund, day, row.recon, row.item, row.classification))
     return found
 
 
@@ -90,8 +85,8 @@ def test_final_date_figures_a_user_checks(daily):
     assert len(mahf_positions.options_excluded) > 0 and mahf_positions.options_excluded["account"].str.endswith("-OPT").all()
     assert not mahf_positions.table["account"].str.endswith("-OPT").any()
     cash = useq.cash.breaks.set_index("reference")
-    fee = cash[cash.index.str.startswith("NONREF:")].iloc[0]
-    assert (fee["amount_right"], fee["account"]) == (-45.0, "0012345679")
+    fee = cash[cash["classification"].eq("missing in books")].iloc[0]
+    assert (fee["amount_right"], fee["account"]) == (-45.0, "0012345679") and fee.name.startswith("B261106")  # the bank's own reference
     # two identical 250,000.00 subscriptions on the final date: two bank entries, each matched to its own order
     subs = useq.cash.match.right[(useq.cash.match.right["amount"] == 250000.0) & (useq.cash.match.right["value_date"] == pd.Timestamp(FINAL))]
     assert len(subs) == 2 and subs["group_status"].eq("matched").all() and subs["group_id"].nunique() == 2
@@ -123,9 +118,10 @@ def test_statement_integrity_unbalanced_then_broken_chain(daily, ground_truth):
     assert chain["chain_difference"] == pytest.approx(-seeded["difference"])  # opens from the true balance, 100.00 below the reported close
 
 
-def test_unreadable_input_is_held_out_not_turned_into_breaks(funds, data_copy):
+def test_unreadable_input_is_held_out_not_turned_into_breaks(funds, data_copy, store_copy, daily):
     """A custodian row with a non-numeric quantity and an unreadable camt.053 statement: the recons
     keep those items out for the day and say so, instead of reporting fake breaks."""
+    from bo_lib.data.ingest import ingest
     from bo_lib.recon.breaks import HISTORY_COLUMNS
     from bo_lib.recon.control import summarise
 
@@ -138,14 +134,17 @@ def test_unreadable_input_is_held_out_not_turned_into_breaks(funds, data_copy):
     positions.write_text("\n".join(lines) + "\n")
     statement = data_copy / "inbound/2026-11-06/statements/DE89370400440532013000.camt053.xml"
     statement.write_text(statement.read_text().replace("</Ntry>", "", 1))
-    clean = {code: run_recons(gather_recon_inputs(DATA, funds[code], FINAL, account_fund_map(funds)), FINAL) for code in ("MAHF", "GLBD")}
+    report = ingest(data_copy, store_copy, funds, dates=[FINAL])
+    assert {s["path"] for s in report.superseded} == {"inbound/2026-11-06/custodian_positions.csv",
+                                                        "inbound/2026-11-06/statements/DE89370400440532013000.camt053.xml"}
     for code, isin in (("MAHF", parts[3]), ("GLBD", None)):
-        inputs = gather_recon_inputs(data_copy, funds[code], FINAL, account_fund_map(funds))
-        today = run_recons(inputs, FINAL)
+        inputs = gather_recon_day(store_copy, funds[code], FINAL)
+        today = run_recons(inputs)
+        clean = daily[(code, FINAL)]
         # no break that the clean world does not have
-        assert set(today.positions.breaks["isin"]) <= set(clean[code].positions.breaks["isin"]), code
-        assert len(today.cash.breaks) <= len(clean[code].cash.breaks), code
-        held = inputs.held_out[inputs.held_out["delivery_date"] == pd.Timestamp(FINAL)]
+        assert set(today.positions.breaks["isin"]) <= set(clean.positions.breaks["isin"]), code
+        assert len(today.cash.breaks) <= len(clean.cash.breaks), code
+        held = inputs.held_out
         no_history = pd.DataFrame(columns=HISTORY_COLUMNS).astype({"age_business_days": "int64"})
         line = summarise(today, no_history, inputs.violations_table, inputs.held_out)
         detail = line.set_index("check").loc["Input data"]

@@ -10,19 +10,16 @@ import pandas as pd
 import pytest
 
 from bo_lib import settlement
-from bo_lib.data.loaders import account_fund_map
-from bo_lib.data.settlement_inputs import gather_settlement_inputs
+from bo_lib.settlement.inputs import gather_settlement
 from bo_lib.settlement import status
-from tests.conftest import DATA
 
 FINAL = dt.date(2026, 11, 6)
 FUNDS = ("USEQ", "GLBD", "MAHF")
 
 
 @pytest.fixture(scope="module")
-def results(funds):
-    accounts = account_fund_map(funds)
-    return {code: settlement.assess(gather_settlement_inputs(DATA, funds[code], FINAL, accounts)) for code in FUNDS}
+def results(funds, sample_store):
+    return {code: settlement.assess(gather_settlement(sample_store, funds[code], FINAL)) for code in FUNDS}
 
 
 def _seeded(ground_truth, kind, fund=None):
@@ -84,8 +81,8 @@ def test_unmatched_instruction_reported_and_nothing_else_is_an_exception(results
             assert result.report["match_status"].eq("NMAT").sum() == 0
 
 
-def test_instruction_missing_from_the_custodian_feed_is_an_exception(results, funds):
-    inputs = gather_settlement_inputs(DATA, funds["USEQ"], FINAL, account_fund_map(funds))
+def test_instruction_missing_from_the_custodian_feed_is_an_exception(results, funds, sample_store):
+    inputs = gather_settlement(sample_store, funds["USEQ"], FINAL)
     inputs.status_history = inputs.status_history[inputs.status_history["client_reference"].ne("T261106USEQ001")]
     result = settlement.assess(inputs)
     missing = result.report[result.report["state"].eq(status.NOT_REPORTED)]
@@ -93,9 +90,9 @@ def test_instruction_missing_from_the_custodian_feed_is_an_exception(results, fu
     assert result.summary.set_index("check").at["Custodian reporting", "rag"] == "red"
 
 
-def test_on_an_earlier_date_only_the_fails_open_then_are_found(funds, ground_truth):
+def test_on_an_earlier_date_only_the_fails_open_then_are_found(funds, ground_truth, sample_store):
     day = dt.date(2026, 10, 30)
-    result = settlement.assess(gather_settlement_inputs(DATA, funds["MAHF"], day, account_fund_map(funds)))
+    result = settlement.assess(gather_settlement(sample_store, funds["MAHF"], day))
     ages = result.fails.set_index("trade_id")["age_business_days"].to_dict()
     # CLAC failing since 2026-10-27 (3 XETR days), MONY due today and failing (age 0)
     assert ages == {"T261023MAHF902": 3, "T261028MAHF903": 0}

@@ -27,6 +27,13 @@ def test_four_processes_writing_at_once_all_land(tmp_path):
         assert con.execute("SELECT count(*), count(DISTINCT worker) FROM writes").fetchone() == (80, 4)
 
 
-def test_default_location_is_under_the_data_root(tmp_path):
+def test_default_location_is_under_the_data_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("BO_STORE", raising=False)
     assert resolve_store("", tmp_path / "data") == tmp_path / "data" / "store" / "workbench.duckdb"
     assert resolve_store("/x/y.duckdb", tmp_path) .as_posix() == "/x/y.duckdb"
+
+
+def test_bo_store_names_the_store_of_interactive_notebooks(tmp_path, monkeypatch):
+    monkeypatch.setenv("BO_STORE", str(tmp_path / "shared.duckdb"))
+    assert resolve_store("", tmp_path / "data") == tmp_path / "shared.duckdb"
+    assert resolve_store("/x/y.duckdb", tmp_path).as_posix() == "/x/y.duckdb"  # a scheduled run passes its own

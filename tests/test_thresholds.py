@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from bo_lib.data.regulatory_inputs import gather_regulatory_inputs
+from bo_lib.regulatory.inputs import gather_regulatory
 from bo_lib.parameters import load_company, load_funds
 from bo_lib.regulatory import control, thresholds
 from tests.conftest import DATA, PARAMETERS
@@ -17,8 +17,8 @@ SAMPLE_DATE = dt.date(2026, 11, 6)
 
 
 @pytest.fixture(scope="module")
-def inputs():
-    return gather_regulatory_inputs(DATA, load_company(PARAMETERS), load_funds(PARAMETERS), SAMPLE_DATE)
+def inputs(sample_store):
+    return gather_regulatory(sample_store, load_company(PARAMETERS), load_funds(PARAMETERS), SAMPLE_DATE)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bo_lib.nav.daycount import CONVENTIONS
+from bo_lib.codes import (ASSET_CLASSES, CA_EVENT_TYPES, CSDR_CATEGORIES, LEDGER_MOVEMENT_TYPES, SETTLEMENT_REASON_CODES,
+                          SETTLEMENT_STATUSES)
+from bo_lib.daycount import CONVENTIONS
 
 Kind = Literal["str", "float", "int", "date", "bool"]
 
@@ -18,12 +20,6 @@ CURRENCY = r"^[A-Z]{3}$"
 COUNTRY = r"^[A-Z]{2}$"
 CODE = r"^[A-Za-z0-9_.\-/ ]+$"
 
-#: ISO 15022 corporate action event codes we accept
-CA_EVENT_TYPES = ("DVCA", "DVSE", "DVOP", "SPLF", "SPLR", "BONU", "INTR", "REDM", "MCAL", "PCAL", "RHTS", "MRGR", "TEND", "EXOF", "CAPD", "SOFF")
-#: MT548 / sese.024 reason codes (pending, failing, unmatched)
-SETTLEMENT_REASON_CODES = ("", "LACK", "CLAC", "MONY", "CMON", "CYCL", "BOTH", "CMIS", "NCON", "PRCY", "DDAT", "DEPO", "SBLO", "LATE", "FUTU", "NARR", "OTHR")
-CSDR_CATEGORIES = ("LIQUID_SHARE", "ILLIQUID_SHARE", "SME_GROWTH", "SOVEREIGN_DEBT", "OTHER_DEBT", "SME_DEBT", "OTHER")
-ASSET_CLASSES = ("equity", "government_bond", "corporate_bond", "option")
 
 
 @dataclass(frozen=True)
@@ -134,7 +130,7 @@ CONTRACTS: dict[str, Contract] = {c.name: c for c in [
         _c("status_date", "date"), _c("custodian_id"), _c("account"), _c("client_reference"), _c("isin", required=False),
         _c("movement", allowed=("RVP", "DVP", "RFP", "DFP")), _c("quantity", "float", **POSITIVE), _c("settlement_amount", "float"),
         _c("currency", pattern=CURRENCY), _c("trade_date", "date"), _c("intended_settlement_date", "date"),
-        _c("match_status", allowed=("MACH", "NMAT")), _c("settlement_status", allowed=("PEND", "PENF", "PART", "SETT", "CAND")),
+        _c("match_status", allowed=("MACH", "NMAT")), _c("settlement_status", allowed=SETTLEMENT_STATUSES),
         _c("reason_code", required=False, allowed=SETTLEMENT_REASON_CODES), _c("settled_quantity", "float", **NON_NEGATIVE),
         _c("settled_amount", "float"), _c("effective_settlement_date", "date", required=False),
     ), key=("account", "client_reference"), account_column="account", date_column="status_date",
@@ -169,11 +165,13 @@ CONTRACTS: dict[str, Contract] = {c.name: c for c in [
     ), key=("fund", "share_class"), fund_column="fund", date_column="nav_date", description="the administrator's NAV per share class"),
     Contract("cash_ledger", (
         _c("fund"), _c("account"), _c("currency", pattern=CURRENCY), _c("value_date", "date"), _c("amount", "float"),
-        _c("movement_type", allowed=("TRADE_SETTLEMENT", "DIVIDEND", "COUPON", "BOND_REDEMPTION", "SUBSCRIPTION", "REDEMPTION",
-                                       "FEE_PAYMENT", "BANK_CHARGE", "FX", "OTHER")),
+        _c("movement_type", allowed=LEDGER_MOVEMENT_TYPES),
         _c("reference"), _c("description", required=False),
     ), key=("account", "reference"), fund_column="fund", date_column="value_date",
         description="the books' expected cash movements by value date (fund accounting cash ledger)"),
 ]}
+CONTRACTS["price_overrides"] = Contract("price_overrides", (
+    _c("price_date", "date"), _c("security_id"), _c("price", "float", **POSITIVE), _c("reason"), _c("approved_by"),
+), key=("price_date", "security_id"), references=_SEC, description="manual price overrides (approved, with a reason)")
 CONTRACTS["opening_prices"] = _renamed(CONTRACTS["prices"], "opening_prices", "quarter-end prices by source (the opening valuation)")
 CONTRACTS["opening_fx_rates"] = _renamed(CONTRACTS["fx_rates"], "opening_fx_rates", "quarter-end FX fixings (the opening valuation)")

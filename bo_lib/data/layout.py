@@ -5,6 +5,7 @@
 <data_root>/opening/<YYYY-MM-DD>/   positions.csv, cash_balances.csv, share_classes.csv, prices.csv, fx_rates.csv
                                     (the quarter-end opening book and its valuation)
 <data_root>/inbound/<YYYY-MM-DD>/   one file per daily dataset, plus statements/<account>.mt940|.camt053.xml
+<data_root>/overrides/prices.csv    manual price overrides (optional)
 <data_root>/seeded_exceptions.json  ground truth of the sample world (absent for real feeds)
 ```
 """
@@ -41,6 +42,11 @@ REFERENCE_FILES: dict[str, str] = {
     "counterparties": "counterparties.csv",
     "market_closures": "market_closures.csv",
     "investors": "investors.csv",
+}
+
+#: manual inputs the back office keeps under the data root (validated and ingested like reference data)
+MANUAL_FILES: dict[str, str] = {
+    "price_overrides": "overrides/prices.csv",  # price_date, security_id, price, reason, approved_by
 }
 
 OPENING_FILES: dict[str, str] = {

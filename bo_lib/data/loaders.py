@@ -256,9 +256,11 @@ def validate_frame(raw: pd.DataFrame, contract: Contract, label: str, *, busines
 
 def read_dataset(dataset: str, data_root: Path | str, business_date: dt.date | None = None, *, fund: str | None = None,
                  account_funds: dict[str, str] | None = None, reference: dict[str, pd.DataFrame] | None = None,
-                 path: Path | None = None) -> LoadResult:
+                 path: Path | None = None, keep_attribution: bool = False) -> LoadResult:
     """Read and validate one dataset. With ``fund``, keep that fund's rows and the violations
-    that are that fund's or nobody's in particular."""
+    that are that fund's or nobody's in particular. With ``keep_attribution`` the frame keeps an
+    ``attributed_fund`` column (the fund each row belongs to, "" when it belongs to nobody in
+    particular): what ingest stores."""
     contract = CONTRACTS[dataset]
     empty = pd.DataFrame({c: pd.Series(dtype="str") for c in contract.column_names})
     try:
@@ -276,7 +278,8 @@ def read_dataset(dataset: str, data_root: Path | str, business_date: dt.date | N
     if fund is not None and (contract.fund_column or (contract.account_column and account_funds)):
         frame = frame[frame["_fund"] == fund]
         violations = [v for v in violations if v.fund in (None, fund)]
-    return LoadResult(dataset, path, frame.drop(columns="_fund").reset_index(drop=True), violations, len(raw))
+    frame = frame.rename(columns={"_fund": "attributed_fund"}) if keep_attribution else frame.drop(columns="_fund")
+    return LoadResult(dataset, path, frame.reset_index(drop=True), violations, len(raw))
 
 
 def load_dataset(dataset: str, data_root: Path | str, business_date: dt.date | None = None, **kwargs) -> pd.DataFrame:
@@ -300,6 +303,24 @@ def load_reference(data_root: Path | str) -> dict[str, pd.DataFrame]:
 # bank statements
 
 
+def read_statement_file(path: Path, data_root: Path | str | None, account: str, currency: str | None,
+                        statement_format: str) -> tuple[list[BankStatement], list[Violation]]:
+    """Parse one statement file expected for ``account`` (in ``currency``). A malformed file, or a
+    statement for another account or currency, is a violation naming the file and rule."""
+    label = _label(path, Path(data_root) if data_root is not None else None)
+    try:
+        parsed = parse_mt940(path) if statement_format == "mt940" else parse_camt053(path)
+    except StatementFormatError as exc:
+        return [], [Violation(label, exc.line if isinstance(exc.line, int) else None, None, exc.rule)]
+    violations = []
+    for st in parsed:
+        if st.account != account:
+            violations.append(Violation(label, None, "account", f"statement is for account {st.account}, expected {account}"))
+        if currency is not None and st.currency != currency:
+            violations.append(Violation(label, None, "currency", f"statement currency {st.currency}, account currency {currency}"))
+    return parsed, violations
+
+
 def read_statements(data_root: Path | str, business_date: dt.date, cash_accounts: list[dict]) -> tuple[list[BankStatement], pd.DataFrame, list[Violation]]:
     """Parse the day's statement of each cash account (``account``, ``statement_format`` keys).
     A missing or malformed statement is a violation, never a silent gap."""
@@ -307,20 +328,11 @@ def read_statements(data_root: Path | str, business_date: dt.date, cash_accounts
     violations: list[Violation] = []
     for acct in cash_accounts:
         path = statement_path(data_root, business_date, acct["account"], acct["statement_format"])
-        label = _label(path, data_root)
         if not path.is_file():
             continue  # whether one was due is the intake control's question (payment-system calendar)
-        try:
-            parsed = parse_mt940(path) if acct["statement_format"] == "mt940" else parse_camt053(path)
-        except StatementFormatError as exc:
-            violations.append(Violation(label, exc.line if isinstance(exc.line, int) else None, None, exc.rule))
-            continue
-        for st in parsed:
-            if st.account != acct["account"]:
-                violations.append(Violation(label, None, "account", f"statement is for account {st.account}, expected {acct['account']}"))
-            if st.currency != acct["currency"]:
-                violations.append(Violation(label, None, "currency", f"statement currency {st.currency}, account currency {acct['currency']}"))
+        parsed, problems = read_statement_file(path, data_root, acct["account"], acct["currency"], acct["statement_format"])
         statements += parsed
+        violations += problems
     entries = statements_to_frame(statements)
     return statements, entries, violations
 

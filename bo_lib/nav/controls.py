@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from bo_lib.nav.daycount import coupon_period
+from bo_lib.daycount import coupon_period
 from bo_lib.rag import AMBER, GREEN, RED, worst_first
 
 #: a shadow NAV within this % of the administrator's agrees (NAV per share rounding, fee accrual cents)
@@ -112,6 +112,8 @@ def coupons_without_event(valuation: pd.DataFrame, securities: pd.DataFrame, cor
     for sid in held["security_id"].unique():  # bonds held: a handful
         b = bonds.loc[sid]
         maturity, freq = pd.Timestamp(b["maturity_date"]).date(), int(b["coupon_frequency"])
+        if first >= maturity:
+            continue
         _, end = coupon_period(first + dt.timedelta(days=1), maturity, freq)
         while end <= last:
             on = pd.Timestamp(end)
@@ -123,6 +125,8 @@ def coupons_without_event(valuation: pd.DataFrame, securities: pd.DataFrame, cor
                 amount = qty * float(b["coupon_rate"]) / freq / 100
                 rows.append({"security_id": sid, "coupon_date": on, "nominal": qty, "coupon_amount": amount, "currency": b["currency"], "rag": AMBER,
                              "detail": f"coupon of {end} due per the bond's schedule: accrued interest reset, no INTR event, no coupon income booked"})
+            if end >= maturity:
+                break
             _, end = coupon_period(end + dt.timedelta(days=1), maturity, freq)
     return pd.DataFrame(rows, columns=cols)
 
@@ -170,36 +174,4 @@ def summary(price_exceptions: pd.DataFrame, fx_exceptions: pd.DataFrame, day_mov
         line("NAV explain residual", big_residual, "residual below 0.01 per share in every class",
              lambda r: "; ".join(f"class {x.share_class} residual {x.residual:,.2f} ({x.residual_per_share:,.4f} per share)" for x in r.itertuples())),
     ]
-    table = pd.DataFrame(rows)
-    order = table["rag"].map({RED: 0, AMBER: 1, GREEN: 2})
-    return table.assign(_o=order).sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
-
-
-RESTATEMENT_COLUMNS = ["share_class", "nav_date", "nav_per_share_stored", "nav_per_share_recomputed", "difference", "stored_by_run"]
-
-
-def restatements(stored: pd.DataFrame, recomputed: pd.DataFrame, business_date, tolerance: float = 1e-9) -> pd.DataFrame:
-    """NAV per share of earlier dates as earlier runs stored it (the workbench store) against today's
-    recomputation of the same dates. A change restates a NAV that may already have been dealt on
-    and signed off: it is shown, never silent."""
-    if stored.empty or recomputed.empty:
-        return pd.DataFrame(columns=RESTATEMENT_COLUMNS)
-    before = stored[pd.to_datetime(stored["nav_date"]) < pd.Timestamp(business_date)]
-    left = before.assign(nav_date=pd.to_datetime(before["nav_date"]))[["share_class", "nav_date", "nav_per_share", "run_id"]]
-    right = recomputed.assign(nav_date=pd.to_datetime(recomputed["nav_date"]))[["share_class", "nav_date", "nav_per_share"]]
-    both = left.merge(right, on=["share_class", "nav_date"], suffixes=("_stored", "_recomputed"))
-    both["difference"] = both["nav_per_share_recomputed"] - both["nav_per_share_stored"]
-    changed = both[both["difference"].abs() > tolerance].rename(columns={"run_id": "stored_by_run"})
-    return changed[RESTATEMENT_COLUMNS].sort_values(["nav_date", "share_class"]).reset_index(drop=True)
-
-
-def with_restatement_check(summary: pd.DataFrame, restated: pd.DataFrame) -> pd.DataFrame:
-    """The NAV summary with the restatement line added (red when an earlier NAV changed)."""
-    if len(restated):
-        detail = "; ".join(f"{r.share_class} {r.nav_date:%Y-%m-%d}: {r.nav_per_share_stored:.4f} -> {r.nav_per_share_recomputed:.4f}"
-                           for r in restated.head(5).itertuples())
-        line = ("restatements", RED, len(restated), f"earlier NAVs changed since they were stored: {detail}")
-    else:
-        # the same words whether or not anything was stored yet: the summary must not depend on the store's state
-        line = ("restatements", GREEN, 0, "no earlier NAV changed since it was stored")
-    return worst_first(pd.concat([summary, pd.DataFrame([line], columns=["check", "rag", "count", "detail"])], ignore_index=True))
+    return worst_first(pd.DataFrame(rows))

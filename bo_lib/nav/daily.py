@@ -1,6 +1,7 @@
-"""The NAV report of one fund and business date, assembled from the pure NAV functions: the shadow
-NAV history, the day's pricing and FX exceptions, the controls, the explain and the key figures the
-archive index shows. What the NAV notebook displays, in one call.
+"""The NAV report of one fund and business date, assembled from the pure NAV functions: the day's
+NAV per class as the books struck it, its pricing and FX exceptions, the controls against the
+administrator over the history window, the explain, the restatements, the lock, and the key
+figures the archive index shows. What the NAV notebook displays, in one call (``nav_report``).
 """
 
 from __future__ import annotations
@@ -10,21 +11,29 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bo_lib.books.nav import NavResult
 from bo_lib.nav import controls
 from bo_lib.nav.explain import nav_explain
-from bo_lib.nav.nav import NavBooks, NavResult, compute_nav
+from bo_lib.nav.inputs import NavInputs
 from bo_lib.nav.pricing import fx_exceptions, price_exceptions
+from bo_lib.prices import ratio_adjustment
+from bo_lib.rag import AMBER, GREEN, RED, worst_first
+
+CLASS_TABLE_COLUMNS = ["share_class", "units_opening", "units_subscribed", "units_redeemed", "units_outstanding", "nav_per_share",
+                       "net_assets_before_dealing", "capital_activity", "net_assets", "management_fee_accrued", "performance_fee_accrued",
+                       "performance_fee_payable", "high_water_mark", "administrator_nav_per_share", "difference_pct", "status"]
 
 
 @dataclass
 class NavReport:
     business_date: dt.date
-    result: NavResult
-    explain: pd.DataFrame
+    inputs: NavInputs
+    result: NavResult  # the day's figures (empty tables when the NAV could not be struck)
+    explain: pd.DataFrame  # the history window
     price_exceptions: pd.DataFrame
     fx_exceptions: pd.DataFrame
     day_moves: pd.DataFrame
-    shadow_vs_administrator: pd.DataFrame
+    shadow_vs_administrator: pd.DataFrame  # the history window
     units_rollforward: pd.DataFrame
     position_exceptions: pd.DataFrame
     coupons_without_event: pd.DataFrame
@@ -34,14 +43,12 @@ class NavReport:
     def class_table(self) -> pd.DataFrame:
         """The day's NAV per class: units, NAV per share, net assets, fees, the administrator's figure."""
         d = pd.Timestamp(self.business_date)
-        if self.result.class_nav.empty:
-            return pd.DataFrame(columns=["share_class", "units_outstanding", "nav_per_share", "net_assets"])
-        nav = self.result.class_nav[self.result.class_nav["nav_date"].eq(d)]
+        nav = self.inputs.history[self.inputs.history["nav_date"].eq(d)]
+        if nav.empty or self.inputs.result is None:
+            return pd.DataFrame(columns=CLASS_TABLE_COLUMNS)
         shadow = self.shadow_vs_administrator[self.shadow_vs_administrator["nav_date"].eq(d)]
         table = nav.merge(shadow[["share_class", "administrator_nav_per_share", "difference_pct", "status"]], on="share_class", how="left")
-        return table[["share_class", "units_opening", "units_subscribed", "units_redeemed", "units_outstanding", "nav_per_share",
-                      "net_assets_before_dealing", "capital_activity", "net_assets", "management_fee_accrued", "performance_fee_accrued",
-                      "high_water_mark", "administrator_nav_per_share", "difference_pct", "status"]]
+        return table.reindex(columns=CLASS_TABLE_COLUMNS)
 
     @property
     def balance_sheet_today(self) -> pd.DataFrame:
@@ -50,92 +57,123 @@ class NavReport:
         total = pd.DataFrame({"line": ["net assets"], "amount_base": [today["amount_base"].sum()]})
         return pd.concat([today, total], ignore_index=True)
 
-    def store_rows(self) -> pd.DataFrame:
-        """Every date's class results with the administrator's figure, for the workbench store."""
-        nav = self.result.class_nav
-        shadow = self.shadow_vs_administrator[["nav_date", "share_class", "administrator_nav_per_share", "difference_pct"]]
-        rows = nav.merge(shadow, on=["nav_date", "share_class"], how="left").rename(columns={"administrator_nav_per_share": "admin_nav_per_share"})
-        return rows.assign(fund=self.result.fund.fund_code)
-
     def key_figures(self) -> dict:
-        if self.result.class_nav.empty:
-            return {"net_assets": None, "pricing_exceptions": len(self.price_exceptions)}
         d = pd.Timestamp(self.business_date)
-        nav = self.result.class_nav[self.result.class_nav["nav_date"].eq(d)].set_index("share_class")
+        nav = self.inputs.history[self.inputs.history["nav_date"].eq(d)].set_index("share_class")
+        if nav.empty or self.inputs.result is None:
+            return {"net_assets": None, "pricing_exceptions": len(self.price_exceptions)}
         figures = {f"nav_per_share_{c}": float(nav.at[c, "nav_per_share"]) for c in nav.index}
         figures["net_assets"] = round(float(nav["net_assets"].sum()), 2)
         figures["pricing_exceptions"] = len(self.price_exceptions)
         shadow = self.shadow_vs_administrator[self.shadow_vs_administrator["nav_date"].eq(d)]
         figures["max_admin_difference_pct"] = round(float(shadow["difference_pct"].abs().max()), 4) if len(shadow) else None
-        figures["max_explain_residual_per_share"] = float(self.explain.loc[self.explain["nav_date"].eq(d), "residual_per_share"].abs().max())
+        today = self.explain.loc[self.explain["nav_date"].eq(d), "residual_per_share"]
+        figures["max_explain_residual_per_share"] = float(today.abs().max()) if len(today) else None
+        figures["restatements_required"] = int(len(self.inputs.required))
+        figures["navs_restated_unlocked"] = int(len(self.inputs.restated))
+        figures["locked_through"] = self.inputs.locked_through.isoformat() if self.inputs.locked_through else None
         return figures
 
     @property
     def counts(self) -> dict:
-        return {r: int((self.summary["rag"] == r).sum()) for r in ("red", "amber", "green")}
+        return {r: int((self.summary["rag"] == r).sum()) for r in (RED, AMBER, GREEN)}
 
 
-def missing_inputs(books: NavBooks) -> list[str]:
-    """What the NAV cannot be struck without: the opening book and each share class's opening line."""
-    problems = []
-    if len(books.valuation_dates) < 2:
-        problems.append("no opening date and NAV date to roll from")
-    classes = set(books.opening_share_classes["share_class"]) if "share_class" in books.opening_share_classes else set()
-    missing = [c.code for c in books.fund.share_classes if c.code not in classes]
-    if missing:
-        problems.append(f"no opening share-class line for class(es) {', '.join(missing)}")
-    if books.opening_positions.empty and books.opening_cash.empty:
-        problems.append("no opening positions or cash")
-    return problems
+def _empty(*columns: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c.endswith("date") else "object") for c in columns})
 
 
-def _unavailable(books: NavBooks, business_date: dt.date, problems: list[str], violations: int) -> NavReport:
-    """A report that says why the NAV could not be struck, with empty tables of the usual shape."""
-    def empty(*columns: str) -> pd.DataFrame:
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c.endswith("date") else "object") for c in columns})
-
-    result = NavResult(books.fund, books.valuation_dates,
-                       class_nav=empty("nav_date", "share_class", "nav_per_share", "units_outstanding", "net_assets", "net_assets_before_dealing"),
-                       balance_sheet=empty("nav_date", "line", "amount_base"),
-                       valuation=empty("nav_date", "account", "security_id", "quantity", "price", "source", "currency", "market_value_local",
-                                       "accrued_interest_local", "market_value_base"),
-                       chosen_prices=empty("price_date", "security_id", "price"), price_adjustments=empty("price_date", "security_id"),
-                       fx=empty("rate_date", "currency", "rate_to_base"), income=empty("event_id"), pool_flows=empty("nav_date"),
-                       accruals=empty("nav_date", "accrual", "share_class", "opening", "accrued", "paid", "closing"),
-                       dealing=empty("dealing_date", "order_id"), positions=empty("security_id"), ledger_suspense=empty("reference"),
-                       cash=empty("nav_date", "currency", "cash_at_bank"), notes=problems)
-    summary = pd.DataFrame([{"check": "input data", "rag": controls.RED, "count": max(violations, len(problems)),
-                             "detail": "the NAV cannot be struck: " + "; ".join(problems)}])
-    shadow = empty("nav_date", "share_class", "shadow_nav_per_share", "administrator_nav_per_share", "difference_pct", "rag")
-    return NavReport(business_date, result, empty("nav_date", "share_class", "residual_per_share"), empty("security_id", "exception"),
-                     empty("currency"), empty("nav_date", "share_class", "rag"), shadow, empty("nav_date", "share_class", "rag"),
-                     empty("exception"), empty("security_id"), summary)
+def _unavailable(inputs: NavInputs) -> NavReport:
+    """A report that says why the NAV could not be shown, with empty tables of the usual shape."""
+    summary = pd.DataFrame([{"check": "input data", "rag": RED, "count": max(len(inputs.violations), len(inputs.problems)),
+                             "detail": "the NAV cannot be struck: " + "; ".join(inputs.problems)}])
+    shadow = _empty("nav_date", "share_class", "shadow_nav_per_share", "administrator_nav_per_share", "difference_pct", "status", "rag")
+    result = NavResult(inputs.fund, [inputs.business_date],
+                       class_nav=_empty("nav_date", "share_class", "nav_per_share", "units_outstanding", "net_assets", "net_assets_before_dealing"),
+                       balance_sheet=_empty("nav_date", "line", "amount_base"),
+                       valuation=_empty("nav_date", "account", "security_id", "quantity", "price", "source", "currency", "market_value_local",
+                                        "accrued_interest_local", "market_value_base"),
+                       chosen_prices=_empty("price_date", "security_id", "price"), price_adjustments=_empty("price_date", "security_id"),
+                       fx=_empty("rate_date", "currency", "rate_to_base"), income=_empty("event_id"), pool_flows=_empty("nav_date"),
+                       accruals=_empty("nav_date", "accrual", "share_class", "opening", "accrued", "paid", "closing"),
+                       dealing=_empty("dealing_date", "order_id"), positions=_empty("security_id"), ledger_suspense=_empty("reference"),
+                       cash=_empty("nav_date", "currency", "cash_at_bank"), booked_events=_empty("event_id"), notes=list(inputs.problems))
+    return NavReport(inputs.business_date, inputs, result, _empty("nav_date", "share_class", "residual_per_share"), _empty("security_id", "exception"),
+                     _empty("currency"), _empty("nav_date", "share_class", "rag"), shadow, _empty("nav_date", "share_class", "rag"),
+                     _empty("exception"), _empty("security_id"), summary)
 
 
-def strike_nav(books: NavBooks, business_date: dt.date, violations: int = 0) -> NavReport:
-    """Compute the shadow NAV history to ``business_date`` and run every NAV control on that date
-    (or, when the opening book is missing, a report that says so: never a crash)."""
-    problems = missing_inputs(books)
-    if problems:
-        return _unavailable(books, business_date, problems, violations)
-    fund = books.fund
-    result = compute_nav(books)
-    d = pd.Timestamp(business_date)
-    valued_today = result.valuation.groupby(["nav_date", "security_id"], as_index=False).agg(
-        quantity=("quantity", "sum"), market_value_base=("market_value_base", "sum"), price=("price", "first"), source=("source", "first"),
-        price_as_of=("price_as_of", "first"), carried_forward=("carried_forward", "first"), is_override=("is_override", "first"),
-        secondary_price=("secondary_price", "first")).rename(columns={"nav_date": "price_date"})
-    prices = price_exceptions(valued_today, result.chosen_prices, books.securities, business_date, fund.pricing.stale_days,
-                              fund.pricing.jump_pct, result.price_adjustments)
-    held_ccy = sorted(set(result.valuation.loc[result.valuation["nav_date"].eq(d), "currency"]) | set(result.cash["currency"]) | {fund.base_currency})
-    fx = fx_exceptions(books.fx_history, business_date, fund.pricing.fx_move_pct, held_ccy)
-    impact = prices[prices["exception"].eq("price_jump")].assign(nav_date=d)[["nav_date", "impact_base"]]
-    shadow = controls.shadow_vs_administrator(result.class_nav, books.admin_nav, fund.nav_thresholds.materiality_pct, impact)
-    explain = nav_explain(result.class_nav, result.pool_flows)
-    moves = controls.day_moves(result.class_nav, fund.nav_thresholds.day_move_pct)
-    units = controls.units_rollforward(result.class_nav, fund.unit_decimals)
-    positions = controls.position_exceptions(result.valuation, result.cash, business_date)
-    coupons = controls.coupons_without_event(result.valuation, books.securities, books.corporate_actions, result.valuation_dates)
-    summary = controls.summary(prices, fx, moves, shadow, units, positions, result.ledger_suspense, coupons, explain, business_date,
-                               fund.base_currency, violations)
-    return NavReport(business_date, result, explain, prices, fx, moves, shadow, units, positions, coupons, summary)
+def nav_report(inputs: NavInputs) -> NavReport:
+    """Every NAV control on the business date (or, when the books have no NAV for it, a report that
+    says why: never a crash)."""
+    if inputs.problems or inputs.result is None:
+        return _unavailable(inputs)
+    fund, d, result, day = inputs.fund, inputs.business_date, inputs.result, inputs.day
+    ts = pd.Timestamp(d)
+    valued = valued_today(result.valuation, ts)
+    adjustments = ratio_adjustment(day.corporate_actions, result.valuation_dates)
+    prices = price_exceptions(valued, result.chosen_prices, inputs.securities, d, fund.pricing.stale_days, fund.pricing.jump_pct,
+                              adjustments)
+    held_ccy = sorted(set(result.valuation.loc[result.valuation["nav_date"].eq(ts), "currency"]) | set(result.cash["currency"]) | {fund.base_currency})
+    fx = fx_exceptions(inputs.fx_history, d, fund.pricing.fx_move_pct, held_ccy)
+    impact = prices[prices["exception"].eq("price_jump")].assign(nav_date=ts)[["nav_date", "impact_base"]]
+    history = inputs.history
+    shadow = controls.shadow_vs_administrator(history, inputs.admin_history, fund.nav_thresholds.materiality_pct, impact)
+    explain = nav_explain(history, inputs.flows_history)
+    moves = controls.day_moves(history, fund.nav_thresholds.day_move_pct)
+    units = controls.units_rollforward(history, fund.unit_decimals)
+    positions = controls.position_exceptions(result.valuation, result.cash, d)
+    coupons = controls.coupons_without_event(result.valuation, inputs.securities, day.corporate_actions, result.valuation_dates)
+    summary = controls.summary(prices, fx, moves, shadow, units, positions, result.ledger_suspense, coupons, explain, d,
+                               fund.base_currency, len(inputs.violations))
+    summary = with_books_checks(summary, inputs, result)
+    return NavReport(d, inputs, result, explain, prices, fx, moves, shadow, units, positions, coupons, summary)
+
+
+def valued_today(valuation: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """The day's holdings per security (all accounts) with their price and how it was chosen."""
+    today = valuation[valuation["nav_date"].eq(day)]
+    grouped = today.groupby(["nav_date", "security_id"], as_index=False)
+    sums = grouped[["quantity", "market_value_base"]].sum()
+    firsts = grouped[["price", "source", "price_as_of", "carried_forward", "is_override", "secondary_price"]].first()
+    return sums.merge(firsts, on=["nav_date", "security_id"]).rename(columns={"nav_date": "price_date"})
+
+
+def with_books_checks(summary: pd.DataFrame, inputs: NavInputs, result) -> pd.DataFrame:
+    """The NAV summary with the book-of-record lines: a locked NAV that changed deliveries would
+    move (red: restatement required, applied only after a reopen), NAVs restated since the last
+    close (amber: the reviewer sees them before closing), and the day struck again from the
+    previous state agreeing with the stored state (red otherwise: the books would not reproduce)."""
+    rows = []
+    required = inputs.required
+    if len(required):
+        detail = "; ".join(f"{pd.Timestamp(r.business_date):%Y-%m-%d} class {r.share_class}: locked {r.stored_nav_per_share:,.4f}, "
+                           f"{r.recomputed_nav_per_share:,.4f} with the corrected deliveries ({r.difference_per_share:+,.4f} per share, "
+                           f"{r.effect_net_assets:+,.2f} {inputs.fund.base_currency} net assets)" for r in required.head(6).itertuples())
+        first = pd.Timestamp(required["business_date"].min()).date()
+        rows.append(("restatement required", RED, len(required),
+                     f"{detail}; not applied: a locked NAV changes only after `bo reopen --fund {inputs.fund.fund_code} --date {first} --reason ... --by ...`"))
+    else:
+        rows.append(("restatement required", GREEN, 0, "no locked NAV is affected by a later delivery"))
+    restated = inputs.restated
+    if len(restated):
+        detail = "; ".join(f"{pd.Timestamp(r.business_date):%Y-%m-%d} class {r.share_class}: {r.stored_nav_per_share:,.4f} -> "
+                           f"{r.recomputed_nav_per_share:,.4f} ({r.reason})" for r in restated.tail(6).itertuples())
+        days = pd.to_datetime(restated["business_date"])
+        rows.append(("restatements", AMBER, len(restated), f"{len(restated)} class NAV(s) restated on {days.nunique()} day(s), "
+                     f"{days.min():%Y-%m-%d} to {days.max():%Y-%m-%d}, since the last close (not locked yet); latest: {detail}"))
+    else:
+        rows.append(("restatements", GREEN, 0, "no NAV restated since the last close"))
+    stored = inputs.state.classes.set_index("share_class")["nav_per_share"] if inputs.state is not None else pd.Series(dtype="float64")
+    struck = result.class_nav[result.class_nav["nav_date"].eq(pd.Timestamp(inputs.business_date))].set_index("share_class")["nav_per_share"]
+    differs = [c for c in stored.index if c in struck.index and abs(float(stored[c]) - float(struck[c])) > 1e-9]
+    locked = inputs.locked_through is not None and inputs.business_date <= inputs.locked_through
+    if differs:
+        rows.append(("books reproduce", RED, len(differs), "struck again from the previous state, the NAV differs from the books' for class(es) "
+                     + ", ".join(f"{c} ({float(stored[c]):,.4f} stored, {float(struck[c]):,.4f} now)" for c in differs)
+                     + ("; the day is locked: the stored NAV stands" if locked else "")))
+    else:
+        rows.append(("books reproduce", GREEN, 0, f"the day struck again from the closing state of {inputs.previous.business_date} gives the "
+                     f"books' NAV" + (f"; locked through {inputs.locked_through}" if inputs.locked_through else "; not locked")))
+    extra = pd.DataFrame(rows, columns=["check", "rag", "count", "detail"])
+    return worst_first(pd.concat([summary, extra], ignore_index=True))

@@ -1,9 +1,9 @@
 """The daily run: plan the jobs, execute them with papermill, archive, seal and index the results.
 
-``plan_run`` (``jobs``) validates everything before a kernel starts; ``run_daily`` executes a
-plan (``execute``), renders offline HTML (``html``), writes the run's index page (``index``), the
-manifest and its checksum (``archive``), makes every file of the run read-only and regenerates the
-report root's index. ``verify_run`` (``archive``) is the auditor's check of a sealed run.
+``plan_run`` (``jobs``) validates everything before a kernel starts; ``run_daily`` ingests the new
+deliveries and rolls the books to the date (``prepare``), executes the plan (``execute``), renders
+offline HTML (``html``), writes the run's index page (``index``), the manifest and its checksum
+(``archive``), makes every file of the run read-only and regenerates the report root's index. ``verify_run`` (``archive``) is the auditor's check of a sealed run.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
+
+from bo_lib.data.catalogue import Catalogue
 from bo_lib.data.layout import input_files
 from bo_lib.hashing import sha256_file
 from bo_lib.pipeline.archive import (
@@ -32,6 +35,7 @@ from bo_lib.pipeline.archive import (
 from bo_lib.pipeline.execute import execute_jobs, print_progress
 from bo_lib.pipeline.index import write_reports_index, write_run_index
 from bo_lib.pipeline.jobs import Job, RunPlan, plan_run
+from bo_lib.pipeline.prepare import prepare_run
 from bo_lib.version import code_version
 
 __all__ = ["Job", "RunPlan", "RunResult", "new_run_id", "plan_run", "run_daily", "verify_run"]
@@ -67,18 +71,36 @@ def _job_spec(plan: RunPlan, job: Job, run_dir: Path) -> dict:
     }
 
 
+def _inputs(plan: RunPlan) -> list[dict]:
+    """The files the run's jobs read, with SHA-256 and the delivery version ingested: reference data,
+    the opening book, the business date's deliveries (earlier days reach the run through the books'
+    closing state, whose digest the ``books`` section records)."""
+    files = input_files(plan.data_root, plan.business_date)
+    catalogue = Catalogue(plan.store)
+    with catalogue.session():
+        versions = catalogue.deliveries(on=plan.business_date, reference=True, opening=True)
+    version_of = dict(zip(versions["path"], versions["version"]))
+    delivery_of = dict(zip(versions["path"], versions["delivery_id"]))
+    files["version"] = files["path"].map(version_of).astype("Int64")
+    files["delivery_id"] = files["path"].map(delivery_of).astype("Int64")
+    return [{k: (None if pd.isna(v) else (int(v) if k in ("version", "delivery_id", "size_bytes") else v)) for k, v in row.items()}
+            for row in files.to_dict(orient="records")]
+
+
 def run_daily(
     plan: RunPlan,
     *,
     command: list[str] | None = None,
     on_finished: Callable[[int, int, dict, dict], None] | None = print_progress,
+    echo: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Execute a validated plan into a new run folder and seal it; never raises for a failed job."""
     created = dt.datetime.now(dt.timezone.utc)
     clock = time.perf_counter()
-    # inputs are hashed before any job runs: the manifest states what the jobs were given, every
-    # delivery up to the business date (books, NAV and status history are rolled from them)
-    inputs = input_files(plan.data_root, plan.business_date, history=True).to_dict(orient="records")
+    # the day's deliveries are ingested and the books rolled to the date before any job runs: every
+    # job reads the same books, and the manifest states what they were given
+    books = prepare_run(plan, echo=echo)
+    inputs = _inputs(plan)
     run_dir = create_run_folder(plan.report_root, plan.business_date, plan.run_id)
     log_path = run_dir / RUN_LOG
 
@@ -122,7 +144,9 @@ def run_daily(
             "files": [file_entry(path, plan.parameters_dir) for path in plan.parameter_files],
         },
         "data_root": str(plan.data_root),
+        "store": str(plan.store),
         "inputs": inputs,
+        "books": books,
         "jobs": jobs,
         "summary": {"jobs": len(jobs), "ok": len(jobs) - failed, "failed": failed},
         "outputs": {},

@@ -30,7 +30,7 @@ MANIFEST = "manifest.json"
 MANIFEST_CHECKSUM = "manifest.sha256"
 RUN_INDEX = "index.html"
 RUN_LOG = "run.log"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: inputs carry their delivery version; the books section (states the run started from)
 
 PACKAGES = ("pandas", "numpy", "papermill", "nbconvert", "nbclient", "plotly", "pydantic", "duckdb", "pyarrow", "bo-workbench")
 

@@ -75,6 +75,7 @@ class RunPlan:
     schedule: Schedule
     company: ManagementCompany
     funds: dict[str, FundParameters]
+    store: Path = Path("store/workbench.duckdb")  # the workbench database every job of the run reads
     jobs: list[Job] = field(default_factory=list)
 
     @property
@@ -186,5 +187,6 @@ def plan_run(
         schedule=schedule,
         company=company,
         funds=all_funds,
+        store=store_path,
         jobs=jobs,
     )

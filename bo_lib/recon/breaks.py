@@ -32,28 +32,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bo_lib.store import open_store
+from bo_lib.store import ensure_schema, open_store, register_table, table_exists
 
 BREAK_COLUMNS = ["recon", "break_key", "account", "item", "classification", "currency", "difference", "value_base", "detail"]
 RECON_PREFIX = {"positions": "POS", "cash": "CSH", "trades": "TRD"}
 AGE_BUCKETS = (("0-1", 0, 1), ("2-5", 2, 5), ("6-10", 6, 10), (">10", 11, None))
 
-_SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS recon_runs (
-        fund VARCHAR NOT NULL, business_date DATE NOT NULL, run_id VARCHAR, recorded_at TIMESTAMP,
-        PRIMARY KEY (fund, business_date))""",
-    """CREATE TABLE IF NOT EXISTS recon_break_observations (
-        fund VARCHAR NOT NULL, business_date DATE NOT NULL, recon VARCHAR NOT NULL, break_key VARCHAR NOT NULL,
-        account VARCHAR, item VARCHAR, classification VARCHAR, currency VARCHAR, difference DOUBLE, value_base DOUBLE,
-        detail VARCHAR, run_id VARCHAR, PRIMARY KEY (fund, business_date, recon, break_key))""",
-    """CREATE TABLE IF NOT EXISTS recon_break_notes (
-        break_id VARCHAR PRIMARY KEY, owner VARCHAR, comment VARCHAR, updated_at TIMESTAMP)""",
-    """CREATE TABLE IF NOT EXISTS recon_breaks (
-        break_id VARCHAR PRIMARY KEY, fund VARCHAR, recon VARCHAR, break_key VARCHAR, account VARCHAR, item VARCHAR,
-        classification VARCHAR, currency VARCHAR, first_seen DATE, last_seen DATE, status VARCHAR, resolved_on DATE,
-        age_business_days INTEGER, difference DOUBLE, value_base DOUBLE, detail VARCHAR, owner VARCHAR, comment VARCHAR,
-        as_of DATE)""",
-]
+register_table("recon_runs", {"fund": "VARCHAR NOT NULL", "business_date": "DATE NOT NULL", "run_id": "VARCHAR", "recorded_at": "TIMESTAMP"},
+               ("fund", "business_date"))
+register_table("recon_break_observations", {
+    "fund": "VARCHAR NOT NULL", "business_date": "DATE NOT NULL", "recon": "VARCHAR NOT NULL", "break_key": "VARCHAR NOT NULL",
+    "account": "VARCHAR", "item": "VARCHAR", "classification": "VARCHAR", "currency": "VARCHAR", "difference": "DOUBLE",
+    "value_base": "DOUBLE", "detail": "VARCHAR", "run_id": "VARCHAR"}, ("fund", "business_date", "recon", "break_key"))
+register_table("recon_break_notes", {"break_id": "VARCHAR", "owner": "VARCHAR", "comment": "VARCHAR", "updated_at": "TIMESTAMP"}, ("break_id",))
+register_table("recon_breaks", {
+    "break_id": "VARCHAR", "fund": "VARCHAR", "recon": "VARCHAR", "break_key": "VARCHAR", "account": "VARCHAR", "item": "VARCHAR",
+    "classification": "VARCHAR", "currency": "VARCHAR", "first_seen": "DATE", "last_seen": "DATE", "status": "VARCHAR", "resolved_on": "DATE",
+    "age_business_days": "INTEGER", "difference": "DOUBLE", "value_base": "DOUBLE", "detail": "VARCHAR", "owner": "VARCHAR",
+    "comment": "VARCHAR", "as_of": "DATE"}, ("break_id",))
 HISTORY_COLUMNS = ["break_id", "fund", "recon", "break_key", "account", "item", "classification", "currency", "first_seen", "last_seen",
                    "status", "resolved_on", "age_business_days", "difference", "value_base", "detail", "owner", "comment"]
 
@@ -109,32 +105,34 @@ def break_history(observations: pd.DataFrame, run_dates: list[dt.date], as_of: d
     return table[HISTORY_COLUMNS].sort_values(["status", "recon", "first_seen", "break_id"], ascending=[True, True, True, True]).reset_index(drop=True)
 
 
-def _ensure_schema(connection) -> None:
-    for statement in _SCHEMA:
-        connection.execute(statement)
-
-
 def recorded_dates(store: Path | str, fund: str) -> list[dt.date]:
     """Business dates already reconciled for the fund (empty when the store does not exist yet)."""
+    return sorted(recorded_runs(store, fund))
+
+
+def recorded_runs(store: Path | str, fund: str) -> dict[dt.date, dt.datetime]:
+    """Business date -> when its reconciliation was recorded, for the fund."""
     if not Path(store).exists():
-        return []
-    with open_store(store) as connection:
-        _ensure_schema(connection)
-        rows = connection.sql(f"SELECT business_date FROM recon_runs WHERE fund = '{_quote(fund)}' ORDER BY 1").fetchall()
-    return [r[0] for r in rows]
+        return {}
+    with open_store(store, read_only=True) as connection:
+        if not table_exists(connection, "recon_runs"):
+            return {}
+        rows = connection.execute("SELECT business_date, recorded_at FROM recon_runs WHERE fund = ?", [fund]).fetchall()
+    return {d: at for d, at in rows}
 
 
 def _quote(text: str) -> str:
     return str(text).replace("'", "''")
 
 
-def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame], run_id: str, calendar) -> pd.DataFrame:
+def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame], run_id: str, calendar, also=None) -> pd.DataFrame:
     """Store the breaks found for each business date in ``days`` (date -> BREAK_COLUMNS frame),
     replacing whatever an earlier run stored for those dates, then rebuild ``recon_breaks`` for the
-    fund as of its latest reconciled date. Returns that table."""
+    fund as of its latest reconciled date. ``also(connection)`` writes more in the same transaction
+    (what the day's cash recon leaves open). Returns that table."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     with open_store(store) as connection:
-        _ensure_schema(connection)
+        ensure_schema(connection)
         connection.execute("BEGIN TRANSACTION")
         try:
             for day, breaks in days.items():
@@ -150,6 +148,8 @@ def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame
             observations, runs, notes = _read(connection, fund)
             latest = max(runs) if runs else None
             table = break_history(observations, runs, latest, calendar, notes) if latest else pd.DataFrame(columns=HISTORY_COLUMNS)
+            if also is not None:
+                also(connection)
             connection.execute("DELETE FROM recon_breaks WHERE fund = ?", [fund])
             if len(table):
                 connection.register("new_breaks", table.assign(as_of=pd.Timestamp(latest)))
@@ -173,8 +173,9 @@ def load_breaks(store: Path | str, fund: str, as_of: dt.date, calendar) -> pd.Da
     """Every break of the fund as of ``as_of`` (open and resolved), with owner and comment."""
     if not Path(store).exists():
         return pd.DataFrame(columns=HISTORY_COLUMNS)
-    with open_store(store) as connection:
-        _ensure_schema(connection)
+    with open_store(store, read_only=True) as connection:
+        if not table_exists(connection, "recon_runs"):
+            return pd.DataFrame(columns=HISTORY_COLUMNS)
         observations, runs, notes = _read(connection, fund)
     return break_history(observations, runs, as_of, calendar, notes)
 
@@ -183,7 +184,7 @@ def set_break_note(store: Path | str, break_id: str, owner: str | None = None, c
     """Set the owner and/or comment of a break (kept as long as the break id lives)."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     with open_store(store) as connection:
-        _ensure_schema(connection)
+        ensure_schema(connection)
         current = connection.execute("SELECT owner, comment FROM recon_break_notes WHERE break_id = ?", [break_id]).fetchall()
         old_owner, old_comment = current[0] if current else ("", "")
         connection.execute("INSERT OR REPLACE INTO recon_break_notes VALUES (?, ?, ?, ?)",

@@ -1,18 +1,19 @@
 """Cash reconciliation: the books' cash ledger (expected movements by value date) against what the
 bank booked (MT940 / camt.053 statement entries), and the integrity of the statements themselves.
 
-* ``statement_integrity``: each statement must balance (opening + entries = closing, summed
-  exactly) and open at the previous statement's closing balance for the account. A statement that
-  does not is an exception in the report; its entries are still reconciled (flagged), since
-  dropping them would turn one bank error into many false breaks.
+* statement integrity (``bo_lib.data.formats.statement.statement_integrity``): each statement must
+  balance and open at the previous statement's closing balance. A statement that does not is an
+  exception in the report; its entries are still reconciled (flagged), since dropping them would
+  turn one bank error into many false breaks.
 * ``reconcile_cash``: grouped matching (``bo_lib.recon.engine.match_groups``) per account, currency
   and reference — our trade / order / event id, which the bank echoes as the customer reference —
   with value dates within ``VALUE_DATE_WINDOW_DAYS`` business days of the payment system's
   calendar, so one bank entry may settle several ledger lines (or several several). Two identical
   entries on one day are two entries: nothing is de-duplicated. Bank entries without our reference
-  (``NONREF``: fees, charges) are keyed by the bank's own reference. The recon is cumulative from
-  the opening: every ledger line due up to the business date against every entry booked up to it,
-  so an item stays a break (and ages) until it moves.
+  (``NONREF``: fees, charges) are keyed by the bank's own reference, which is what the books book such
+  an item against. The recon is cumulative in effect: what a day leaves unmatched is carried into the
+  next (``bo_lib.recon.carried``), so an item stays a break (and ages) until its counterpart moves,
+  while a day reads only its own deliveries and the previous day's open items.
 
 Classification: ``timing`` when the reference is a trade the custodian reports as not (fully)
 settled, ``missing at bank`` (in the books only), ``missing in books`` (on the statement only),
@@ -29,37 +30,18 @@ import pandas as pd
 
 from bo_lib import calendars
 from bo_lib.recon.engine import GroupMatch, Tolerance, business_day_numbers, match_groups
-from bo_lib.recon.positions import UNSETTLED_STATUSES, to_base
+from bo_lib.codes import UNSETTLED_STATUSES
+from bo_lib.data.formats.statement import statement_integrity
+from bo_lib.fx import to_base
 
 #: how far (business days) the bank's value date may be from the books' for the two to match
 VALUE_DATE_WINDOW_DAYS = 3
 NO_REFERENCE = ("", "NONREF")
-BALANCE_TOLERANCE = 0.005  # statement totals are exact decimals; anything at or above half a cent is real
 
 TIMING = "timing"
 MISSING_AT_BANK = "missing at bank"
 MISSING_IN_BOOKS = "missing in books"
 PRICE_AMOUNT = "price/amount difference"
-
-
-def statement_integrity(statements: pd.DataFrame) -> pd.DataFrame:
-    """Per statement (rows in delivery order): does it balance, and does it open at the previous
-    statement's closing balance for its account? Adds ``balances``, ``previous_closing``,
-    ``chain_break``, ``chain_difference``, ``integrity`` (ok / does not balance / chain broken /
-    both) and ``rag``. ``difference`` (closing - opening - entries) is expected from the parser's
-    exact totals; it is recomputed when absent."""
-    table = statements.reset_index(drop=True).copy()
-    if "difference" not in table:
-        table["difference"] = table["closing_balance"] - table["opening_balance"] - table["entries_total"]
-    table["difference"] = table["difference"].astype("float64").round(2)
-    table["balances"] = table["difference"].abs().lt(BALANCE_TOLERANCE)
-    table["previous_closing"] = table.groupby("account", sort=False)["closing_balance"].shift()
-    table["chain_difference"] = (table["opening_balance"] - table["previous_closing"]).round(2)
-    table["chain_break"] = table["chain_difference"].abs().ge(BALANCE_TOLERANCE).fillna(False).astype(bool)
-    table["integrity"] = np.select([~table["balances"] & table["chain_break"], ~table["balances"], table["chain_break"]],
-                                   ["does not balance; chain broken", "does not balance", "chain broken"], default="ok")
-    table["rag"] = np.where(table["integrity"].eq("ok"), "green", "red")
-    return table
 
 
 @dataclass
@@ -80,17 +62,35 @@ class CashRecon:
         cols = ["side", "account", "currency", "reference", "value_date", "amount", "description"]
         return pd.concat([books.reindex(columns=cols), bank.reindex(columns=cols)], ignore_index=True)
 
+    def open_items(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The ledger lines and bank entries not matched today: what the next day starts from."""
+        left = self.match.left[self.match.left["group_status"].ne("matched")]
+        right = self.match.right[self.match.right["group_status"].ne("matched")]
+        return left.reset_index(drop=True), right.reset_index(drop=True)
+
+    def closings(self, previous: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Each account's last statement closing after today (today's statement, else the previous one)."""
+        today = self.integrity.sort_values(["account", "closing_date"]).drop_duplicates("account", keep="last")
+        today = today[["account", "statement_id", "closing_date", "closing_balance"]]
+        if previous is None or previous.empty:
+            return today.reset_index(drop=True)
+        kept = previous[~previous["account"].isin(today["account"])]
+        return pd.concat([kept, today], ignore_index=True)
+
 
 def bank_entries(entries: pd.DataFrame, integrity: pd.DataFrame) -> pd.DataFrame:
     """Statement entries keyed for matching: ``reference`` is the customer reference (our id) or,
-    for entries without one, ``NONREF:<bank reference>``; ``statement_ok`` flags entries of a
-    statement that failed its integrity check."""
+    for entries without one, the bank's own reference (what the books book a bank charge against);
+    ``statement_ok`` flags entries of a statement that failed its integrity check (an entry carried
+    from an earlier day keeps the flag it had)."""
     ref = entries["customer_reference"].fillna("").str.strip()
-    keyed = entries.assign(reference=ref.where(~ref.isin(NO_REFERENCE), "NONREF:" + entries["bank_reference"].fillna("")))
+    keyed = entries.assign(reference=ref.where(~ref.isin(NO_REFERENCE), entries["bank_reference"].fillna("")))
     bad = integrity.loc[integrity["integrity"] != "ok"]
     failed = pd.MultiIndex.from_arrays([bad["account"], bad["statement_id"], pd.to_datetime(bad["delivery_date"])])
     mine = pd.MultiIndex.from_arrays([keyed["account"], keyed["statement_id"], pd.to_datetime(keyed["delivery_date"])])
-    keyed["statement_ok"] = ~mine.isin(failed)
+    fresh = ~mine.isin(failed)
+    keyed["statement_ok"] = np.where(keyed["statement_ok"].notna(), keyed["statement_ok"], fresh) if "statement_ok" in keyed else fresh
+    keyed["statement_ok"] = keyed["statement_ok"].astype(bool)
     return keyed
 
 
@@ -102,27 +102,39 @@ def unsettled_trades(status: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
 
 def reconcile_cash(ledger: pd.DataFrame, entries: pd.DataFrame, statements: pd.DataFrame, status: pd.DataFrame, fx_rates: pd.DataFrame, *,
                    business_date: dt.date, base_currency: str, amount_tolerance: float, opening_date: dt.date,
-                   window_days: int = VALUE_DATE_WINDOW_DAYS) -> CashRecon:
-    """Books cash ledger vs bank statement entries up to ``business_date``.
+                   window_days: int = VALUE_DATE_WINDOW_DAYS, carried=None) -> CashRecon:
+    """Books cash ledger vs bank statement entries on ``business_date``.
 
-    ``ledger``: the cash_ledger lines of the fund (all delivered up to the date); ``entries`` and
-    ``statements``: every statement entry / statement delivered up to the date (with
-    ``delivery_date``); ``status``: the settlement_status feed of the date.
+    ``ledger``: the day's cash_ledger lines of the fund; ``entries`` and ``statements``: the day's
+    statement entries and statements (with ``delivery_date``); ``status``: the day's settlement
+    status feed; ``carried`` (``bo_lib.recon.carried.CarriedCash``): the ledger lines and bank entries
+    earlier days left open, and each account's last closing. A carried item is open today: it
+    groups with today's items of its key whatever its own value date (a fail that settles late, a
+    withholding refund, a bank charge the books book the next day), while today's items group within
+    ``window_days`` business days of each other.
     """
     day = pd.Timestamp(business_date)
-    integrity_all = statement_integrity(statements.sort_values(["account", "delivery_date"], kind="stable"))
-    integrity = integrity_all[integrity_all["delivery_date"] == day].reset_index(drop=True)
-    books = ledger[ledger["value_date"] <= day].reset_index(drop=True)
-    bank = bank_entries(entries[entries["delivery_date"] <= day], integrity_all)
+    previous = dict(zip(carried.closings["account"], carried.closings["closing_balance"])) if carried is not None else {}
+    integrity = statement_integrity(statements.sort_values(["account", "delivery_date"], kind="stable"), previous)
+    today_books = ledger[ledger["value_date"] <= day].assign(window_date=lambda t: t["value_date"], carried=False)
+    today_bank = bank_entries(entries[entries["delivery_date"] <= day].drop(columns=["statement_ok"], errors="ignore"), integrity)
+    today_bank = today_bank.assign(window_date=today_bank["value_date"], carried=False)
+    books, bank = today_books, today_bank
+    if carried is not None and (len(carried.books) or len(carried.bank)):
+        old_bank = bank_entries(carried.bank, integrity.iloc[0:0]) if len(carried.bank) else carried.bank.assign(reference=pd.Series(dtype="str"))
+        books = pd.concat([carried.books.assign(window_date=day, carried=True), today_books], ignore_index=True)
+        bank = pd.concat([old_bank.assign(window_date=day, carried=True), today_bank], ignore_index=True)
     currencies = sorted(set(books["currency"]) | set(bank["currency"]))
     calendar_of = {c: calendars.calendar_for("XOFF", c) for c in currencies}
-    match = match_groups(books[["account", "currency", "reference", "value_date", "amount", "movement_type", "description"]],
-                         bank[["account", "currency", "reference", "value_date", "booking_date", "amount", "transaction_code",
-                               "bank_reference", "description", "statement_id", "delivery_date", "statement_ok"]],
-                         keys=["account", "currency", "reference"], amount="amount", date="value_date",
+    match = match_groups(books[["account", "currency", "reference", "value_date", "window_date", "amount", "movement_type", "description", "carried"]],
+                         bank[["account", "currency", "reference", "value_date", "window_date", "booking_date", "amount", "transaction_code",
+                               "customer_reference", "bank_reference", "description", "statement_id", "delivery_date", "statement_ok", "carried"]],
+                         keys=["account", "currency", "reference"], amount="amount", date="window_date",
                          tolerance=Tolerance(abs=amount_tolerance), window_days=window_days,
-                         business_day_number=business_day_numbers(calendar_of, "currency", "value_date", opening_date))
+                         business_day_number=business_day_numbers(calendar_of, "currency", "window_date", opening_date))
     groups = match.groups.copy()
+    first_value = pd.concat([match.left[["group_id", "value_date"]], match.right[["group_id", "value_date"]]]).groupby("group_id")["value_date"].min()
+    groups["first_date"] = pd.to_datetime(first_value.reindex(groups["group_id"]).to_numpy()).astype("datetime64[ns]")
     unsettled = unsettled_trades(status, business_date).set_index("client_reference")
     pending = groups["reference"].isin(unsettled.index)
     groups["settlement_status"] = groups["reference"].map(unsettled["settlement_status"]).fillna("")
@@ -131,7 +143,7 @@ def reconcile_cash(ledger: pd.DataFrame, entries: pd.DataFrame, statements: pd.D
         ["", TIMING, MISSING_AT_BANK, MISSING_IN_BOOKS], default=PRICE_AMOUNT)
     groups["break_value_base"] = to_base(groups["amount_diff"].abs(), groups["currency"], fx_rates, base_currency).where(
         groups["status"].ne("matched"), 0.0)
-    unbalanced = match.right.loc[~match.right["statement_ok"], "group_id"]
+    unbalanced = match.right.loc[~match.right["statement_ok"].astype(bool), "group_id"]
     groups["from_failed_statement"] = groups["group_id"].isin(unbalanced)
     groups["detail"] = _details(groups, match)
     return CashRecon(business_date, match, groups, integrity)

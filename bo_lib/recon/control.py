@@ -9,9 +9,9 @@ break that is not explained by timing. Amber: breaks explained by trades pending
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,8 @@ from bo_lib import calendars
 from bo_lib.money import round_half_up
 from bo_lib.recon import breaks as breaks_mod
 from bo_lib.recon.cash import CashRecon, reconcile_cash
-from bo_lib.recon.positions import TIMING, PositionRecon, books_settled_positions, reconcile_positions
+from bo_lib.recon.inputs import ReconDay
+from bo_lib.recon.positions import TIMING, PositionRecon, reconcile_positions
 from bo_lib.recon.trades import TradeRecon, reconcile_trades
 from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
 
@@ -78,40 +79,49 @@ def valuation_calendar(fund, closures: pd.DataFrame | None = None):
     return calendars.trading_calendar(fund.calendar, closures)
 
 
-def run_recons(inputs, day: dt.date) -> DailyRecon:
-    """The three recons of ``inputs.fund`` for ``day`` (any delivered date up to the inputs' date)."""
-    fund = inputs.fund
-    ts = pd.Timestamp(day)
-    books = inputs.books
-    trades = books.trades[books.trades["delivery_date"] <= ts] if len(books.trades) else books.trades
-    events = books.corporate_actions
-    if len(events):
-        events = events[events["delivery_date"] <= ts]
-    positions, movements = books_settled_positions(books.opening_positions, trades, events, day)
-    held = inputs.held_out[inputs.held_out["delivery_date"] == ts]
+def run_recons(day: ReconDay) -> DailyRecon:
+    """The three recons of one fund and business date from the day's gathered inputs."""
+    fund = day.fund
+    positions = day.books_positions
+    held = day.held_out
     held_positions = held[held["recon"] == "positions"]
     if len(held_positions):  # the custodian's row is unreadable: keep the key out of both sides today
-        isin_of = inputs.securities.set_index("security_id")["isin"]
+        isin_of = day.securities.set_index("security_id")["isin"]
         key = positions["account"] + "|" + positions["security_id"].map(isin_of).fillna("")
         positions = positions[~key.isin(held_positions["account"] + "|" + held_positions["isin"])]
-    status, fx = inputs.feed("settlement_status", day), inputs.feed("fx_rates", day)
-    position_recon = reconcile_positions(positions, inputs.feed("custodian_positions", day), inputs.securities, status, trades,
-                                         inputs.feed("prices", day), fx, business_date=day, base_currency=fund.base_currency,
+    position_recon = reconcile_positions(positions, day.custodian_positions, day.securities, day.settlement_status, day.trades_named,
+                                         day.prices, day.fx_rates, business_date=day.business_date, base_currency=fund.base_currency,
                                          tolerances=fund.tolerances, price_hierarchy=fund.pricing.hierarchy)
-    ledger = books.cash_ledger[books.cash_ledger["delivery_date"] <= ts] if len(books.cash_ledger) else books.cash_ledger
-    held_cash = held[held["recon"] == "cash"]
-    if len(held_cash) and len(ledger):  # the bank's statement is unreadable: today's book movements wait for it
-        ledger = ledger[~(ledger["account"].isin(held_cash["account"]) & (pd.to_datetime(ledger["value_date"]) == ts))]
-    entries = inputs.statement_entries
-    cash_recon = reconcile_cash(ledger, entries, inputs.statements[inputs.statements["delivery_date"] <= ts], status, fx,
-                                business_date=day, base_currency=fund.base_currency, amount_tolerance=fund.tolerances.cash_amount,
-                                opening_date=books.opening_date)
-    todays_trades = trades[trades["delivery_date"] == ts] if len(trades) else trades
-    trade_recon = reconcile_trades(todays_trades, inputs.feed("broker_confirms", day), fx, business_date=day,
+    waiting = set(held.loc[held["recon"] == "cash", "account"])
+    ledger, entries, statements = day.cash_ledger, day.statement_entries, day.statements
+    carried = day.carried
+    if waiting:  # the bank's statement is unreadable: the account's day waits for it (its items stay open)
+        ledger = ledger[~ledger["account"].isin(waiting)]
+        entries, statements = entries[~entries["account"].isin(waiting)], statements[~statements["account"].isin(waiting)]
+        carried = dataclasses.replace(carried, books=carried.books[~carried.books["account"].isin(waiting)],
+                                      bank=carried.bank[~carried.bank["account"].isin(waiting)])
+    cash_recon = reconcile_cash(ledger, entries, statements, day.settlement_status, day.fx_rates, business_date=day.business_date,
+                                base_currency=fund.base_currency, amount_tolerance=fund.tolerances.cash_amount,
+                                opening_date=day.opening_date or day.business_date, carried=carried)
+    trade_recon = reconcile_trades(day.trades_today, day.broker_confirms, day.fx_rates, business_date=day.business_date,
                                    base_currency=fund.base_currency, tolerances=fund.tolerances)
-    behind = position_recon.breaks[["account", "security_id"]].dropna()
-    movements = movements.merge(behind, on=["account", "security_id"], how="inner")
-    return DailyRecon(fund.fund_code, day, fund.base_currency, position_recon, cash_recon, trade_recon, movements)
+    return DailyRecon(fund.fund_code, day.business_date, fund.base_currency, position_recon, cash_recon, trade_recon,
+                      _movements_behind(day, position_recon.breaks))
+
+
+def _movements_behind(day: ReconDay, position_breaks: pd.DataFrame) -> pd.DataFrame:
+    """For each position break: the settled position at the previous close and the day's settlements."""
+    columns = ["account", "security_id", "source", "reference", "effective_date", "quantity"]
+    keys = position_breaks[["account", "security_id"]].dropna()
+    if keys.empty:
+        return pd.DataFrame(columns=columns)
+    start = day.settled_before.assign(source="settled at the previous close", reference="", effective_date=pd.NaT)
+    trades = day.settling_trades
+    moves = pd.DataFrame({"account": trades["account"], "security_id": trades["security_id"], "source": "trade settling",
+                          "reference": trades["trade_id"], "effective_date": pd.to_datetime(trades["settlement_date"]),
+                          "quantity": trades["quantity"].where(trades["side"].eq("BUY"), -trades["quantity"])}) if len(trades) else pd.DataFrame(columns=columns)
+    both = pd.concat([start.reindex(columns=columns), moves.reindex(columns=columns)], ignore_index=True)
+    return both.merge(keys, on=["account", "security_id"], how="inner")
 
 
 def explorer_tables(today: DailyRecon, history: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -132,19 +142,6 @@ def explorer_tables(today: DailyRecon, history: pd.DataFrame) -> dict[str, pd.Da
         "cash entries (books and bank)": cash_entries.assign(recon="cash"),
         "trades": today.trades.table.assign(recon="trades", status=lambda t: t["status"].astype(str)),
     }
-
-
-def update_break_history(store: Path | str, inputs, today: DailyRecon, run_id: str) -> pd.DataFrame:
-    """Record today's breaks, and those of any earlier delivered date the store has not
-    reconciled yet (a fresh store gets the fund's whole history, so first-seen dates and ages are
-    right from the first run). Returns every break as of the business date."""
-    fund = inputs.fund.fund_code
-    calendar = valuation_calendar(inputs.fund, inputs.books.reference.get("market_closures"))
-    done = set(breaks_mod.recorded_dates(store, fund))
-    days = {d: run_recons(inputs, d).breaks() for d in inputs.dates if d < today.business_date and d not in done}
-    days[today.business_date] = today.breaks()
-    breaks_mod.record_breaks(store, fund, days, run_id, calendar)
-    return breaks_mod.load_breaks(store, fund, today.business_date, calendar)
 
 
 def open_break_summary(history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -175,10 +172,12 @@ def _money(value: float, currency: str) -> str:
     return f"{currency} {value:,.2f}"
 
 
-def summarise(today: DailyRecon, history: pd.DataFrame, violations: pd.DataFrame, held_out: pd.DataFrame | None = None) -> pd.DataFrame:
+def summarise(today: DailyRecon, history: pd.DataFrame, violations: pd.DataFrame, held_out: pd.DataFrame | None = None,
+              problems: list[str] | None = None) -> pd.DataFrame:
     """Exceptions first: one line per check (check, rag, count, detail), worst first. Counts and
     values are today's; ages come from the break history. ``held_out``: what unreadable input kept
-    out of today's recons (named, so nothing is left unreconciled silently)."""
+    out of today's recons (named, so nothing is left unreconciled silently); ``problems``: why the
+    day could not be reconciled at all (no books)."""
     ccy = today.base_currency
     open_ = history[history["status"] == "open"]
     held = held_out[held_out["delivery_date"] == pd.Timestamp(today.business_date)] if held_out is not None else pd.DataFrame()
@@ -186,6 +185,8 @@ def summarise(today: DailyRecon, history: pd.DataFrame, violations: pd.DataFrame
         f"{r.recon} {r.account}{' ' + r.isin if r.isin else ''}" for r in held.itertuples()) if len(held) else ""
     rows = [("Input data", RED if len(violations) else GREEN, len(violations),
              f"{len(violations)} contract violation(s) in the feeds the recons read{not_reconciled}" if len(violations) else "every feed read meets its contract")]
+    if problems:
+        rows.append(("Books", RED, len(problems), "nothing reconciled: " + "; ".join(problems)))
     integrity = today.cash.integrity
     bad = integrity[integrity["integrity"] != "ok"]
     rows.append(("Bank statement integrity", RED if len(bad) else GREEN, len(bad),

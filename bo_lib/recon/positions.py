@@ -2,7 +2,7 @@
 holdings, per account and ISIN, on quantity and on market value at the custodian's price.
 
 Books settled positions are rolled from the opening positions, the trades whose contractual
-settlement date has come and the corporate actions paid (``bo_lib.nav.positions``, settlement
+settlement date has come and the corporate actions paid (``bo_lib.books.positions``, settlement
 basis). Each break is classified:
 
 * ``timing``: trades the custodian reports as not (fully) settled — pending, failing or partial in
@@ -27,11 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bo_lib.nav.positions import roll_positions
+from bo_lib.codes import UNSETTLED_STATUSES
+from bo_lib.fx import to_base
+from bo_lib.prices import select_prices
 from bo_lib.recon.engine import ReconResult, Tolerance, reconcile
 
 OPTION_ACCOUNT_SUFFIX = "-OPT"
-UNSETTLED_STATUSES = ("PEND", "PENF", "PART")
 RECEIPTS = ("RVP", "RFP")
 #: (new, old) ratios a custodian applies for stock dividends, bonus issues and (reverse) splits
 USUAL_RATIOS = tuple((n, 100) for n in range(101, 126)) + ((3, 2), (2, 1), (3, 1), (4, 1), (5, 1), (10, 1),
@@ -55,13 +56,6 @@ class PositionRecon:
     @property
     def breaks(self) -> pd.DataFrame:
         return self.table[self.table["status"] != "matched"].reset_index(drop=True)
-
-
-def books_settled_positions(opening_positions: pd.DataFrame, trades: pd.DataFrame, corporate_actions: pd.DataFrame | None,
-                            as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Settled positions in the books as of ``as_of`` (contractual settlement dates), and the
-    movements behind them."""
-    return roll_positions(opening_positions, trades, corporate_actions, as_of, basis="settlement")
 
 
 def pending_settlement(status: pd.DataFrame, trades: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -97,17 +91,7 @@ def _book_prices(prices: pd.DataFrame, securities: pd.DataFrame, hierarchy: dict
     custodian does not report, so has no price for)."""
     if prices.empty:
         return pd.Series(dtype="float64")
-    px = prices.merge(securities[["security_id", "asset_class"]], on="security_id", how="left")
-    rank = px.apply(lambda r: (hierarchy.get(r["asset_class"], []) + [r["source"]]).index(r["source"]), axis=1) if len(px) else []
-    return px.assign(rank=rank).sort_values(["security_id", "rank"]).drop_duplicates("security_id").set_index("security_id")["price"]
-
-
-def to_base(amount: pd.Series, currency: pd.Series, fx_rates: pd.DataFrame, base_currency: str) -> pd.Series:
-    """Amounts in the fund's base currency through the day's X→USD fixings."""
-    to_usd = fx_rates[fx_rates["to_currency"] == "USD"].set_index("from_currency")["rate"].to_dict()
-    to_usd["USD"] = 1.0
-    rate = currency.map(to_usd).astype("float64") / to_usd.get(base_currency, np.nan)
-    return amount.astype("float64") * rate
+    return select_prices(prices, securities, hierarchy).drop_duplicates("security_id", keep="last").set_index("security_id")["price"]
 
 
 def reconcile_positions(books_positions: pd.DataFrame, custodian: pd.DataFrame, securities: pd.DataFrame, status: pd.DataFrame,
@@ -130,7 +114,7 @@ def reconcile_positions(books_positions: pd.DataFrame, custodian: pd.DataFrame, 
     # market value in the books at the custodian's price (the vendor's where the custodian has none)
     cust_price = custodian.set_index(["account", "isin"])["price"]
     price = pd.Series(cust_price.reindex(pd.MultiIndex.from_frame(books[["account", "isin"]])).to_numpy(), index=books.index)
-    vendor = books["security_id"].map(_book_prices(prices, securities, price_hierarchy or {}))
+    vendor = books["security_id"].map(_book_prices(prices[prices["security_id"].isin(books["security_id"])], securities, price_hierarchy or {}))
     multiplier = books["security_id"].map(sec["price_multiplier"]).fillna(1.0)
     books["market_value"] = books["quantity"] * price.fillna(vendor) * multiplier
     result = reconcile(books[["account", "isin", "quantity", "market_value"]], custodian[["account", "isin", "quantity", "market_value"]],

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bo_lib.fx import rate_to_base, to_base
 from bo_lib.regulatory import calendar as filing_calendar
 from bo_lib.regulatory import form13f, thresholds
 from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
@@ -48,10 +49,11 @@ class Form13FReport:
 
 
 def form13f_report(inputs, schema_dir: Path | None, signature_date: dt.date) -> Form13FReport:
-    """The 13F for the quarter end of the opening book, every fund together."""
-    books = inputs.books
+    """The 13F for the quarter end before the business date, every fund together, from the books at
+    the close of the quarter end and that day's prices."""
     hierarchies = {code: fund.pricing.hierarchy for code, fund in inputs.funds.items()}
-    holdings = form13f.holdings_13f(books.opening_positions, inputs.securities, books.opening_prices, books.opening_fx_rates, hierarchies)
+    qe = inputs.at_quarter_end
+    holdings = form13f.holdings_13f(qe.positions, inputs.securities, qe.prices, qe.fx_rates, hierarchies)
     rows = form13f.information_table_rows(holdings)
     summary = form13f.table_summary(rows)
     breaks = form13f.edgar_rule_breaks(rows)
@@ -67,16 +69,12 @@ def form13f_report(inputs, schema_dir: Path | None, signature_date: dt.date) -> 
 
 
 def month_end_13f_values(inputs) -> pd.DataFrame:
-    """13(f) securities held at each month-end trading day delivered so far (the $100M test)."""
-    books = inputs.books
+    """13(f) securities held at each month-end trading day of the year so far (the $100M test)."""
     hierarchies = {code: fund.pricing.hierarchy for code, fund in inputs.funds.items()}
-    dates = sorted(inputs.month_end_valuations)
-    positions = thresholds.positions_by_date(books.opening_positions, books.trades, books.corporate_actions, dates)
     rows = []
-    for day in dates:
-        prices, fx = inputs.month_end_valuations[day]
-        held = positions[positions["date"].eq(pd.Timestamp(day))]
-        values = form13f.holdings_13f(held, inputs.securities, prices, fx, hierarchies)
+    for day in sorted(inputs.month_end_valuations):
+        valuation = inputs.month_end_valuations[day]
+        values = form13f.holdings_13f(valuation.positions, inputs.securities, valuation.prices, valuation.fx_rates, hierarchies)
         rows.append({"valuation_date": pd.Timestamp(day), "value_usd": float(values.loc[values["reportable"], "value_usd"].sum())})
     return form13f.filing_test(pd.DataFrame(rows, columns=["valuation_date", "value_usd"]))
 
@@ -84,12 +82,10 @@ def month_end_13f_values(inputs) -> pd.DataFrame:
 def regulatory_facts(inputs) -> dict[str, float]:
     """Sizes that select filing rules, from the quarter-end net assets of the funds: private
     (hedge) fund AUM in USD for Form PF, AIF AUM in EUR for AIFMD Annex IV frequency."""
-    books = inputs.books
-    classes = books.opening_share_classes
-    rates = books.opening_fx_rates.set_index("from_currency")["rate"]
-    to_usd = classes["currency"].map(lambda c: 1.0 if c == "USD" else rates.get(c, np.nan))
-    usd = (classes["net_assets"] * to_usd).groupby(classes["fund"]).sum()
-    eur_per_usd = 1 / rates.get("EUR", np.nan)
+    classes = inputs.class_net_assets
+    fx = inputs.at_quarter_end.fx_rates if inputs.at_quarter_end is not None else pd.DataFrame(columns=["from_currency", "to_currency", "rate"])
+    usd = to_base(classes["net_assets"], classes["currency"], fx, "USD").groupby(classes["fund"]).sum()
+    eur_per_usd = float(rate_to_base(pd.Series(["USD"]), fx, "EUR").iloc[0]) if len(fx) else float("nan")
     hedge = [c for c, f in inputs.funds.items() if f.fund_type == "hedge"]
     aifs = [c for c, f in inputs.funds.items() if "AIFMD" in f.regulatory_regimes]
     return {"private_fund_aum_usd": float(usd.reindex(hedge).sum()), "hedge_fund_aum_usd": float(usd.reindex(hedge).sum()),
@@ -111,11 +107,9 @@ class ThresholdMonitor:
 def threshold_monitor(inputs, qualified_institution: bool = True) -> ThresholdMonitor:
     """Firm-wide holdings per issuer on every delivery date since the quarter end (the last
     report), their crossings and the filings they trigger."""
-    books = inputs.books
-    dates = [inputs.quarter_end] + [d for d in inputs.delivery_dates if d > inputs.quarter_end]
-    positions = thresholds.positions_by_date(books.opening_positions, books.trades, books.corporate_actions, dates)
-    ownership = thresholds.beneficial_ownership(positions, inputs.securities, books.corporate_actions)
-    net_short = thresholds.eu_net_short_positions(positions, inputs.securities, books.corporate_actions)
+    positions = inputs.positions_by_date
+    ownership = thresholds.beneficial_ownership(positions, inputs.securities, inputs.corporate_actions)
+    net_short = thresholds.eu_net_short_positions(positions, inputs.securities, inputs.corporate_actions)
     found = [thresholds.us_ownership_crossings(ownership, qualified_institution, closures=inputs.closures),
              thresholds.eu_short_crossings(net_short, inputs.closures)]
     crossings = pd.concat([f for f in found if len(f)] or found[:1], ignore_index=True)
@@ -211,10 +205,10 @@ def summarise(report: Form13FReport, filing_test: pd.DataFrame, monitor: Thresho
 
 
 def assess(inputs, schema_dir: Path | None = None, qualified_institution: bool = True, fiscal_year_end_month: int = 12) -> RegulatoryResult:
-    """Run the regulatory report on gathered ``bo_lib.data.regulatory_inputs.RegulatoryInputs``."""
-    if inputs.quarter_end is None:
-        raise FileNotFoundError("no quarter-end opening book (opening/<YYYY-MM-DD>) under the data root: the 13F and the "
-                                "ownership monitor start from the quarter-end positions; see the funds' intake reports")
+    """Run the regulatory report on gathered ``bo_lib.regulatory.inputs.RegulatoryInputs``."""
+    if inputs.at_quarter_end is None:
+        raise FileNotFoundError("; ".join(inputs.problems) or "no books at the quarter end: the 13F and the ownership monitor start from "
+                                "the quarter-end positions; see the funds' intake reports")
     report = form13f_report(inputs, schema_dir, inputs.business_date)
     test = month_end_13f_values(inputs)
     monitor = threshold_monitor(inputs, qualified_institution)

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from bo_lib import calendars
-from bo_lib.nav.positions import RATIO_EVENTS, roll_positions
+from bo_lib.codes import RATIO_EVENTS
 
 US_THRESHOLDS_PCT = (5.0, 10.0)
 EU_NOTIFY_PCT = 0.1
@@ -45,17 +45,6 @@ SEC_BUSINESS_DAYS = ("XOFF", "USD")  # the US payment-system calendar: federal h
 
 CROSSING_COLUMNS = ["crossing_date", "regime", "security_id", "issuer_name", "direction", "threshold_pct", "before_pct", "after_pct",
                     "shares", "shares_outstanding", "filing", "due_date", "rule"]
-
-
-def positions_by_date(opening_positions: pd.DataFrame, trades: pd.DataFrame, corporate_actions: pd.DataFrame | None,
-                      dates: list[dt.date]) -> pd.DataFrame:
-    """Every fund's positions (trade-date basis, splits on their ex-date) at the close of each
-    date: date, fund, account, security_id, quantity."""
-    frames = []
-    for day in dates:  # one roll per date (tens of dates), each vectorised over positions
-        positions, _ = roll_positions(opening_positions, trades, corporate_actions, day, basis="trade")
-        frames.append(positions.assign(date=pd.Timestamp(day)))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["date", "fund", "account", "security_id", "quantity"])
 
 
 def split_factor(securities: pd.DataFrame, corporate_actions: pd.DataFrame | None, dates: pd.Series) -> pd.Series:

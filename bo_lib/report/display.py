@@ -82,19 +82,20 @@ def show_message(text: str, rag: str | None = None) -> None:
 
 
 def show_run_header(title: str, entity: str, entity_name: str, business_date: dt.date, run_id: str, inputs: pd.DataFrame,
-                    parameters: dict, previous_date: dt.date | None = None) -> None:
-    """Who, when, with what code and which inputs (with SHA-256) this report was produced."""
+                    parameters: dict, previous_date: dt.date | None = None, books: str | None = None) -> None:
+    """Who, when, with what code and which inputs (with SHA-256 and delivery version) this report
+    was produced; ``books``: which closing state of the books it starts from."""
     facts = [
         ("Report", title), ("Fund / entity", f"{entity} — {entity_name}"), ("Business date", business_date.isoformat()),
         ("Previous delivery", previous_date.isoformat() if previous_date else "none (first date)"), ("Run id", run_id),
         ("Code version", code_version()), ("Generated (UTC)", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")),
         ("Parameters", ", ".join(f"{k}={v}" for k, v in parameters.items())),
-    ]
+    ] + ([("Books", books)] if books else [])
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts)
     files = inputs.assign(sha256=inputs["sha256"].str[:16] + "…")
     total = f"{len(inputs)} input files, {int(inputs['size_bytes'].sum()):,} bytes" if len(inputs) else "no input files found"
     html_text = (f'<table class="bo-table">{rows}</table><details><summary>{html.escape(total)} (SHA-256)</summary>'
-                 f"{frame_html(files[['dataset', 'path', 'size_bytes', 'sha256']], max_rows=500)}</details>")
+                 f"{frame_html(files[[c for c in ('dataset', 'path', 'version', 'size_bytes', 'sha256') if c in files]], max_rows=500)}</details>")
     plain = "\n".join(f"{k}: {v}" for k, v in facts) + f"\n{total}"
     _display(html_text, plain)
 

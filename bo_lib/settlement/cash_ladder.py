@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from bo_lib import calendars
-from bo_lib.money import round_half_up_array
 from bo_lib.settlement.status import FAILING
 
 TRADE, SUBSCRIPTION, REDEMPTION, DIVIDEND, COUPON = "trade settlement", "subscription", "redemption", "dividend", "coupon"
@@ -33,30 +32,13 @@ def _account_by_currency(cash_accounts: pd.DataFrame) -> dict[str, str]:
     return dict(zip(cash_accounts["currency"], cash_accounts["account"]))
 
 
-def entitlements(events: pd.DataFrame, opening_positions: pd.DataFrame, trades: pd.DataFrame) -> pd.DataFrame:
-    """Holding per cash event (dividend DVCA, coupon INTR): the trade-date quantity at the close
-    before the ex-date (opening + trades dated before it, split ratios of SPLF events with an
-    earlier ex-date applied). Zero holdings are dropped."""
-    income = events[events["event_type"].isin(["DVCA", "INTR"]) & events["event_status"].ne("CANC")]
-    opening = opening_positions.groupby("security_id")["quantity"].sum()
-    held = income.assign(quantity=income["security_id"].map(opening).fillna(0.0).astype("float64"))
-    signed = trades.assign(signed=np.where(trades["side"].eq("BUY"), 1.0, -1.0) * trades["quantity"])
-    moves = held[["event_id", "security_id", "ex_date"]].merge(signed[["security_id", "trade_date", "signed"]], on="security_id")
-    moves = moves[moves["trade_date"].lt(moves["ex_date"])].groupby("event_id")["signed"].sum()
-    held["quantity"] = held["quantity"] + held["event_id"].map(moves).fillna(0.0)
-    splits = events[events["event_type"].eq("SPLF")]
-    for split in splits.itertuples():  # a few events, not rows
-        hit = held["security_id"].eq(split.security_id) & held["ex_date"].gt(split.ex_date)
-        held.loc[hit, "quantity"] = np.floor(held.loc[hit, "quantity"] * split.ratio_new / split.ratio_old)
-    return held[held["quantity"].ne(0)].reset_index(drop=True)
-
-
-def expected_flows(trades: pd.DataFrame, capital_activity: pd.DataFrame, events: pd.DataFrame, opening_positions: pd.DataFrame,
-                   securities: pd.DataFrame, cash_accounts: pd.DataFrame, withholding_tax_pct: dict[str, float],
+def expected_flows(trades: pd.DataFrame, capital_activity: pd.DataFrame, income: pd.DataFrame, cash_accounts: pd.DataFrame,
                    after: dt.date, until: dt.date, failing_trade_ids=()) -> pd.DataFrame:
     """Cash due to move on value dates in ``(after, until]``, signed (+ in, - out), per cash account
     of the flow's currency (``account`` empty where the fund has none: shown, never dropped).
-    Failing trades are excluded (they are cash at risk, see :func:`at_risk`)."""
+    ``income``: the books' income due (dividends and coupons gone ex and not yet paid, and those
+    going ex before they pay on the holding now: ``bo_lib.books.accruals.income_entitlements``
+    columns). Failing trades are excluded (they are cash at risk, see :func:`at_risk`)."""
     lo, hi = pd.Timestamp(after), pd.Timestamp(until)
     account_of = _account_by_currency(cash_accounts)
     due = trades[trades["settlement_date"].gt(lo) & trades["settlement_date"].le(hi) & trades["trade_date"].le(lo)
@@ -74,17 +56,13 @@ def expected_flows(trades: pd.DataFrame, capital_activity: pd.DataFrame, events:
         "flow_type": np.where(orders["order_type"].eq("SUB"), SUBSCRIPTION, REDEMPTION), "reference": orders["order_id"],
         "description": orders["share_class"].radd("class ") + " " + orders["investor_id"],
     })
-    live = events[events["pay_date"].gt(lo) & events["pay_date"].le(hi)]
-    held = entitlements(live, opening_positions, trades[trades["trade_date"].le(lo)])
-    country = held["security_id"].map(dict(zip(securities["security_id"], securities["country"])))
-    wht = country.map(withholding_tax_pct).fillna(0.0).astype("float64")
+    held = income[pd.to_datetime(income["pay_date"]).gt(lo) & pd.to_datetime(income["pay_date"]).le(hi)]
     is_dividend = held["event_type"].eq("DVCA")
-    income = np.where(is_dividend, held["quantity"] * held["gross_rate"] * (1 - wht / 100), held["quantity"] * held["gross_rate"] / 100)
     income_flows = pd.DataFrame({
-        "currency": held["currency"], "value_date": held["pay_date"], "amount": round_half_up_array(income, 2),
+        "currency": held["currency"], "value_date": held["pay_date"], "amount": held["net_amount"].astype("float64"),
         "flow_type": np.where(is_dividend, DIVIDEND, COUPON), "reference": held["event_id"],
-        "description": held["security_id"] + " " + _fmt(held["quantity"])
-        + (" shares, withholding " + _fmt(wht, "{:g}") + "%").where(is_dividend, " nominal"),
+        "description": held["security_id"] + " " + _fmt(held["holding"])
+        + (" shares, withholding " + _fmt(held["withholding_tax_pct"], "{:g}") + "%").where(is_dividend, " nominal"),
     })
     flows = pd.concat([f for f in (trade_flows, capital_flows, income_flows) if len(f)], ignore_index=True) if (
         len(trade_flows) or len(capital_flows) or len(income_flows)) else pd.DataFrame(columns=FLOW_COLUMNS[1:])

@@ -123,7 +123,7 @@ def summarise(result: SettlementResult) -> pd.DataFrame:
 
 
 def assess(inputs, ladder_days: int = ladder_mod.DEFAULT_DAYS, fail_rate_days: int = 20) -> SettlementResult:
-    """Run the settlement control on gathered ``bo_lib.data.settlement_inputs.SettlementInputs``."""
+    """Run the settlement control on gathered ``bo_lib.settlement.inputs.SettlementInputs``."""
     fund, bd = inputs.fund, inputs.business_date
     instructions = status.custody_instructions(inputs.trades, inputs.securities)
     report = status.settlement_report(instructions, inputs.status_history, bd, inputs.closures, inputs.fx_rates, fund.base_currency)
@@ -135,8 +135,7 @@ def assess(inputs, ladder_days: int = ladder_mod.DEFAULT_DAYS, fail_rate_days: i
     balances = cash_accounts[["account", "currency"]].merge(inputs.statements[["account", "closing_date", "closing_balance"]], on="account", how="left")
     balances["closing_balance"] = balances["closing_balance"].fillna(0.0)
     horizon = max(_horizon(c, bd, ladder_days) for c in cash_accounts["currency"])
-    flows = ladder_mod.expected_flows(inputs.trades, inputs.capital_activity, inputs.corporate_actions, inputs.opening_positions,
-                                      inputs.securities, cash_accounts, fund.withholding_tax_pct, bd, horizon, failing["trade_id"])
+    flows = ladder_mod.expected_flows(inputs.trades, inputs.capital_activity, inputs.income_due, cash_accounts, bd, horizon, failing["trade_id"])
     risk = ladder_mod.at_risk(report, cash_accounts)
     ladder = ladder_mod.cash_ladder(balances, flows, risk, bd, ladder_days)
     result = SettlementResult(bd, fund.base_currency, report, failing, status.fails_by(report, "reason_code"), status.fails_by(report, "counterparty"),

@@ -18,12 +18,13 @@ stand on incomplete or wrong data: resolve it, or say why it does not matter, be
 import pandas as pd
 
 from bo_lib import intake
-from bo_lib.data.inbound import gather_fund_day
+from bo_lib.books import prepare_books
 from bo_lib.data.layout import resolve_business_date
-from bo_lib.data.loaders import account_fund_map
+from bo_lib.intake.inputs import gather_fund_day
 from bo_lib.parameters import check_notebook_parameters, load_funds
 from bo_lib.report import record_key_figures, explorer, record, show_exceptions, show_figure, show_run_header, show_table
 from bo_lib.report.charts import today_vs_previous_bars
+from bo_lib.store import resolve_store
 """),
     code("""
 params = check_notebook_parameters("intake", dict(fund=fund, business_date=business_date, data_root=data_root,
@@ -32,7 +33,9 @@ params = check_notebook_parameters("intake", dict(fund=fund, business_date=busin
 funds = load_funds(parameters_dir)
 fund_params = funds[fund]
 date = resolve_business_date(data_root, business_date)
-day = gather_fund_day(data_root, fund_params, date, account_fund_map(funds))
+store_path = resolve_store(store, data_root)
+ready = prepare_books(data_root, store_path, funds, [fund], date, run_id=run_id)  # a no-op when the daily run did it
+day = gather_fund_day(store_path, fund_params, date)
 result = intake.assess(day)
 """),
     code("""

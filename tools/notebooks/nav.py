@@ -9,21 +9,22 @@ CELLS = [
 The fund's **net asset value per share class, struck independently from our books**: trade-date
 positions valued at the fund's ranked price sources and FX, bond interest accrued by each bond's day
 count, dividends receivable from ex-date, management, fixed and performance fees accrued per class, and
-subscriptions and redemptions dealt at the NAV per share. It is computed from the quarter-end opening
-every run, compared with the **administrator's NAV** against the fund's materiality, and the day's
-change is **explained** (capital, market, FX, income, expenses, fees) down to a residual below one cent
-per share. Pricing exceptions and a material difference must be cleared before the NAV is signed off.
+subscriptions and redemptions dealt at the NAV per share. The day is **struck from the books' closing
+state of the previous NAV date** and the day's deliveries, compared with the **administrator's NAV**
+against the fund's materiality, and its change is **explained** (capital, market, FX, income, expenses,
+fees) down to a residual below one cent per share. Pricing exceptions and a material difference must be
+cleared before the NAV is signed off; a **locked** NAV (`bo close`) never changes silently: a later
+correction shows as *restatement required* until the day is reopened (`bo reopen`).
 """),
     parameters_cell(fund="USEQ"),
     code("""
 import pandas as pd
 
-from bo_lib.data.layout import input_files, previous_business_date, resolve_business_date
-from bo_lib.data.loaders import account_fund_map
-from bo_lib.data.nav_inputs import gather_nav_books, read_nav_results, save_nav_results
-from bo_lib.nav import controls
-from bo_lib.nav.daily import strike_nav
+from bo_lib.books import prepare_books
+from bo_lib.data.layout import resolve_business_date
+from bo_lib.nav.daily import nav_report
 from bo_lib.nav.explain import explain_steps
+from bo_lib.nav.inputs import gather_nav
 from bo_lib.parameters import check_notebook_parameters, load_funds
 from bo_lib.report import record_key_figures, record, show_exceptions, show_figure, show_run_header, show_table
 from bo_lib.report.nav import explain_waterfall, nav_explorer, nav_history_chart
@@ -35,26 +36,33 @@ params = check_notebook_parameters("nav", dict(fund=fund, business_date=business
 funds = load_funds(parameters_dir)
 fund_params = funds[fund]
 date = resolve_business_date(data_root, business_date)
-inputs = gather_nav_books(data_root, fund_params, date, account_fund_map(funds))
-report = strike_nav(inputs.books, date, violations=len(inputs.violations))
-earlier = read_nav_results(resolve_store(store, data_root), fund)  # what earlier runs stored, before today's run replaces it
-restated = controls.restatements(earlier, report.store_rows(), date)
-summary = controls.with_restatement_check(report.summary, restated)
-stored = save_nav_results(resolve_store(store, data_root), report.store_rows(), run_id)
+store_path = resolve_store(store, data_root)
+ready = prepare_books(data_root, store_path, funds, [fund], date, run_id=run_id)  # a no-op when the daily run did it
+inputs = gather_nav(store_path, fund_params, date)
+report = nav_report(inputs)
+summary = report.summary
 """),
     code("""
-delivered = input_files(data_root, date, statement_accounts=[])
-show_run_header("Shadow NAV", fund, fund_params.name, date, run_id, delivered, params.model_dump(),
-                previous_business_date(data_root, date))
+previous = inputs.previous.business_date if inputs.previous is not None else None
+show_run_header("Shadow NAV", fund, fund_params.name, date, run_id, inputs.delivered, params.model_dump(), previous,
+                books=f"struck from the closing state of {previous}" if previous else "no previous state")
 """),
     md("## Exceptions"),
     code("""
 show_exceptions(summary, f"NAV exceptions for {fund} on {date}")
 """, "nbval-check-output"),
-    md("## Restatements: earlier NAVs as stored against today's recomputation"),
+    md("""
+## Restatements and the period lock
+A NAV restated on a day not locked yet (a corrected delivery, struck again) is listed for the reviewer; a
+locked day is never struck again: a later correction's effect per class and per share is shown here, red,
+until `bo reopen` applies it.
+"""),
     code("""
-show_table(restated, "NAVs of earlier dates that changed since they were stored", decimals={"nav_per_share_stored": 4, "nav_per_share_recomputed": 4, "difference": 6},
-           note="empty: every earlier NAV stored in the workbench database is unchanged")
+show_table(inputs.required, "Locked NAVs a later delivery would change (restatement required)",
+           decimals={"stored_nav_per_share": 4, "recomputed_nav_per_share": 4, "difference_per_share": 4, "units": 3, "effect_net_assets": 2},
+           note="empty: no locked NAV is affected")
+show_table(inputs.restated, "NAVs restated since the last close", decimals={"stored_nav_per_share": 4, "recomputed_nav_per_share": 4,
+           "difference_per_share": 6, "units": 3, "effect_net_assets": 2}, note="empty: no NAV restated")
 """),
     md("""
 ## NAV per share class
@@ -92,7 +100,7 @@ for share_class in report.class_table["share_class"]:
                                   f"{fund} class {share_class}: NAV explain {date}", base))
 show_table(report.explain[report.explain["nav_date"] == pd.Timestamp(date)], "NAV explain today",
            decimals={"residual_per_share": 6})
-show_table(report.explain, "NAV explain, every date since the opening", decimals={"residual_per_share": 6})
+show_table(report.explain, "NAV explain, every NAV date of the last quarter", decimals={"residual_per_share": 6})
 """),
     md("""
 ## Pricing and FX exceptions
@@ -111,9 +119,9 @@ show_table(report.position_exceptions, "Positions with no price, negative positi
     code("""
 accruals = report.result.accruals
 show_table(accruals[accruals["nav_date"] == pd.Timestamp(date)], f"Fee accruals on {date} ({base})")
-show_table(accruals.groupby(["accrual", "share_class"], as_index=False)[["accrued", "paid"]].sum(),
-           "Fees accrued and paid since the opening")
-show_table(report.result.income, "Income entitlements (dividends net of withholding tax, coupons)", decimals={"holding": 0})
+show_table(report.result.income, "Income entitlements receivable or recognised today (dividends net of withholding tax, coupons)",
+           decimals={"holding": 0})
+show_table(report.result.booked_events, "Corporate actions booked today", note="none booked today")
 """),
     md("## Units roll-forward and dealing"),
     code("""
@@ -136,8 +144,6 @@ nav_explorer(history, report.result.valuation[["nav_date", "account", "security_
 """),
     md("## Recorded results"),
     code("""
-history_rows = len(read_nav_results(resolve_store(store, data_root), fund))
-counts = summary["rag"].value_counts().reindex(["red", "amber", "green"], fill_value=0).to_dict()
-record_key_figures(date, counts, report.key_figures() | {"restated_navs": len(restated)}, {"stored_rows": stored, "rows_in_store": history_rows})
+record_key_figures(date, report.counts, report.key_figures())
 """),
 ]

@@ -18,11 +18,11 @@ comment**, so an open item is followed from day to day until it resolves. Except
     code("""
 import pandas as pd
 
+from bo_lib.books import prepare_books
 from bo_lib.data.layout import resolve_business_date
-from bo_lib.data.loaders import account_fund_map
-from bo_lib.data.recon_inputs import gather_recon_inputs
 from bo_lib.parameters import NOTEBOOK_PARAMETERS, check_notebook_parameters, load_funds
 from bo_lib.recon import control
+from bo_lib.recon.daily import reconcile_day
 from bo_lib.report import record_key_figures, explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
 from bo_lib.report import recon as charts
 from bo_lib.store import resolve_store
@@ -32,15 +32,15 @@ params = check_notebook_parameters("reconciliation", {name: globals()[name] for 
 funds = load_funds(parameters_dir)
 fund_params = funds[fund]
 date = resolve_business_date(data_root, business_date)
-inputs = gather_recon_inputs(data_root, fund_params, date, account_fund_map(funds))
-today = control.run_recons(inputs, date)
-history = control.update_break_history(resolve_store(store, data_root), inputs, today, run_id)
-summary = control.summarise(today, history, inputs.violations_table, inputs.held_out)
+store_path = resolve_store(store, data_root)
+ready = prepare_books(data_root, store_path, funds, [fund], date, run_id=run_id)  # a no-op when the daily run did it
+inputs, today, history = reconcile_day(store_path, fund_params, date, run_id)
+summary = control.summarise(today, history, inputs.violations_table, inputs.held_out, inputs.problems)
 base = fund_params.base_currency
 """),
     code("""
 show_run_header("Reconciliation report", fund, fund_params.name, date, run_id, inputs.delivered, params.model_dump(),
-                inputs.dates[-2] if len(inputs.dates) > 1 else None)
+                inputs.previous_date, books=f"settled positions at the close of {date}; cash items open since {inputs.carried.as_of or 'the opening'}")
 """),
     md("## Exceptions"),
     code("""

@@ -18,10 +18,12 @@ official schemas are configured, validated against them) saved in this run's arc
 import pandas as pd
 from pathlib import Path
 
+from bo_lib.books import prepare_books
 from bo_lib.data.layout import resolve_business_date
-from bo_lib.data.regulatory_inputs import gather_regulatory_inputs
 from bo_lib.parameters import check_notebook_parameters, load_company, load_funds
 from bo_lib.regulatory import control, form13f
+from bo_lib.regulatory.inputs import gather_regulatory
+from bo_lib.store import resolve_store
 from bo_lib.report import record_key_figures, explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
 from bo_lib.report.regulatory import ownership_chart, save_documents, show_document_links, top_holdings_chart
 """),
@@ -30,13 +32,18 @@ params = check_notebook_parameters("regulatory", dict(business_date=business_dat
                                                        run_id=run_id, store=store, output_dir=output_dir))
 company = load_company(parameters_dir)
 date = resolve_business_date(data_root, business_date)
-inputs = gather_regulatory_inputs(data_root, company, load_funds(parameters_dir), date)
+funds = load_funds(parameters_dir)
+store_path = resolve_store(store, data_root)
+ready = prepare_books(data_root, store_path, funds, list(funds), date, run_id=run_id)  # a no-op when the daily run did it
+inputs = gather_regulatory(store_path, company, funds, date)
 result = control.assess(inputs, schema_dir=form13f.schema_directory())
 report = result.form13f
 """),
     code("""
 show_run_header("Regulatory reporting", company.code, f"{company.name} (CIK {company.cik})", date, run_id, inputs.delivered,
-                params.model_dump(), inputs.quarter_end)
+                params.model_dump(), inputs.quarter_end,
+                books=f"13F from the closing state of {inputs.at_quarter_end.date if inputs.at_quarter_end else 'none'}; "
+                      f"ownership from every fund's state since then")
 """),
     md("## Exceptions"),
     code("""
@@ -44,8 +51,9 @@ show_exceptions(result.summary, f"Regulatory exceptions for {company.code} on {d
 """, "nbval-check-output"),
     md("""
 ## Form 13F for the quarter end
-Positions of every fund at the quarter end (the opening book), long positions in securities on the 13(f)
-list only, valued with each fund's best price source and the quarter-end FX rate. One row per CUSIP,
+The latest calendar quarter end before the business date: every fund's positions in the books' closing state of
+that day (the quarter-end state, the next quarter's opening), long positions in securities on the 13(f) list
+only, valued with each fund's best price source and the quarter-end FX rate. One row per CUSIP,
 put/call, investment discretion and other manager; options are reported on the underlying's CUSIP with
 `putCall` on rows of their own, with the underlying's shares and value (SEC staff 13F FAQ). Values are
 whole US dollars, each row rounded half-up once from its exact value.
@@ -86,7 +94,7 @@ show_table(result.filing_test, "13(f) securities on each month-end trading day d
     md("""
 ## Ownership thresholds
 Every fund's holding aggregated per issuer (long shares and shares under long calls) against split-adjusted
-shares outstanding, on each delivery date since the quarter end. The company is a registered investment
+shares outstanding, on each delivery date since the quarter end (the books' closing state of each day). The company is a registered investment
 adviser (a qualified institution), so a 5% crossing calls for Schedule 13G, due 45 days after the quarter
 end (10%: 5 business days after the month end). EU net short positions are notified from 0.1% of issued
 share capital in 0.1% steps and published from 0.5%, by the next trading day.

@@ -20,12 +20,12 @@ sign-off.
 import pandas as pd
 
 from bo_lib import settlement
+from bo_lib.books import prepare_books
 from bo_lib.data.layout import resolve_business_date
-from bo_lib.data.loaders import account_fund_map
-from bo_lib.data.settlement_inputs import gather_settlement_inputs
 from bo_lib.parameters import NOTEBOOK_PARAMETERS, check_notebook_parameters, load_funds
-from bo_lib.report import record_key_figures, explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
-from bo_lib.report import settlement as charts
+from bo_lib.settlement.inputs import gather_settlement
+from bo_lib.store import resolve_store
+from bo_lib.report import explorer, record_key_figures, settlement as charts, show_exceptions, show_figure, show_run_header, show_table
 
 LADDER_DAYS = 5  # business days the cash ladder projects
 FAIL_RATE_DAYS = 20  # status deliveries the counterparty fail rates look back over
@@ -33,9 +33,9 @@ FAIL_RATE_DAYS = 20  # status deliveries the counterparty fail rates look back o
     code("""
 params = check_notebook_parameters("settlement", {name: globals()[name] for name in NOTEBOOK_PARAMETERS["settlement"].model_fields})
 funds = load_funds(parameters_dir)
-fund_params = funds[fund]
-date = resolve_business_date(data_root, business_date)
-inputs = gather_settlement_inputs(data_root, fund_params, date, account_fund_map(funds), FAIL_RATE_DAYS)
+fund_params, date, store_path = funds[fund], resolve_business_date(data_root, business_date), resolve_store(store, data_root)
+ready = prepare_books(data_root, store_path, funds, [fund], date, run_id=run_id)  # a no-op when the daily run did it
+inputs = gather_settlement(store_path, fund_params, date, FAIL_RATE_DAYS)
 result = settlement.assess(inputs, LADDER_DAYS, FAIL_RATE_DAYS)
 base = fund_params.base_currency
 """),

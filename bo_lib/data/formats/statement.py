@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "BankStatement",
     "StatementFormatError",
     "statements_to_frame",
+    "statement_summaries",
+    "statement_integrity",
     "FRAME_COLUMNS",
 ]
 
@@ -158,3 +161,33 @@ def statement_summaries(statements: Iterable[BankStatement]) -> pd.DataFrame:
         "difference": float(s.closing_balance - s.opening_balance - s.entries_total()),
     } for s in statements]
     return pd.DataFrame(rows, columns=STATEMENT_SUMMARY_COLUMNS)
+
+
+#: statement totals are exact decimals: a difference at or above half a cent is real
+BALANCE_TOLERANCE = 0.005
+
+
+def statement_integrity(statements: pd.DataFrame, previous_closing: dict[str, float] | None = None) -> pd.DataFrame:
+    """Per statement (rows in delivery order): does it balance, and does it open at the previous
+    statement's closing balance for its account (``previous_closing``: each account's closing before
+    the first of these statements)? Adds ``balances``, ``previous_closing``, ``chain_break``,
+    ``chain_difference``, ``integrity`` (ok / does not balance / chain broken / both) and ``rag``.
+    ``difference`` (closing - opening - entries) is expected from the parser's exact totals; it is
+    recomputed when absent."""
+    table = statements.reset_index(drop=True).copy()
+    if "difference" not in table:
+        table["difference"] = table["closing_balance"] - table["opening_balance"] - table["entries_total"]
+    table["difference"] = table["difference"].astype("float64").round(2)
+    table["balances"] = table["difference"].abs().lt(BALANCE_TOLERANCE)
+    table["previous_closing"] = table.groupby("account", sort=False)["closing_balance"].shift()
+    if previous_closing:
+        first = table["previous_closing"].isna()
+        table.loc[first, "previous_closing"] = table.loc[first, "account"].map(previous_closing)
+    table["chain_difference"] = (table["opening_balance"] - table["previous_closing"]).round(2)
+    table["chain_break"] = table["chain_difference"].abs().ge(BALANCE_TOLERANCE).fillna(False).astype(bool)
+    table["integrity"] = np.select([~table["balances"] & table["chain_break"], ~table["balances"], table["chain_break"]],
+                                   ["does not balance; chain broken", "does not balance", "chain broken"], default="ok")
+    table["rag"] = np.where(table["integrity"].eq("ok"), "green", "red")
+    return table
+
+

@@ -1,6 +1,6 @@
 """The inbound-data control (intake): did every expected file arrive, how do row counts compare
 with the previous delivery, are prices and FX fresh, what did validation find — summarised
-red / amber / green. Pure functions over DataFrames; gathering is ``bo_lib.data.inbound``'s job.
+red / amber / green. Pure functions over DataFrames; gathering is ``bo_lib.intake.inputs``'s job.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bo_lib import calendars
+from bo_lib.data.formats.statement import statement_integrity
 from bo_lib.data.layout import INBOUND_FILES, STATEMENT_SUFFIXES
 from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
 from bo_lib.rag import RANK as _RANK
@@ -135,17 +136,6 @@ def fx_freshness(fx_history: pd.DataFrame, currencies: list[str], business_date:
     return pd.DataFrame(rows, columns=["currency", "rate_to_usd", "rate_date", "previous_rate", "move_pct", "status", "rag"])
 
 
-def statement_integrity(statements: pd.DataFrame, previous_closing: dict[str, float] | None = None) -> pd.DataFrame:
-    """Each statement balances (opening + entries = closing) and opens where yesterday's closed."""
-    table = statements.copy()
-    table["difference"] = (table["closing_balance"] - table["opening_balance"] - table["entries_total"]).round(2)
-    prev = table["account"].map(previous_closing or {})
-    table["previous_closing"] = prev
-    table["chain_break"] = (prev.notna() & (table["opening_balance"] - prev).abs().gt(0.005)).astype(bool)
-    table["rag"] = np.where(~table["balances"].astype(bool) | table["chain_break"], RED, GREEN)
-    return table
-
-
 @dataclass
 class IntakeSummary:
     table: pd.DataFrame  # check, rag, count, detail
@@ -219,14 +209,11 @@ class IntakeResult:
 
 
 def assess(day) -> IntakeResult:
-    """Run every intake check on a gathered ``bo_lib.data.inbound.FundDay``."""
+    """Run every intake check on a gathered ``bo_lib.intake.inputs.FundDay``."""
     fund = day.fund
     arrival = file_arrival(expected_files([a.model_dump() for a in fund.cash_accounts], day.business_date), day.delivered)
-    today_rows = {name: int(len(r.frame)) for name, r in day.today.items()}
-    previous_rows = {name: int(len(r.frame)) for name, r in day.previous.items()} if day.previous else None
-    today_rows["statement_entries"] = len(day.statement_entries)
-    if previous_rows is not None:
-        previous_rows["statement_entries"] = len(day.previous_statement_entries)
+    today_rows = dict(day.today_rows) | {"statement_entries": len(day.statement_entries)}
+    previous_rows = (dict(day.previous_rows) | {"statement_entries": len(day.previous_statement_entries)}) if day.previous_rows is not None else None
     counts = row_counts(today_rows, previous_rows)
     prices = price_freshness(day.price_history, day.fund_securities, day.business_date, fund.pricing.hierarchy, fund.pricing.stale_days)
     currencies = {fund.base_currency, *(c.currency for c in fund.share_classes), *(a.currency for a in fund.cash_accounts),

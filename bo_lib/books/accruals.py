@@ -11,8 +11,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from bo_lib.nav.daycount import accrued_interest
-from bo_lib.nav.rounding import half_up
+from bo_lib.daycount import accrued_interest
+from bo_lib.money import half_up
 
 BOND_CLASSES = ("government_bond", "corporate_bond")
 

@@ -1,6 +1,5 @@
-"""Positions and their valuation on every NAV date: trade-date holdings rolled from the opening
-book (trades on trade date, splits and stock dividends on ex-date), average cost and realised /
-unrealised P&L, market value and accrued interest in local and base currency.
+"""Positions and their valuation: the NAV date each movement counts on, average cost and realised
+P&L, market value and accrued interest in local and base currency.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from bo_lib.nav.accruals import accrued_interest_per_nominal
+from bo_lib.books.accruals import accrued_interest_per_nominal
 
 
 def to_valuation_date(dates: pd.Series, valuation_dates: list[dt.date]) -> pd.Series:
@@ -23,37 +22,22 @@ def to_valuation_date(dates: pd.Series, valuation_dates: list[dt.date]) -> pd.Se
     return pd.Series(pd.to_datetime(out), index=dates.index)
 
 
-def holdings_by_date(movements: pd.DataFrame, valuation_dates: list[dt.date]) -> pd.DataFrame:
-    """Trade-date quantity per account and security on every NAV date (zero rows dropped).
+def cost_and_pnl(opening: pd.DataFrame, movements: pd.DataFrame, trades: pd.DataFrame) -> pd.DataFrame:
+    """Book cost and realised P&L per security after the day's movements (average-cost method,
+    local currency, per unit as quoted: per share, per 100 nominal).
 
-    ``movements``: ``roll_positions`` movements (opening rows undated). Columns: nav_date, fund,
-    account, security_id, quantity.
+    ``opening``: security_id, quantity, book_cost, realised_pnl (the previous state's cost basis);
+    ``movements``: ``roll_positions`` movements (opening rows are skipped: they are the opening);
+    ``trades``: the trades behind the trade movements (price and side). Buys add their price to the
+    cost pool; sales release it at the average cost and realise the difference; a split or stock
+    dividend changes the quantity, not the cost. Corporate actions are applied before the day's
+    trades. Columns: security_id, quantity, book_cost, realised_pnl.
     """
-    keys = ["fund", "account", "security_id"]
-    mv = movements.assign(nav_date=to_valuation_date(movements["effective_date"], valuation_dates)).dropna(subset=["nav_date"])
-    daily = mv.groupby(keys + ["nav_date"], as_index=False)["quantity"].sum()
-    grid = daily[keys].drop_duplicates().merge(pd.DataFrame({"nav_date": pd.to_datetime(sorted(valuation_dates)).astype("datetime64[ns]")}), how="cross")
-    daily["nav_date"] = daily["nav_date"].astype("datetime64[ns]")
-    grid["nav_date"] = grid["nav_date"].astype("datetime64[ns]")
-    full = grid.merge(daily, on=keys + ["nav_date"], how="left").fillna({"quantity": 0.0}).sort_values(keys + ["nav_date"])
-    full["quantity"] = full.groupby(keys)["quantity"].cumsum()
-    full = full[full["quantity"].abs() > 1e-9]
-    return full[["nav_date"] + keys + ["quantity"]].reset_index(drop=True)
-
-
-def average_cost_and_pnl(opening_positions: pd.DataFrame, movements: pd.DataFrame, trades: pd.DataFrame) -> pd.DataFrame:
-    """Average cost per security (local currency, per unit as quoted: per share, per 100 nominal)
-    over the movements of ``roll_positions``, and the realised P&L of sales against it
-    (average-cost method: buys add their gross price to the cost pool, sales release it at the
-    average cost, a split or stock dividend changes the quantity but not the cost).
-
-    Columns: security_id, quantity, average_cost, book_cost, realised_pnl.
-    """
-    open_ = opening_positions.groupby("security_id").agg(quantity=("quantity", "sum"), cost=("average_cost", "first"))
-    state = {sid: [q, q * c, 0.0] for sid, q, c in zip(open_.index, open_["quantity"], open_["cost"])}
-    price = trades.set_index("trade_id")["price"]
-    side = trades.set_index("trade_id")["side"]
-    moves = movements[movements["source"].ne("opening")].sort_values(["effective_date", "reference"])
+    state = {sid: [q, c, r] for sid, q, c, r in zip(opening["security_id"], opening["quantity"], opening["book_cost"], opening["realised_pnl"])}
+    price = trades.set_index("trade_id")["price"] if len(trades) else pd.Series(dtype="float64")
+    side = trades.set_index("trade_id")["side"] if len(trades) else pd.Series(dtype="str")
+    moves = movements[movements["source"].ne("opening")].assign(_trade=lambda m: m["source"].eq("trade"))
+    moves = moves.sort_values(["effective_date", "_trade", "reference"], kind="stable")
     for sid, source, ref, qty in zip(moves["security_id"], moves["source"], moves["reference"], moves["quantity"]):  # order matters for cost
         q, c, r = state.get(sid, [0.0, 0.0, 0.0])
         if source != "trade":
@@ -66,8 +50,14 @@ def average_cost_and_pnl(opening_positions: pd.DataFrame, movements: pd.DataFram
             q, c = q + qty, c + qty * avg
         state[sid] = [q, c, r]
     out = pd.DataFrame([(sid, *v) for sid, v in state.items()], columns=["security_id", "quantity", "book_cost", "realised_pnl"])
-    out["average_cost"] = out["book_cost"] / out["quantity"].where(out["quantity"].abs() > 1e-9)
-    return out[["security_id", "quantity", "average_cost", "book_cost", "realised_pnl"]]
+    return out[(out["quantity"].abs() > 1e-9) | (out["realised_pnl"].abs() > 0)].reset_index(drop=True)
+
+
+def opening_cost_basis(opening_positions: pd.DataFrame) -> pd.DataFrame:
+    """The cost basis of an opening book: quantity x average cost per security, nothing realised."""
+    grouped = opening_positions.assign(book_cost=opening_positions["quantity"] * opening_positions["average_cost"]).groupby(
+        "security_id", as_index=False).agg(quantity=("quantity", "sum"), book_cost=("book_cost", "sum"))
+    return grouped.assign(realised_pnl=0.0)
 
 
 def value_positions(holdings: pd.DataFrame, prices: pd.DataFrame, fx: pd.DataFrame, securities: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,33 @@
+"""Code lists every layer shares, defined once: asset classes, ISO 15022 corporate-action event
+types and how the books treat them, MT548 / sese.024 settlement statuses and reason codes, CSDR
+instrument categories, and the books' cash-ledger movement types.
+"""
+
+from __future__ import annotations
+
+ASSET_CLASSES = ("equity", "government_bond", "corporate_bond", "option")
+BOND_CLASSES = ("government_bond", "corporate_bond")
+
+#: ISO 15022 corporate action event codes we accept
+CA_EVENT_TYPES = ("DVCA", "DVSE", "DVOP", "SPLF", "SPLR", "BONU", "INTR", "REDM", "MCAL", "PCAL", "RHTS", "MRGR", "TEND", "EXOF", "CAPD", "SOFF")
+#: events that multiply a holding by ratio_new / ratio_old (fractions dropped, paid as cash in lieu)
+RATIO_EVENTS = ("SPLF", "SPLR", "DVSE", "BONU")
+#: events that pay cash income on a holding: dividends (per share) and coupons (per 100 nominal)
+INCOME_EVENTS = ("DVCA", "INTR")
+#: events that redeem a holding at ``gross_rate`` per 100 nominal (final maturity, calls)
+REDEMPTION_EVENTS = ("REDM", "MCAL")
+CANCELLED_EVENT = "CANC"
+
+#: MT548 / sese.024 settlement statuses: pending, pending failing, partially settled, settled, cancelled
+SETTLEMENT_STATUSES = ("PEND", "PENF", "PART", "SETT", "CAND")
+UNSETTLED_STATUSES = ("PEND", "PENF", "PART")
+FAILING_STATUSES = ("PENF", "PART")
+#: MT548 / sese.024 reason codes (pending, failing, unmatched)
+SETTLEMENT_REASON_CODES = ("", "LACK", "CLAC", "MONY", "CMON", "CYCL", "BOTH", "CMIS", "NCON", "PRCY", "DDAT", "DEPO", "SBLO", "LATE", "FUTU", "NARR", "OTHR")
+CSDR_CATEGORIES = ("LIQUID_SHARE", "ILLIQUID_SHARE", "SME_GROWTH", "SOVEREIGN_DEBT", "OTHER_DEBT", "SME_DEBT", "OTHER")
+
+#: the books' cash-ledger movement types (what each expected cash movement is for)
+LEDGER_MOVEMENT_TYPES = ("TRADE_SETTLEMENT", "DIVIDEND", "COUPON", "BOND_REDEMPTION", "SUBSCRIPTION", "REDEMPTION", "FEE_PAYMENT",
+                         "BANK_CHARGE", "FX", "OTHER")
+#: ledger movements that are an expense of the fund booked straight to cash (not a fee accrual)
+EXPENSE_MOVEMENT_TYPES = ("BANK_CHARGE",)

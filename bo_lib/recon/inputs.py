@@ -1,0 +1,152 @@
+"""What a fund's reconciliations read for one business date, in one catalogue session: the books'
+settled positions at the close (the closing state) and the day's settlements, the day's custodian
+positions, settlement status, broker confirmations, prices, FX, cash ledger and bank statements, the
+trades the status feed names, and what the previous day's cash recon left open (its unmatched
+ledger lines and bank entries, the last closing balance of each statement). Nothing older than the
+previous reconciled day is read.
+
+Never raises on bad data: violations are collected for the report; a custodian row or a statement
+that cannot be read is held out of the day's recon (named), not turned into breaks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bo_lib.books.state import BookState, load_state
+from bo_lib.data.catalogue import Catalogue
+from bo_lib.data.errors import Violation, violations_frame
+from bo_lib.data.layout import STATEMENT_SUFFIXES
+from bo_lib.parameters import FundParameters
+from bo_lib.recon.carried import CarriedCash, load_carried
+from bo_lib.store import open_store
+
+HELD_OUT_COLUMNS = ["recon", "delivery_date", "account", "isin", "reason"]
+RECON_DATASETS = ("trades", "corporate_actions", "cash_ledger", "custodian_positions", "settlement_status", "broker_confirms", "prices", "fx_rates")
+
+
+@dataclass
+class ReconDay:
+    fund: FundParameters
+    business_date: dt.date
+    previous_date: dt.date | None  # the previous reconciled (delivered) date
+    opening_date: dt.date | None
+    securities: pd.DataFrame
+    closures: pd.DataFrame
+    books_positions: pd.DataFrame  # settled positions at the close: fund, account, security_id, quantity
+    settled_before: pd.DataFrame  # settled positions at the previous close (the start of the day's movements)
+    settling_trades: pd.DataFrame  # trades whose contractual settlement date is the day (or came since the previous close)
+    trades_today: pd.DataFrame  # the day's OMS trades
+    trades_named: pd.DataFrame  # every trade the status feed or the books' open items name (ids -> securities)
+    custodian_positions: pd.DataFrame
+    settlement_status: pd.DataFrame
+    broker_confirms: pd.DataFrame
+    prices: pd.DataFrame
+    fx_rates: pd.DataFrame
+    cash_ledger: pd.DataFrame  # the day's ledger lines
+    statements: pd.DataFrame  # the day's statements (one row each)
+    statement_entries: pd.DataFrame  # the day's statement entries
+    carried: CarriedCash  # what the previous day's cash recon left open
+    delivered: pd.DataFrame
+    violations: list[Violation] = field(default_factory=list)
+    held_out: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=HELD_OUT_COLUMNS))
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def violations_table(self) -> pd.DataFrame:
+        return violations_frame(self.violations)
+
+
+def gather_recon_day(store: Path | str, fund: FundParameters, business_date: dt.date, previous_recon_date: dt.date | None = None, *,
+                     reference: dict | None = None, states: dict | None = None, carried: CarriedCash | None = None) -> ReconDay:
+    """Everything the position, cash and trade recons of ``fund`` need for ``business_date``;
+    ``previous_recon_date``: the reconciled date whose open cash items carry into this one (default:
+    the previous delivered date). A caller reconciling a run of days passes what it already holds:
+    the ``reference`` data, the books' ``states`` by date (a cache this fills), the ``carried`` items."""
+    code = fund.fund_code
+    states = states if states is not None else {}
+    with open_store(store, read_only=True):
+        return _gather(store, fund, code, business_date, previous_recon_date, reference, states, carried)
+
+
+def _state(store, code: str, day, states: dict):
+    if day not in states:
+        states[day] = load_state(store, code, day)
+    return states[day]
+
+
+def _gather(store, fund, code, business_date, previous_recon_date, reference, states, carried) -> ReconDay:
+    state = _state(store, code, business_date, states)
+    before = _state(store, code, state.previous_date, states) if state is not None and state.previous_date else None
+    catalogue = Catalogue(store)
+    with catalogue.session():
+        reference = reference if reference is not None else catalogue.reference()
+        previous = previous_recon_date if previous_recon_date is not None else catalogue.previous_date(business_date)
+        opened = catalogue.opening_date()
+        custodian = catalogue.rows("custodian_positions", fund=code, on=business_date)
+        status = catalogue.rows("settlement_status", fund=code, on=business_date)
+        trades_today = catalogue.rows("trades", fund=code, on=business_date)
+        statements, entries = catalogue.statements(fund=code, on=business_date)
+        violations = catalogue.violations(fund=code, on=business_date, datasets=RECON_DATASETS + ("statement",))
+        day = {
+            "broker_confirms": catalogue.rows("broker_confirms", fund=code, on=business_date),
+            "prices": catalogue.rows("prices", on=business_date), "fx_rates": catalogue.rows("fx_rates", on=business_date),
+            "cash_ledger": catalogue.rows("cash_ledger", fund=code, on=business_date),
+        }
+        delivered = catalogue.deliveries(on=business_date, reference=True, statement_accounts=[a.account for a in fund.cash_accounts])
+        named_ids = set(status["client_reference"]) | (set(before.open_trades["trade_id"]) if before is not None else set())
+        named = catalogue.rows("trades", fund=code, keys=("trade_id", named_ids))
+    problems = [] if state is not None else [f"no books for {business_date}: the books could not be rolled to the date (see the intake report)"]
+    if state is None:  # nothing to reconcile against: no side is compared, so no break is made up
+        custodian, status, trades_today, statements, entries = (f.iloc[0:0] for f in (custodian, status, trades_today, statements, entries))
+        day = {name: frame.iloc[0:0] for name, frame in day.items()}
+        books = pd.DataFrame({"fund": pd.Series(dtype="str"), "account": pd.Series(dtype="str"), "security_id": pd.Series(dtype="str"),
+                              "quantity": pd.Series(dtype="float64")})
+    else:
+        books = state.settled_positions.assign(fund=code)
+    if before is not None and len(before.open_trades):  # the books' own open items (redemptions) are trades of the books too
+        named = pd.concat([named, before.open_trades[~before.open_trades["trade_id"].isin(named["trade_id"])]], ignore_index=True)
+    settling = _settling(before, trades_today, business_date)
+    custodian, held_positions = _hold_out_custodian(custodian, violations, business_date)
+    held_cash = _unreadable_statements(fund, violations, business_date)
+    held = pd.concat([f for f in (held_positions, held_cash) if len(f)], ignore_index=True) if len(held_positions) or len(held_cash) \
+        else pd.DataFrame(columns=HELD_OUT_COLUMNS)
+    return ReconDay(fund, business_date, previous, opened, reference["securities"], reference["market_closures"], books,
+                    before.settled_positions.assign(fund=code) if before is not None else books.iloc[0:0], settling, trades_today, named,
+                    custodian, status, day["broker_confirms"], day["prices"], day["fx_rates"], day["cash_ledger"], statements, entries,
+                    carried if carried is not None else load_carried(store, code, previous), delivered, violations, held, problems)
+
+
+def _settling(before: BookState | None, trades_today: pd.DataFrame, business_date: dt.date) -> pd.DataFrame:
+    """Trades whose contractual settlement came since the previous close (the day's settled-position movements)."""
+    frames = [trades_today] + ([before.open_trades] if before is not None else [])
+    trades = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else trades_today
+    due = pd.to_datetime(trades["settlement_date"]) <= pd.Timestamp(business_date)
+    return trades[due].reset_index(drop=True)
+
+
+def _hold_out_custodian(custodian: pd.DataFrame, violations: list[Violation], business_date: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Custodian rows a contract violation names: kept out of the day's position recon, named."""
+    bad = {v.line: v for v in violations if v.line is not None and v.line > 1 and v.file.endswith("custodian_positions.csv")}
+    if not bad or custodian.empty:
+        return custodian, pd.DataFrame(columns=HELD_OUT_COLUMNS)
+    rows = custodian[custodian["source_line"].isin(bad)]
+    held = pd.DataFrame({"recon": "positions", "delivery_date": pd.Timestamp(business_date), "account": rows["account"], "isin": rows["isin"],
+                         "reason": [f"{bad[n].file} line {n}: {bad[n].column} {bad[n].rule}" for n in rows["source_line"]]})
+    return custodian[~custodian["source_line"].isin(bad)].reset_index(drop=True), held
+
+
+def _unreadable_statements(fund: FundParameters, violations: list[Violation], business_date: dt.date) -> pd.DataFrame:
+    """Cash accounts whose statement of the day was delivered but cannot be read: their day waits."""
+    rows = []
+    for account in fund.cash_accounts:
+        path = f"inbound/{business_date.isoformat()}/statements/{account.account}{STATEMENT_SUFFIXES[account.statement_format]}"
+        problem = next((v for v in violations if v.file == path), None)
+        if problem is not None:
+            rows.append({"recon": "cash", "delivery_date": pd.Timestamp(business_date), "account": account.account, "isin": "",
+                         "reason": f"{problem.file}: {problem.rule}"})
+    return pd.DataFrame(rows, columns=HELD_OUT_COLUMNS)
