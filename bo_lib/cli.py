@@ -96,6 +96,7 @@ class _Setup:
         schedule = load_schedule(parameters / "schedule.yaml")
         self.funds = load_funds(parameters)
         self.parameters = parameters
+        self.calendar = schedule.calendar
         self.data_root = Path(args.data) if args.data else Path(schedule.data_root)
         self.store = Path(args.store) if getattr(args, "store", None) else (
             Path(schedule.store) if Path(schedule.store).is_absolute() else self.data_root / schedule.store)
@@ -143,7 +144,7 @@ def _cmd_books(args: argparse.Namespace, argv: list[str]) -> int:
         index = state_index(setup.store, code)
         lock = locked_through(setup.store, code)
         if index.empty:
-            print(f"{code}: no books yet (run `bo run` or `bo books --roll`)")
+            print(f"{code}: no books yet (run `bo run --fund {code}` to strike them)")
             continue
         first, last = index["business_date"].min(), index["business_date"].max()
         required = pending_restatements(setup.store, code)
@@ -222,6 +223,7 @@ def _cmd_form13f(args: argparse.Namespace, argv: list[str]) -> int:
     from bo_lib.books import prepare_books
     from bo_lib.data.layout import business_dates, opening_date
     from bo_lib.parameters import load_company
+    from bo_lib.calendars import trading_calendar
     from bo_lib.regulatory import control, form13f
     from bo_lib.regulatory.inputs import gather_regulatory
     from bo_lib.report.regulatory import save_documents
@@ -236,8 +238,10 @@ def _cmd_form13f(args: argparse.Namespace, argv: list[str]) -> int:
         opened = None
     delivered = [d for d in business_dates(setup.data_root) if d <= quarter_end]
     last = max(delivered, default=None)
-    if opened is None or quarter_end < opened or (quarter_end > opened and (last is None or (last.month - 1) // 3 != (quarter_end.month - 1) // 3
-                                                                            or last.year != quarter_end.year)):
+    # the books must reach the quarter's last session (the quarter end or the session before it)
+    sessions = trading_calendar(setup.calendar)
+    last_session = quarter_end if sessions.is_business_day(quarter_end) else sessions.previous_business_day(quarter_end)
+    if opened is None or quarter_end < opened or (quarter_end > opened and last != last_session):
         span = f"{opened} .. {max(business_dates(setup.data_root), default=opened)}" if opened else "none"
         return _error(f"--quarter-end: no books for {quarter_end} under {setup.data_root.resolve()} (data: {span})")
     up_to = max([d for d in (opened, last) if d is not None])

@@ -97,7 +97,8 @@ class ThresholdMonitor:
     since: dt.date
     ownership: pd.DataFrame  # beneficial ownership per security and date
     net_short: pd.DataFrame  # EU net short positions per security and date
-    crossings: pd.DataFrame  # every crossing since ``since`` with filing, due date, rag
+    crossings: pd.DataFrame  # every crossing since ``since`` (the quarter end) with filing, due date, rag
+    still_due: pd.DataFrame = field(default_factory=pd.DataFrame)  # crossings of the quarter before whose filing is not yet due
 
     def latest(self, top: int = 10) -> pd.DataFrame:
         last = self.ownership[self.ownership["date"].eq(self.ownership["date"].max())]
@@ -106,7 +107,9 @@ class ThresholdMonitor:
 
 def threshold_monitor(inputs, qualified_institution: bool = True) -> ThresholdMonitor:
     """Firm-wide holdings per issuer on every delivery date since the quarter end (the last
-    report), their crossings and the filings they trigger."""
+    report), their crossings and the filings they trigger; crossings of the quarter before whose
+    filings fall due on or after the business date are kept apart (``still_due``): a filing does
+    not vanish from the calendar because its quarter ended."""
     positions = inputs.positions_by_date
     ownership = thresholds.beneficial_ownership(positions, inputs.securities, inputs.corporate_actions)
     net_short = thresholds.eu_net_short_positions(positions, inputs.securities, inputs.corporate_actions)
@@ -115,14 +118,20 @@ def threshold_monitor(inputs, qualified_institution: bool = True) -> ThresholdMo
     crossings = pd.concat([f for f in found if len(f)] or found[:1], ignore_index=True)
     crossings = crossings.astype({"crossing_date": "datetime64[ns]", "due_date": "datetime64[ns]"})
     crossings = thresholds.crossings_status(crossings, inputs.business_date, inputs.closures)
-    return ThresholdMonitor(inputs.quarter_end, ownership, net_short, crossings)
+    since = inputs.at_quarter_end.date if inputs.at_quarter_end is not None else inputs.quarter_end
+    earlier = crossings["crossing_date"] <= pd.Timestamp(since)
+    still_due = crossings[earlier & (crossings["due_date"] >= pd.Timestamp(inputs.business_date))].reset_index(drop=True)
+    recent = ownership["date"] >= pd.Timestamp(since)
+    return ThresholdMonitor(inputs.quarter_end, ownership[recent].reset_index(drop=True),
+                            net_short[net_short["date"] >= pd.Timestamp(since)].reset_index(drop=True),
+                            crossings[~earlier].reset_index(drop=True), still_due)
 
 
 def filings_calendar(inputs, monitor: ThresholdMonitor, fiscal_year_end_month: int = 12) -> pd.DataFrame:
     """Next periodic filing of each regime, plus the filings the threshold monitor triggered."""
     table = filing_calendar.next_filings(inputs.company.regulatory_regimes, regulatory_facts(inputs), inputs.business_date,
                                          fiscal_year_end_month, inputs.closures)
-    triggered = monitor.crossings
+    triggered = pd.concat([f for f in (monitor.still_due, monitor.crossings) if len(f)] or [monitor.crossings], ignore_index=True)
     if len(triggered):
         events = pd.DataFrame({
             "filing": triggered["filing"] + " — " + triggered["issuer_name"], "regime": triggered["regime"],
@@ -182,6 +191,11 @@ def summarise(report: Form13FReport, filing_test: pd.DataFrame, monitor: Thresho
     rows = [
         ("Ownership thresholds (13D/13G)", worst(us["rag"]), len(us),
          crossing_text(us) or f"no crossing of 5% or 10% since {monitor.since}"),
+        ("Filings still due from the quarter before", worst(monitor.still_due["rag"]) if len(monitor.still_due) else GREEN,
+         len(monitor.still_due),
+         "; ".join(f"{r.filing} for {r.issuer_name} ({r.direction} through {r.threshold_pct:g}% on {r.crossing_date:%Y-%m-%d}) "
+                   f"due {r.due_date:%Y-%m-%d} ({r.business_days_to_due:.0f} business days)" for r in monitor.still_due.itertuples())
+         or f"no crossing before {monitor.since} owes a filing"),
         ("EU net short positions", worst(eu["rag"]), len(eu),
          crossing_text(eu) or f"no net short position at or above 0.1% since {monitor.since}"),
         (f"Filings due in the next {DUE_SOON_BUSINESS_DAYS} business days", worst(due_soon["rag"]), len(due_soon),

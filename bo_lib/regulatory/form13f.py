@@ -217,7 +217,8 @@ def edgar_rule_breaks(rows: pd.DataFrame) -> pd.DataFrame:
     (1-based), cusip, name_of_issuer, put_call, field, rule, value. Empty when the table is fit to file."""
     problems: list[pd.DataFrame] = []
     frame = rows.reset_index(drop=True)
-    text = {c: frame[c].fillna("").astype(str) if c in frame else pd.Series("", index=frame.index) for c in INFO_TABLE_COLUMNS}
+    text = {c: frame[c].astype(object).where(frame[c].notna(), "").astype(str) if c in frame else pd.Series("", index=frame.index)
+            for c in INFO_TABLE_COLUMNS}
 
     def add(mask: pd.Series, field: str, rule: str, values: pd.Series) -> None:
         mask = mask.fillna(True).astype(bool)

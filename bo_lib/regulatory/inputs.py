@@ -1,7 +1,8 @@
 """What the management company's regulatory report reads for one business date: the books of every
 fund at the close of the latest quarter end before it (the 13F period) with that day's prices and
-FX, every fund's positions on each delivered date since that quarter end (the ownership monitor's
-window), the month-end trading days of the calendar year so far (the $100M test), and the
+FX, every fund's positions on each delivered date since the quarter end before it (the ownership
+monitor's window: crossings of the quarter being reported still owe their filings), the month-end
+trading days of the 13F period's calendar year and the business date's (the $100M test), and the
 ratio corporate actions of the window (split-adjusted shares outstanding). The states are the
 books' own (``bo_lib.books``): the quarter-end state is the next quarter's opening.
 """
@@ -43,9 +44,9 @@ class RegulatoryInputs:
     quarter_end: dt.date | None  # the 13F period: the latest calendar quarter end before the business date
     at_quarter_end: Valuation | None  # the books at the close of the quarter end's last business day
     class_net_assets: pd.DataFrame  # fund, share_class, currency, net_assets at the quarter end
-    positions_by_date: pd.DataFrame  # date, fund, account, security_id, quantity: the quarter end and every date since
+    positions_by_date: pd.DataFrame  # date, fund, account, security_id, quantity: the previous quarter end and every date since
     corporate_actions: pd.DataFrame  # ratio events going ex in the window
-    month_end_valuations: dict[dt.date, Valuation]  # month-end trading days of the year so far
+    month_end_valuations: dict[dt.date, Valuation]  # month-end trading days of the 13F period's year and the business date's
     securities: pd.DataFrame
     closures: pd.DataFrame
     delivered: pd.DataFrame
@@ -86,12 +87,15 @@ def gather_regulatory(store: Path | str, company: ManagementCompany, funds: dict
             problems.append(f"no books at the quarter end {quarter_end} (the books start {min(booked) if booked else 'nowhere'})")
         else:
             at_qe = _valuation(store, catalogue, valuation_date, opened)
-        window = [d for d in booked if valuation_date is not None and valuation_date <= d <= business_date]
+        # the monitor's window starts at the previous quarter end, so that filings triggered in the last
+        # quarter and due after its end stay on the calendar until due
+        since = max((d for d in booked if d <= quarter_end_before(quarter_end)), default=min(booked, default=None))
+        window = [d for d in booked if valuation_date is not None and since is not None and since <= d <= business_date]
         positions = read_frames(store, "positions", dates=window).rename(columns={"book_fund": "fund", "book_date": "date"})
         classes = read_frames(store, "classes", dates=[valuation_date] if valuation_date else []).rename(columns={"book_fund": "fund"})
         events = catalogue.rows("corporate_actions", start=window[0], end=business_date) if window else catalogue.rows("corporate_actions", on=business_date)
         events = events[events["event_type"].isin(RATIO_EVENTS)].sort_values("delivery_date").drop_duplicates("event_id", keep="last")
-        month_ends = _month_end_days(booked, business_date, reference["market_closures"])
+        month_ends = _month_end_days(booked, {quarter_end.year, business_date.year}, business_date, reference["market_closures"])
         valuations = {d: _valuation(store, catalogue, d, opened) for d in month_ends}
         violations = catalogue.violations(on=business_date, datasets=REGULATORY_DATASETS)
         delivered = catalogue.deliveries(on=business_date, reference=True, statement_accounts=[])
@@ -118,9 +122,10 @@ def _valuation(store: Path | str, catalogue: Catalogue, day: dt.date, opened: dt
     return Valuation(day, positions, catalogue.rows("prices", on=day), catalogue.rows("fx_rates", on=day))
 
 
-def _month_end_days(booked: list[dt.date], business_date: dt.date, closures: pd.DataFrame) -> list[dt.date]:
-    """The last US trading day of each month of the business date's calendar year with books, and
-    the opening when it falls in the year (Rule 13f-1(a)(1): any month end of the year)."""
+def _month_end_days(booked: list[dt.date], years: set[int], business_date: dt.date, closures: pd.DataFrame) -> list[dt.date]:
+    """The last US trading day of each month of ``years`` (the 13F period's calendar year, whose month
+    ends oblige its filing, and the business date's) with books, the opening included when it is
+    one (Rule 13f-1(a)(1): any month end of the year)."""
     sessions = trading_calendar("XNYS", closures)
-    year = [d for d in booked if d.year == business_date.year and d <= business_date]
-    return [d for d in year if sessions.add_business_days(d, 1).month != d.month]
+    days = [d for d in booked if d.year in years and d <= business_date]
+    return [d for d in days if sessions.add_business_days(d, 1).month != d.month]

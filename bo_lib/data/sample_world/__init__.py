@@ -15,6 +15,7 @@ import json
 import shutil
 from pathlib import Path
 
+import holidays
 import numpy as np
 import pandas as pd
 import yaml
@@ -214,6 +215,17 @@ def _check_books(world: simulate.World, settlements: pd.DataFrame, book_entries:
             raise RuntimeError(f"sample world: {ev.security_id} trades after its {ev.event_type} event {ev.event_id}: {list(later['trade_id'])}")
 
 
+def _sec_filing_due(quarter_last_session: dt.date) -> dt.date:
+    """45 calendar days after the calendar quarter end, rolled to the next day the SEC is open
+    (weekends and US federal holidays closed: Rule 0-3)."""
+    quarter_end = (pd.Timestamp(quarter_last_session) + pd.offsets.QuarterEnd(0)).date()
+    due = quarter_end + dt.timedelta(days=45)
+    federal = holidays.US(years=range(due.year - 1, due.year + 2))
+    while due.weekday() >= 5 or due in federal:
+        due += dt.timedelta(days=1)
+    return due
+
+
 def _quarter_last_session(world: simulate.World, d: dt.date) -> dt.date:
     """Last session of ``d``'s calendar quarter (a crossing is reported until the quarter is over)."""
     month = ((d.month - 1) // 3 + 1) * 3
@@ -330,6 +342,15 @@ def _tell_static_stories(world: simulate.World, story: feeds.SeededExceptions) -
                       episode=d[world.episode_of(i).anchor], security_id=crossing, isin=secs.at[crossing, "isin"],
                       issuer_id=secs.at[crossing, "issuer_id"], threshold_pct=5.0, before_pct=before, after_pct=after, note=note,
                       direction=direction, reported_until=_quarter_last_session(world, d[i]))
+            # the Schedule 13G it calls for is due after the quarter: reported on every later date until due
+            quarter_over = _quarter_last_session(world, d[i])
+            due = _sec_filing_due(quarter_over)
+            if quarter_over < fin:
+                story.add("regulatory", "threshold_filing_due", None, next(x for x in d if x > quarter_over), min(due, fin),
+                          episode=d[world.episode_of(i).anchor], security_id=crossing, issuer_id=secs.at[crossing, "issuer_id"],
+                          crossing_date=d[i], direction=direction, due_date=due,
+                          filing="Schedule 13G (initial)" if direction == "up" else "Schedule 13G amendment (decrease)",
+                          note="a qualified institution files within 45 days after the calendar quarter end (next SEC business day)")
 
 
 def _tell_nav_stories(world: simulate.World, story: feeds.SeededExceptions) -> None:
