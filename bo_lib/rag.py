@@ -17,3 +17,8 @@ def worst(rags) -> str:
 def worst_first(table: pd.DataFrame, column: str = "rag") -> pd.DataFrame:
     """``table`` sorted red, amber, green, keeping the order within each status."""
     return table.sort_values(column, key=lambda s: s.map(RANK), ascending=False, kind="stable").reset_index(drop=True)
+
+
+def worst_first_key(column: pd.Series) -> pd.Series:
+    """A ``sort_values(key=...)`` for tables sorted on several columns, the ``rag`` column worst first."""
+    return -column.map(RANK) if column.name == "rag" else column

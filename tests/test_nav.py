@@ -214,3 +214,29 @@ def test_missing_books_are_reported_not_a_crash(reports):
     report = nav_report(inputs)
     assert report.summary["rag"].tolist() == ["red"] and "no books for 2026-11-06" in report.summary["detail"].iloc[0]
     assert report.class_table.empty and report.key_figures()["net_assets"] is None
+
+
+def _priced(day: str, price: float, secondary: float) -> dict:
+    return {"price_date": pd.Timestamp(day), "security_id": "EQ1", "price": price, "secondary_price": secondary, "source": "BLOOMBERG"}
+
+
+@pytest.mark.parametrize("day, move, flagged", [
+    ("2026-11-24", 12.0, True),    # the primary vendor 12% up, the secondary flat: a jump
+    ("2026-11-25", -10.71, False),  # back to 100, in line with the secondary again: the vendor's correction
+    ("2026-11-26", 12.0, True),    # up again 12%, the secondary up only 2%: a jump
+    ("2026-11-27", 1.79, False),   # 114 on 112: within 5%
+    ("2026-11-30", -10.53, True),  # 102 while the secondary is at 110: not back in line, still a jump
+])
+def test_a_jump_fires_and_the_next_days_correction_does_not(day, move, flagged):
+    """Hand-worked: equity tolerance 5%; prices 100, 112, 100, 112, 114, 102 against a secondary of
+    100, 100, 100, 102, 112, 110."""
+    chosen = pd.DataFrame([_priced(d, p, s) for d, p, s in [
+        ("2026-11-23", 100, 100), ("2026-11-24", 112, 100), ("2026-11-25", 100, 100), ("2026-11-26", 112, 102),
+        ("2026-11-27", 114, 112), ("2026-11-30", 102, 110)]])
+    today = chosen[chosen["price_date"].eq(pd.Timestamp(day))].assign(
+        carried_forward=False, price_as_of=pd.Timestamp(day), is_override=False, quantity=1000.0, market_value_base=lambda f: f["price"] * 1000)
+    securities = pd.DataFrame({"security_id": ["EQ1"], "asset_class": ["equity"], "isin": ["US0000000001"], "name": ["Example"]})
+    found = price_exceptions(today, chosen, securities, dt.date.fromisoformat(day), 5, {"equity": 5.0})
+    assert (found["exception"] == "price_jump").any() == flagged
+    if flagged:
+        assert found.loc[found["exception"].eq("price_jump"), "move_pct"].iloc[0] == pytest.approx(move, abs=0.01)

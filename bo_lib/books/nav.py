@@ -254,8 +254,11 @@ def strike_day(previous: BookState, day: DayInputs, fund: FundParameters, securi
 
     # --- 2. prices, FX, valuation on P and D ------------------------------------------------------
     held_ids = set(positions["security_id"])  # only what is held needs a price (and its recent history)
+    # the delivered prices, and the previous valuation's for what the window no longer holds (a
+    # price carried forward): a delivered price is never counted twice as its own second source
     history = pd.concat([day.prices[day.prices["security_id"].isin(held_ids)],
                          previous.prices.assign(price_date=previous.prices["price_as_of"])], ignore_index=True)
+    history = history.assign(price_date=as_ns(history["price_date"])).drop_duplicates(["price_date", "security_id", "source"], keep="first")
     chosen = select_prices(history[history["security_id"].isin(held_ids)], securities, fund.pricing.hierarchy, day.price_overrides)
     held_ccy = set(securities.loc[securities["security_id"].isin(pd.concat([positions["security_id"], previous.positions["security_id"]])),
                                   "currency"]) | set(previous.valuation["currency"])
@@ -454,7 +457,7 @@ def _strike_classes(previous: BookState, fund: FundParameters, d: dt.date, next_
         crystallised = 0.0
         if has_hwm and fees.is_period_end(d, next_nav_date, perf.crystallisation) and s["performance_fee_accrued"] > 0:
             # crystallise: the accrued fee becomes payable to the manager, the high-water mark resets
-            crystallised = s["performance_fee_accrued"]
+            crystallised = float(half_up(s["performance_fee_accrued"], 2))  # payable to the manager in cents
             s["performance_fee_payable"] += crystallised
             s["performance_fee_accrued"] = 0.0
             s["high_water_mark"] = max(s["high_water_mark"], nps)

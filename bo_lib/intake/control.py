@@ -15,7 +15,7 @@ from bo_lib import calendars
 from bo_lib.data.formats.statement import statement_integrity
 from bo_lib.data.layout import INBOUND_FILES, STATEMENT_SUFFIXES
 from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
-from bo_lib.rag import RANK as _RANK
+from bo_lib.rag import worst_first_key
 
 
 #: datasets that must never be empty on a business day, and whose size should be stable
@@ -51,7 +51,7 @@ def file_arrival(expected: pd.DataFrame, delivered: pd.DataFrame) -> pd.DataFram
     table["rag"] = table["status"].map({"missing": RED, "empty": RED, "not due": AMBER, "received": GREEN}).where(
         ~(table["status"].eq("not due") & ~received), GREEN)
     cols = ["dataset", "path", "why", "due", "status", "size_bytes", "sha256", "rag"]
-    return table.drop(columns="_merge").reindex(columns=cols).sort_values(["rag", "dataset"], key=_rag_key).reset_index(drop=True)
+    return table.drop(columns="_merge").reindex(columns=cols).sort_values(["rag", "dataset"], key=worst_first_key).reset_index(drop=True)
 
 
 def row_counts(today: dict[str, int], previous: dict[str, int] | None, tolerance_pct: float = ROW_CHANGE_TOLERANCE_PCT) -> pd.DataFrame:
@@ -108,7 +108,7 @@ def price_freshness(price_history: pd.DataFrame, held: pd.DataFrame, business_da
     table["rag"] = np.select([missing, stale, single], [RED, AMBER, AMBER], default=GREEN)
     cols = ["security_id", "isin", "name", "asset_class", "currency", "quantity", "sources_today", "best_source", "latest_price_date",
             "age_days", "unchanged_deliveries", "status", "rag"]
-    return table[cols].sort_values(["rag", "security_id"], key=_rag_key).reset_index(drop=True)
+    return table[cols].sort_values(["rag", "security_id"], key=worst_first_key).reset_index(drop=True)
 
 
 def fx_freshness(fx_history: pd.DataFrame, currencies: list[str], business_date: dt.date, move_pct: float = 5.0) -> pd.DataFrame:
@@ -183,8 +183,6 @@ def summarise(arrival: pd.DataFrame, counts: pd.DataFrame, prices: pd.DataFrame,
     return IntakeSummary(worst_first(table))
 
 
-def _rag_key(col: pd.Series) -> pd.Series:
-    return col.map(lambda v: -_RANK[v]) if col.name == "rag" else col
 
 
 @dataclass

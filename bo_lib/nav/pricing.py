@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bo_lib.prices import as_ns, unchanged_runs
-from bo_lib.rag import AMBER, RANK, RED
+from bo_lib.rag import AMBER, RED, worst_first_key
 
 DEFAULT_JUMP_PCT = {"equity": 5.0, "government_bond": 1.0, "corporate_bond": 1.0, "option": 25.0}
 
@@ -26,7 +26,9 @@ def price_exceptions(valued: pd.DataFrame, chosen: pd.DataFrame, securities: pd.
       delivered for ``stale_days`` or more consecutive deliveries;
     - ``price_jump``: the move against the previous valuation price (adjusted for splits and cash
       dividends going ex) beyond the asset class's tolerance; the secondary source's move shows
-      whether the market really moved;
+      whether the market really moved. A move that undoes the previous day's unconfirmed jump (the
+      previous price stood beyond tolerance off the secondary source's, today's is back within it)
+      is the vendor's correction, not a new exception;
     - ``price_override``: valued at a manual override (shown, never silent).
 
     ``valued``: valuation_prices() rows with quantity and market_value_base for impact.
@@ -58,7 +60,9 @@ def price_exceptions(valued: pd.DataFrame, chosen: pd.DataFrame, securities: pd.
     missing = today["carried_forward"] & today["price_as_of"].notna()
     no_price = today["price"].isna()
     stale = ~missing & ~no_price & today["unchanged_deliveries"].fillna(1).ge(stale_days)
-    jump = ~missing & ~no_price & today["move_pct"].abs().gt(tolerance)
+    was_off = ((today["previous_price"] / today["previous_secondary"] - 1).abs() * 100).gt(tolerance)
+    back_in_line = ((today["price"] / today["secondary_price"] - 1).abs() * 100).le(tolerance)
+    jump = ~missing & ~no_price & today["move_pct"].abs().gt(tolerance) & ~(was_off & back_in_line)
     override = today["is_override"]
     rows = []
     for kind, mask, rag in (("price_missing", missing | no_price, RED), ("price_stale", stale, AMBER), ("price_jump", jump, RED),
@@ -76,7 +80,7 @@ def price_exceptions(valued: pd.DataFrame, chosen: pd.DataFrame, securities: pd.
     out["impact_base"] = np.where(out["exception"].eq("price_jump"),
                                   out["market_value_base"] * (1 - alt / out["price"]), out["market_value_base"])
     out["detail"] = _detail(out)
-    return out[_EXCEPTION_COLUMNS].sort_values(["rag", "exception", "security_id"], key=_rag_order).reset_index(drop=True)
+    return out[_EXCEPTION_COLUMNS].sort_values(["rag", "exception", "security_id"], key=worst_first_key).reset_index(drop=True)
 
 
 _EXCEPTION_COLUMNS = ["security_id", "isin", "name", "asset_class", "exception", "source", "price", "price_as_of", "previous_price", "move_pct",
@@ -98,10 +102,6 @@ def _detail(out: pd.DataFrame) -> list[str]:
         else:
             texts.append(f"valued at a manual override of {r.price:,.4f}")
     return texts
-
-
-def _rag_order(col: pd.Series) -> pd.Series:
-    return -col.map(RANK) if col.name == "rag" else col
 
 
 def fx_exceptions(fx_history: pd.DataFrame, business_date: dt.date, move_pct: float, fund_currencies: list[str]) -> pd.DataFrame:
