@@ -11,35 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from tests.stores import SampleDays, build_store
+
 REPO = Path(__file__).resolve().parent
 FINAL = dt.date(2026, 11, 6)
-
-
-@dataclass
-class SampleDays:
-    store: Path
-    nav: dict = field(default_factory=dict)  # (fund, date) -> (DayInputs, NavResult, BookState)
-    recon: dict = field(default_factory=dict)  # (fund, date) -> (ReconDay, DailyRecon)
-
-
-def build_store(data_root: Path, parameters: Path, store: Path, up_to: dt.date, days: SampleDays | None = None) -> None:
-    """Ingest a world, roll every fund's books and record every fund's recons up to ``up_to``."""
-    from bo_lib.books import prepare_books
-    from bo_lib.parameters import load_funds
-    from bo_lib.recon.daily import reconcile_day
-
-    funds = load_funds(parameters)
-    keep_nav = (lambda code, day, inputs, result, state: days.nav.__setitem__((code, day), (inputs, result, state))) if days else None
-    ready = prepare_books(data_root, store, funds, sorted(funds), up_to, run_id="tests", on_strike=keep_nav)
-    assert not ready.problems, ready.problems
-    for code in sorted(funds):
-        keep = (lambda day, inputs, recons, code=code: days.recon.__setitem__((code, day), (inputs, recons))) if days else None
-        reconcile_day(store, funds[code], up_to, "tests", on_day=keep)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -65,3 +44,21 @@ def store_copy(sample_store, tmp_path) -> Path:
     target.parent.mkdir()
     shutil.copy2(sample_store, target)
     return target
+
+
+LONG_DAYS = 66  # two episodes, across the option expiry, the note's maturity, the quarter and year end
+
+
+@pytest.fixture(scope="session")
+def long_world_root(tmp_path_factory) -> Path:
+    """A generated world of 66 business days (``data/`` and ``parameters/`` under the folder).
+    ``BO_TEST_LONG_WORLD`` names a folder to generate it in once and reuse (while working on it)."""
+    from bo_lib.data.sample_world import generate_sample_world
+
+    keep = os.environ.get("BO_TEST_LONG_WORLD")
+    if keep and (Path(keep) / "data" / "seeded_exceptions.json").exists():
+        return Path(keep)
+    root = Path(keep) if keep else tmp_path_factory.mktemp("long_world")
+    summary = generate_sample_world(root / "data", parameters_dir=root / "parameters", days=LONG_DAYS)
+    assert summary["days"] == LONG_DAYS and summary["episodes"] == 2
+    return root

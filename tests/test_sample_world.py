@@ -564,9 +564,8 @@ def test_scale_options_more_securities_and_trades(tmp_path):
 
 # ---------------------------------------------------------------------------------------------
 # a longer world: 66 business days (two episodes, across the option expiry, the note's maturity
-# and the year end). Read with plain pandas and the statement parser, never the controls.
-
-LONG_DAYS = 66
+# and the year end; the session's ``long_world_root``). Read with plain pandas and the statement
+# parser, never the controls.
 
 
 class LongWorld:
@@ -622,11 +621,8 @@ class LongWorld:
 
 
 @pytest.fixture(scope="module")
-def long_world(tmp_path_factory) -> LongWorld:
-    root = tmp_path_factory.mktemp("long_world")
-    summary = generate_sample_world(root / "data", parameters_dir=root / "parameters", days=LONG_DAYS)
-    assert summary["days"] == LONG_DAYS and summary["episodes"] == 2
-    return LongWorld(root / "data", root / "parameters")
+def long_world(long_world_root) -> LongWorld:
+    return LongWorld(long_world_root / "data", long_world_root / "parameters")
 
 
 def _f(x) -> float:
@@ -662,7 +658,7 @@ def _holding_before(w: LongWorld, fund: str, sid: str, day: str) -> float:
 def test_long_world_episodes_every_27_business_days_and_every_story_in_each(long_world):
     w = long_world
     assert w.anchors == [w.dates[i] for i in range(len(w.dates) - 1, 19, -27)][::-1]
-    if len(w.dates) == LONG_DAYS:
+    if len(w.dates) == 66:
         assert w.anchors == [w.dates[38], w.dates[65]] == ["2026-11-24", "2027-01-05"]
     items = w.items()
     assert [x["id"] for x in items] == [f"SX{n:03d}" for n in range(1, len(items) + 1)]
@@ -670,11 +666,13 @@ def test_long_world_episodes_every_27_business_days_and_every_story_in_each(long
     for x in items:
         assert x["episode"] in w.anchors, x
         assert w.dates[0] <= x["first_date"] <= x["last_date"] <= w.final, x
+        if x["type"] == "threshold_filing_due":  # the crossing's filing, due after its quarter: lives from the next quarter
+            continue
         assert windows[x["episode"]] < x["first_date"] <= x["episode"], x  # told in its episode's window
         if x["episode"] != w.final and x["type"] != "ownership_threshold_crossing":
             # resolved: nothing of an earlier episode lives more than four business days past its anchor
             assert x["last_date"] <= w.next_date(x["episode"], 4), x
-    by_episode = {a: Counter(x["type"] for x in items if x["episode"] == a and x["type"] != "ownership_threshold_crossing") for a in w.anchors}
+    by_episode = {a: Counter(x["type"] for x in items if x["episode"] == a and x["area"] != "regulatory") for a in w.anchors}
     assert all(by_episode[a] == by_episode[w.final] for a in w.anchors)
     assert by_episode[w.final]["settlement_fail"] == 6 and by_episode[w.final]["admin_nav_difference"] == 3
     nav = [x for x in items if x["type"] == "admin_nav_difference"]
@@ -1074,6 +1072,12 @@ def test_long_world_ownership_crossing_lives_to_its_quarter_end(long_world):
     assert (up["first_date"], up["last_date"], up["direction"], up["reported_until"]) == ("2026-10-30", "2026-12-31", "up", "2026-12-31")
     # the firm falls back below 5% in a later quarter when the window reaches index 140 (2027-04-23)
     assert [(x["first_date"], x["direction"], x["reported_until"]) for x in down] == ([("2027-04-23", "down", "2027-06-30")] if len(w.dates) > 140 else [])
+    # the Schedule 13G it calls for is due 45 days after the quarter end (2027-02-14, a Sunday; Monday
+    # 2027-02-15 is Washington's Birthday): reported from the next quarter's first day until then
+    (filing,) = w.items("threshold_filing_due")
+    assert (filing["first_date"], filing["due_date"], filing["filing"], filing["crossing_date"]) == (
+        "2027-01-04", "2027-02-16", "Schedule 13G (initial)", "2026-10-30")
+    assert filing["last_date"] == min("2027-02-16", w.final)
     trades = w.all("trades.csv")
     crossing = trades[trades["security_id"] == up["security_id"]]
     assert list(zip(crossing["trade_date"], crossing["side"])) == [(up["first_date"], "BUY")] + [(x["first_date"], "SELL") for x in down]
