@@ -1,6 +1,7 @@
 """The workbench's embedded database: one DuckDB file (location from the schedule, passed to
-every notebook as ``store``) holding what lives across days: reconciliation breaks, NAV history,
-high-water marks.
+every notebook as ``store``) holding what lives across days: the ingested deliveries, each fund's
+daily closing states (NAV history and high-water marks among them), locks and their audit,
+restatements, reconciliation breaks.
 
 Parallel jobs share the file and DuckDB lets one process write at a time, so connections are
 short-lived: open, do the work, close. ``open_store`` waits for the lock (with jitter) instead of

@@ -86,7 +86,7 @@ def close_books(store: Path | str, fund: str, business_date: dt.date, by: str, *
     stale = sorted(d for d in (stale_dates or []) if d <= business_date)
     if stale:
         raise PeriodError(f"{fund}: deliveries of {', '.join(map(str, stale[:5]))} changed since the books were struck; "
-                          f"run `bo run --date {business_date}` (or `bo books`) first, then close")
+                          f"run `bo run --date {business_date}` first (it ingests and strikes the books), then close")
     with open_store(store) as con:
         ensure_schema(con)
         state = load_state(store, fund, business_date, con)

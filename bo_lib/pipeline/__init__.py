@@ -100,6 +100,7 @@ def run_daily(
     # the day's deliveries are ingested and the books rolled to the date before any job runs: every
     # job reads the same books, and the manifest states what they were given
     books = prepare_run(plan, echo=echo)
+    books["seconds"] = round(time.perf_counter() - clock, 3)
     inputs = _inputs(plan)
     run_dir = create_run_folder(plan.report_root, plan.business_date, plan.run_id)
     log_path = run_dir / RUN_LOG
