@@ -123,3 +123,14 @@ def test_an_unreadable_statement_is_red_not_a_silent_gap(funds, data_copy, store
     assert row["rag"] == "red" and "unreadable: DE89370400440532013000" in row["detail"]
     v = result.violations[result.violations["file"].str.endswith("DE89370400440532013000.camt053.xml")]
     assert len(v) == 1 and "XML" in v["rule"].iloc[0]
+
+
+def test_the_statement_after_a_bank_holiday_chains_from_the_last_one_sent(funds):
+    """No USD statement comes on Columbus Day (2026-10-12): Tuesday's statement chains from Friday's
+    closing balance, not from a missing Monday one (the check is never skipped)."""
+    friday = assess("USEQ", funds, dt.date(2026, 10, 9)).statements.set_index("account")
+    tuesday = assess("USEQ", funds, dt.date(2026, 10, 13)).statements.set_index("account")
+    for account in ("0012345679",):
+        assert tuesday.at[account, "previous_closing"] == friday.at[account, "closing_balance"]
+        assert tuesday.at[account, "opening_balance"] == friday.at[account, "closing_balance"]
+        assert not tuesday.at[account, "chain_break"] and tuesday.at[account, "rag"] == "green"

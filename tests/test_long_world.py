@@ -55,6 +55,10 @@ class Long:
     def final(self) -> dt.date:
         return self.dates[-1]
 
+    def next_statement(self, account: str, after: dt.date) -> dt.date | None:
+        """The next date the bank delivers a statement of ``account`` (none on its payment system's holidays)."""
+        return next((d for d in self.dates if d > after and any((self.root / "data" / "inbound" / d.isoformat() / "statements").glob(f"{account}.*"))), None)
+
     def live(self, kind: str, day: dt.date, fund: str | None = None) -> list[dict]:
         return [x for x in self.truth["exceptions"] if x["type"] == kind and x["first_date"] <= day.isoformat() <= x["last_date"]
                 and (fund is None or x["fund"] == fund)]
@@ -216,6 +220,8 @@ def test_settlement_fails_and_unmatched_instructions_are_the_live_ones_on_every_
 
 def test_intake_flags_the_live_price_and_statement_exceptions_on_every_edge_date(world):
     dates = world.edges("price_missing", "price_stale", "statement_unbalanced")
+    dates = sorted(set(dates) | {world.next_statement(x["account"], dt.date.fromisoformat(x["last_date"]))
+                                 for x in world.truth["exceptions"] if x["type"] == "statement_unbalanced"} - {None})
     for day in dates:
         for code, fund in world.funds.items():
             result = intake.assess(gather_fund_day(world.store, fund, day))
@@ -228,9 +234,9 @@ def test_intake_flags_the_live_price_and_statement_exceptions_on_every_edge_date
             assert flagged == expected, (code, day)
             red = result.statements[result.statements["rag"].eq("red")].set_index("account")
             unbalanced = [x["account"] for x in world.live("statement_unbalanced", day, code)]
-            # the statement after an unbalanced one opens from the true balance: its chain breaks
+            # the account's next statement after an unbalanced one opens from the true balance: its chain breaks
             chained = [x["account"] for x in world.truth["exceptions"] if x["type"] == "statement_unbalanced" and x["fund"] == code
-                       and world.dates.index(dt.date.fromisoformat(x["last_date"])) + 1 == world.dates.index(day)]
+                       and world.next_statement(x["account"], dt.date.fromisoformat(x["last_date"])) == day]
             assert sorted(red.index) == sorted(unbalanced + chained), (code, day)
             assert not red.loc[unbalanced, "balances"].any() and red.loc[chained, "chain_break"].all() and red.loc[chained, "balances"].all()
             assert len(result.violations) == 0 and result.arrival["status"].isin(["received", "not due"]).all(), (code, day)
@@ -299,3 +305,11 @@ def test_a_quarter_end_close_locks_the_quarter_and_the_next_quarter_starts_from_
     # the quarter-end state is the next quarter's opening: the first day of 2027 is struck from it
     index = state_index(store, "MAHF").set_index("business_date")
     assert index.at[dt.date(2027, 1, 4), "previous_digest"] == index.at[dt.date(2026, 12, 31), "digest"]
+
+
+def test_a_generated_world_schedules_every_notebook_for_every_fund(world):
+    from bo_lib.parameters import NOTEBOOK_PARAMETERS, load_schedule
+
+    schedule = load_schedule(world.root / "parameters" / "schedule.yaml")
+    assert {job.notebook for job in schedule.jobs} == set(NOTEBOOK_PARAMETERS)
+    assert Path(schedule.data_root) == (world.root / "data").resolve()

@@ -35,7 +35,7 @@ class FundDay:
     statements: pd.DataFrame  # one row per statement: account, statement_id, opening/closing, entries, balances
     statement_entries: pd.DataFrame
     previous_statement_entries: pd.DataFrame
-    previous_statements: pd.DataFrame  # the previous delivery's statements (for the closing -> opening chain)
+    previous_statements: pd.DataFrame  # each account's last statement before the day (for the closing -> opening chain)
     price_history: pd.DataFrame  # this and earlier deliveries' prices (for unchanged-price checks)
     fx_history: pd.DataFrame
     fund_securities: pd.DataFrame  # securities the fund holds at the close, with quantity
@@ -65,7 +65,7 @@ def gather_fund_day(store: Path | str, fund: FundParameters, business_date: dt.d
         before = _row_counts(catalogue, code, previous) if previous else None
         statements, entries = catalogue.statements(fund=code, on=business_date, accounts=[a.account for a in fund.cash_accounts])
         if previous:
-            previous_statements, previous_entries = catalogue.statements(fund=code, on=previous, accounts=[a.account for a in fund.cash_accounts])
+            previous_statements, previous_entries = _previous_statements(catalogue, fund, [d for d in dates if d < business_date], previous)
         else:
             previous_statements, previous_entries = statements.iloc[0:0], entries.iloc[0:0]
         prices = catalogue.rows("prices", start=window[0], end=business_date)
@@ -94,3 +94,19 @@ def _held(state, securities: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     net = state.positions.groupby("security_id", as_index=False)["quantity"].sum()
     return net.merge(securities[["security_id", "isin", "name", "asset_class", "currency"]], on="security_id", how="left")[columns]
+
+
+#: how many deliveries back the chain looks for an account's last statement (bank holidays in a row)
+STATEMENT_LOOKBACK_DELIVERIES = 10
+
+
+def _previous_statements(catalogue: Catalogue, fund: FundParameters, earlier: list[dt.date], previous: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each account's last statement before the day, whichever delivery brought it: no statement
+    comes on the account's payment-system holidays (a USD account on Veterans Day), and the next
+    one chains from the last one sent. The entries are the previous delivery's."""
+    accounts = [a.account for a in fund.cash_accounts]
+    window = earlier[-STATEMENT_LOOKBACK_DELIVERIES:]
+    summaries, _ = catalogue.statements(fund=fund.fund_code, start=window[0], end=window[-1], accounts=accounts)
+    last = summaries.sort_values(["delivery_date", "statement_id"], kind="stable").drop_duplicates("account", keep="last").reset_index(drop=True)
+    _, entries = catalogue.statements(fund=fund.fund_code, on=previous, accounts=accounts)
+    return last, entries

@@ -9,7 +9,13 @@ offline HTML (``html``), writes the run's index page (``index``), the manifest a
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
+
+# nbformat validates notebooks with jsonschema, which imports every optional format checker it
+# finds installed; rfc3987-syntax (pulled in by Jupyter's extras) builds a grammar on import, 1.7 s
+# in every process that reads a notebook. The notebook schema checks no IRI format: keep it out.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable

@@ -177,14 +177,22 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
     for fund in universe.funds:
         (parameters_dir / "funds" / f"{fund['fund_code']}.yaml").write_text(_fund_yaml(fund), encoding="utf-8")
     if not (parameters_dir / "schedule.yaml").exists():
-        (parameters_dir / "schedule.yaml").write_text(
-            f"data_root: {out_dir.resolve()}\nreport_root: {(out_dir.resolve().parent / 'reports')}\njobs:\n  - notebook: intake\n    funds: all\n", encoding="utf-8")
+        (parameters_dir / "schedule.yaml").write_text(_schedule_yaml(out_dir), encoding="utf-8")
 
     world_files = [out_dir / "seeded_exceptions.json"] + [p for sub in ("reference", "opening", "inbound") for p in (out_dir / sub).rglob("*")]
     total_bytes = sum(p.stat().st_size for p in world_files if p.is_file())
     return {"out_dir": str(out_dir), "funds": len(universe.funds), "securities": len(universe.securities), "days": len(dates),
             "first_date": dates[0].isoformat(), "final_date": dates[-1].isoformat(), "episodes": len(world.episodes),
             "trades": len(world.trades), "seeded_exceptions": len(story.items), "bytes": total_bytes}
+
+
+def _schedule_yaml(out_dir: Path) -> str:
+    """The daily schedule of a generated world: every notebook, as the bundled world's."""
+    jobs = "".join(f"  - notebook: {name}\n    scope: fund\n    funds: all\n" if name != "regulatory" else "  - notebook: regulatory\n    scope: company\n"
+                   for name in ("intake", "settlement", "regulatory", "nav", "reconciliation"))
+    return (f"# The daily schedule of the generated world (every notebook, every fund).\n"
+            f"data_root: {out_dir.resolve()}\nreport_root: {out_dir.resolve().parent / 'reports'}\nstore: store/workbench.duckdb\n"
+            f"calendar: XNYS\njobs:\n{jobs}")
 
 
 def _check_books(world: simulate.World, settlements: pd.DataFrame, book_entries: pd.DataFrame) -> None:
