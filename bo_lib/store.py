@@ -158,6 +158,19 @@ def table_exists(connection, name: str) -> bool:
     return bool(connection.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
 
 
+def select_frame(path: Path | str, table: str, sql: str, params: list | None = None, columns=()):
+    """``sql`` over ``table`` on a read-only connection, as a DataFrame; an empty frame with
+    ``columns`` when the store file or the table does not exist yet (nothing recorded)."""
+    import pandas as pd
+
+    if not Path(path).exists():
+        return pd.DataFrame(columns=list(columns))
+    with open_store(path, read_only=True) as con:
+        if not table_exists(con, table):
+            return pd.DataFrame(columns=list(columns))
+        return con.execute(sql, params or []).df()
+
+
 def insert_frame(connection, table: str, frame, columns: list[str]) -> int:
     """Append ``frame[columns]`` to ``table`` (columns by name, in the table's own order)."""
     if frame is None or not len(frame):

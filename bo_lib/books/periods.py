@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from bo_lib.books.state import STATES, load_state
-from bo_lib.store import ensure_schema, open_store, register_table, table_exists
+from bo_lib.store import ensure_schema, open_store, register_table, select_frame, table_exists
 
 AUDIT = "book_period_audit"
 AUDIT_COLUMNS = {"fund": "VARCHAR", "business_date": "DATE", "action": "VARCHAR", "locked_through": "DATE", "period": "VARCHAR",
@@ -68,13 +68,8 @@ def locked_through(store: Path | str, fund: str, connection=None) -> dt.date | N
 
 def audit_trail(store: Path | str, fund: str | None = None) -> pd.DataFrame:
     """Every close and reopen, oldest first."""
-    if not Path(store).exists():
-        return pd.DataFrame(columns=list(AUDIT_COLUMNS))
-    with open_store(store, read_only=True) as con:
-        if not table_exists(con, AUDIT):
-            return pd.DataFrame(columns=list(AUDIT_COLUMNS))
-        sql = f"SELECT * FROM {AUDIT}" + (" WHERE fund = ?" if fund else "") + " ORDER BY recorded_at"
-        return con.execute(sql, [fund] if fund else []).df()
+    sql = f"SELECT * FROM {AUDIT}" + (" WHERE fund = ?" if fund else "") + " ORDER BY recorded_at"
+    return select_frame(store, AUDIT, sql, [fund] if fund else [], AUDIT_COLUMNS)
 
 
 def close_books(store: Path | str, fund: str, business_date: dt.date, by: str, *, next_business_day: dt.date | None = None,

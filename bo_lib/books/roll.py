@@ -34,7 +34,7 @@ from bo_lib.books.periods import locked_through
 from bo_lib.books.state import STATE_FORMAT, STATES, BookState, load_state, state_index, write_state
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.parameters import FundParameters
-from bo_lib.store import ensure_schema, open_store, register_table, table_exists
+from bo_lib.store import ensure_schema, open_store, register_table, select_frame, table_exists
 
 RESTATEMENTS = "book_restatements"
 RESTATEMENT_COLUMNS = {"fund": "VARCHAR", "business_date": "DATE", "share_class": "VARCHAR", "status": "VARCHAR",
@@ -247,13 +247,8 @@ def _known_checks(con, fund: str) -> dict[dt.date, object]:
 
 def restatements(store: Path | str, fund: str, status: str | None = None) -> pd.DataFrame:
     """Every recorded restatement of ``fund`` (one status or all), oldest first."""
-    if not Path(store).exists():
-        return pd.DataFrame(columns=list(RESTATEMENT_COLUMNS))
-    with open_store(store, read_only=True) as con:
-        if not table_exists(con, RESTATEMENTS):
-            return pd.DataFrame(columns=list(RESTATEMENT_COLUMNS))
-        sql = f"SELECT * FROM {RESTATEMENTS} WHERE fund = ?" + (" AND status = ?" if status else "") + " ORDER BY detected_at, business_date, share_class"
-        frame = con.execute(sql, [fund] + ([status] if status else [])).df()
+    sql = f"SELECT * FROM {RESTATEMENTS} WHERE fund = ?" + (" AND status = ?" if status else "") + " ORDER BY detected_at, business_date, share_class"
+    frame = select_frame(store, RESTATEMENTS, sql, [fund] + ([status] if status else []), RESTATEMENT_COLUMNS)
     frame["business_date"] = pd.to_datetime(frame["business_date"]).astype("datetime64[ns]")
     return frame
 

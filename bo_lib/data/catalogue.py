@@ -127,15 +127,7 @@ class Catalogue:
         if fund is not None and _attributed(dataset):
             where.append("r.attributed_fund = ?")
             params.append(fund)
-        if on is not None:
-            where.append("r.business_date = ?")
-            params.append(on)
-        if start is not None:
-            where.append("r.business_date >= ?")
-            params.append(start)
-        if end is not None:
-            where.append("r.business_date <= ?")
-            params.append(end)
+        _delivered_between(where, params, on, start, end)
         if keys is not None:
             column, values = keys
             values = sorted({str(v) for v in values})
@@ -169,10 +161,7 @@ class Catalogue:
         """The fund's bank statements (one row each, ``STATEMENT_SUMMARY_COLUMNS``) and their entries
         (``FRAME_COLUMNS``), with ``delivery_date``, delivered on a date or in a window."""
         where, params = ["d.status = ?", "r.attributed_fund = ?"], [CURRENT, fund]
-        for op, value in ((" = ", on), (" >= ", start), (" <= ", end)):
-            if value is not None:
-                where.append("r.business_date" + op + "?")
-                params.append(value)
+        _delivered_between(where, params, on, start, end)
         if accounts is not None:
             accounts = sorted(set(accounts))
             if not accounts:
@@ -279,6 +268,14 @@ class Catalogue:
         frame = self._query(sql + " GROUP BY business_date ORDER BY business_date", params)
         frame["business_date"] = pd.to_datetime(frame["business_date"]).dt.date
         return frame
+
+
+def _delivered_between(where: list[str], params: list, on: dt.date | None, start: dt.date | None, end: dt.date | None) -> None:
+    """Add to a query's conditions: delivered ``on`` a date, or from ``start`` and up to ``end`` (inclusive)."""
+    for op, value in (("=", on), (">=", start), ("<=", end)):
+        if value is not None:
+            where.append(f"r.business_date {op} ?")
+            params.append(value)
 
 
 def _marks(values: Iterable) -> str:

@@ -37,7 +37,7 @@ from bo_lib.data.errors import Violation
 from bo_lib.data.formats.statement import statement_summaries, statements_to_frame
 from bo_lib.data.layout import INBOUND_FILES, MANUAL_FILES, OPENING_FILES, REFERENCE_FILES, STATEMENT_SUFFIXES, business_dates, inbound_dir
 from bo_lib.hashing import sha256_file
-from bo_lib.store import ensure_schema, open_store, register_sequence, register_table, table_exists
+from bo_lib.store import ensure_schema, open_store, register_sequence, register_table, select_frame
 
 DELIVERIES = "deliveries"
 VIOLATIONS = "ingest_violations"
@@ -119,28 +119,21 @@ def delivered_files(data_root: Path | str, dates: list[dt.date] | None = None) -
     the inbound folders of ``dates`` (all of them when None), statements included."""
     root = Path(data_root)
     found: list[DeliveredFile] = []
-    for name, file_name in REFERENCE_FILES.items():
-        path = root / "reference" / file_name
-        if path.is_file():
-            found.append(DeliveredFile(name, None, path, path.relative_to(root).as_posix()))
-    for name, file_name in MANUAL_FILES.items():
-        path = root / file_name
-        if path.is_file():
-            found.append(DeliveredFile(name, None, path, path.relative_to(root).as_posix()))
+
+    def present(files: dict[str, str], folder: Path, day: dt.date | None) -> None:
+        found.extend(DeliveredFile(name, day, folder / file_name, (folder / file_name).relative_to(root).as_posix())
+                     for name, file_name in files.items() if (folder / file_name).is_file())
+
+    present(REFERENCE_FILES, root / "reference", None)
+    present(MANUAL_FILES, root, None)
     opening_root = root / "opening"
     if opening_root.is_dir():
         for folder in sorted(p for p in opening_root.iterdir() if p.is_dir() and _is_date(p.name)):
-            for name, file_name in OPENING_FILES.items():
-                path = folder / file_name
-                if path.is_file():
-                    found.append(DeliveredFile(name, dt.date.fromisoformat(folder.name), path, path.relative_to(root).as_posix()))
+            present(OPENING_FILES, folder, dt.date.fromisoformat(folder.name))
     suffixes = {suffix: fmt for fmt, suffix in STATEMENT_SUFFIXES.items()}
     for day in (dates if dates is not None else business_dates(root)):
         folder = inbound_dir(root, day)
-        for name, file_name in INBOUND_FILES.items():
-            path = folder / file_name
-            if path.is_file():
-                found.append(DeliveredFile(name, day, path, path.relative_to(root).as_posix()))
+        present(INBOUND_FILES, folder, day)
         statements = folder / "statements"
         if statements.is_dir():
             for path in sorted(p for p in statements.iterdir() if p.is_file()):
@@ -160,14 +153,9 @@ def _is_date(text: str) -> bool:
 
 def ingested_dates(store: Path | str) -> list[dt.date]:
     """Business dates with at least one current inbound delivery in the store."""
-    if not Path(store).exists():
-        return []
-    with open_store(store, read_only=True) as con:
-        if not table_exists(con, DELIVERIES):
-            return []
-        rows = con.execute(f"SELECT DISTINCT business_date FROM {DELIVERIES} WHERE status = ? AND dataset IN "
-                           f"({', '.join('?' for _ in INBOUND_FILES)}) ORDER BY 1", [CURRENT, *INBOUND_FILES]).fetchall()
-    return [r[0] for r in rows]
+    rows = select_frame(store, DELIVERIES, f"SELECT DISTINCT business_date FROM {DELIVERIES} WHERE status = ? AND dataset IN "
+                        f"({', '.join('?' for _ in INBOUND_FILES)}) ORDER BY 1", [CURRENT, *INBOUND_FILES], ["business_date"])
+    return [pd.Timestamp(d).date() for d in rows["business_date"]]
 
 
 def dates_to_ingest(data_root: Path | str, store: Path | str, up_to: dt.date | None = None) -> list[dt.date]:
@@ -241,13 +229,9 @@ def ingest(data_root: Path | str, store: Path | str, funds: dict, *, dates: list
 
 def _current_deliveries(store: Path | str) -> dict[str, tuple[int, str, int]]:
     """path -> (delivery id, SHA-256, version) of every current delivery (empty for a new store)."""
-    if not Path(store).exists():
-        return {}
-    with open_store(store, read_only=True) as con:
-        if not table_exists(con, DELIVERIES):
-            return {}
-        rows = con.execute(f"SELECT delivery_id, path, sha256, version FROM {DELIVERIES} WHERE status = ?", [CURRENT]).fetchall()
-    return {path: (delivery_id, sha, version) for delivery_id, path, sha, version in rows}
+    rows = select_frame(store, DELIVERIES, f"SELECT delivery_id, path, sha256, version FROM {DELIVERIES} WHERE status = ?", [CURRENT],
+                        ["delivery_id", "path", "sha256", "version"])
+    return {path: (int(delivery_id), sha, int(version)) for delivery_id, path, sha, version in rows.itertuples(index=False)}
 
 
 class _Batch:

@@ -106,7 +106,6 @@ def _previous_statements(catalogue: Catalogue, fund: FundParameters, earlier: li
     one chains from the last one sent. The entries are the previous delivery's."""
     accounts = [a.account for a in fund.cash_accounts]
     window = earlier[-STATEMENT_LOOKBACK_DELIVERIES:]
-    summaries, _ = catalogue.statements(fund=fund.fund_code, start=window[0], end=window[-1], accounts=accounts)
+    summaries, entries = catalogue.statements(fund=fund.fund_code, start=window[0], end=window[-1], accounts=accounts)
     last = summaries.sort_values(["delivery_date", "statement_id"], kind="stable").drop_duplicates("account", keep="last").reset_index(drop=True)
-    _, entries = catalogue.statements(fund=fund.fund_code, on=previous, accounts=accounts)
-    return last, entries
+    return last, entries[entries["delivery_date"].eq(pd.Timestamp(previous))].reset_index(drop=True)
