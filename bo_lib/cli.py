@@ -245,7 +245,7 @@ def _cmd_form13f(args: argparse.Namespace, argv: list[str]) -> int:
         span = f"{opened} .. {max(business_dates(setup.data_root), default=opened)}" if opened else "none"
         return _error(f"--quarter-end: no books for {quarter_end} under {setup.data_root.resolve()} (data: {span})")
     up_to = max([d for d in (opened, last) if d is not None])
-    ready = prepare_books(setup.data_root, setup.store, setup.funds, sorted(setup.funds), up_to)
+    ready = prepare_books(setup.data_root, setup.store, setup.funds, sorted(setup.funds), up_to, delivery_calendar=setup.calendar)
     problems = ready.problems
     if problems:
         return _error("; ".join(f"{code}: {', '.join(p)}" for code, p in problems.items()))

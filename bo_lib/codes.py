@@ -5,6 +5,8 @@ instrument categories, and the books' cash-ledger movement types.
 
 from __future__ import annotations
 
+import pycountry
+
 ASSET_CLASSES = ("equity", "government_bond", "corporate_bond", "option")
 BOND_CLASSES = ("government_bond", "corporate_bond")
 
@@ -31,3 +33,9 @@ LEDGER_MOVEMENT_TYPES = ("TRADE_SETTLEMENT", "DIVIDEND", "COUPON", "BOND_REDEMPT
                          "BANK_CHARGE", "FX", "OTHER")
 #: ledger movements that are an expense of the fund booked straight to cash (not a fee accrual)
 EXPENSE_MOVEMENT_TYPES = ("BANK_CHARGE",)
+
+#: ISO 4217 currency codes in use (pycountry's copy of the ISO list), without XXX (no currency) and
+#: XTS (reserved for testing): a three-letter code that is not one of these is not a currency
+CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies) - {"XXX", "XTS"}
+#: ISO 3166-1 alpha-2 country codes, plus XS (international issuers, as in XS ISINs)
+COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XS"}

@@ -154,6 +154,23 @@ def ensure_table(connection, name: str, columns: dict[str, str], primary_key: tu
             connection.execute(f"ALTER TABLE {name} ADD COLUMN {column} {kind}")
 
 
+def migrate(path: Path | str) -> bool:
+    """Bring a store written by an earlier version up to the registered schema (tables and columns
+    it lacks), before readers that expect the new columns open it read-only; True when it had to.
+    A store that does not exist yet is left alone (the first writer creates it)."""
+    path = Path(path)
+    if not path.exists():
+        return False
+    with open_store(path, read_only=True) as con:
+        present = {(t, c) for t, c in con.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall()}
+    wanted = {(t, c) for t, (columns, _key) in _TABLES.items() for c in columns}
+    if wanted <= present:
+        return False
+    with open_store(path):  # a writable open runs ensure_schema
+        pass
+    return True
+
+
 def table_exists(connection, name: str) -> bool:
     return bool(connection.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
 

@@ -34,5 +34,5 @@ def test_report_chart_draws_offline_and_code_is_hidden(tmp_path):
     # plotly replaces the placeholder div with an SVG plot only when plotly.js ran (no network: proxy is a dead port)
     assert 'class="main-svg"' in dom
     assert "USEQ: rows delivered on 2026-11-06 vs the previous delivery" in dom
-    assert "Intake exceptions for USEQ on 2026-11-06: 1 red, 0 amber, 5 green" in dom
+    assert "Intake exceptions for USEQ on 2026-11-06: 1 red, 0 amber, 6 green" in dom
     assert "Show code" in dom

@@ -40,7 +40,7 @@ def test_useq_final_date_flags_exactly_the_seeded_missing_and_stale_prices(funds
     stale = _seeded(ground_truth, "price_stale")[0]["security_id"]
     assert flagged == {missing: "no price today", stale: "unchanged for 3+ deliveries"}
     assert result.prices.set_index("security_id").at[stale, "unchanged_deliveries"] == 4  # five equal closes
-    assert result.summary.counts == {"red": 1, "amber": 0, "green": 5}
+    assert result.summary.counts == {"red": 1, "amber": 0, "green": 6}
     assert result.key_figures() == {"files_received": 11, "files_missing": 0, "validation_errors": 0, "prices_not_fresh": 2,
                                     "fx_exceptions": 0, "statements_not_balancing": 0}
 

@@ -95,6 +95,15 @@ def test_both_missing_is_equal_and_one_missing_breaks():
     assert result.table["status"].astype(str).tolist() == ["matched", "break"]
 
 
+def test_an_infinite_value_never_matches_not_even_itself():
+    # a relative tolerance grows with the value: with an infinite value it would allow anything
+    books = pd.DataFrame({"ref": ["A", "B", "C", "D"], "qty": [np.inf, 100.0, np.inf, 1e308]})
+    custodian = pd.DataFrame({"ref": ["A", "B", "C", "D"], "qty": [np.inf, np.inf, 5.0, 1e308]})
+    result = reconcile(books, custodian, ["ref"], {"qty": Tolerance(abs=0.01, rel=0.5)}, sort=True)
+    assert result.table["status"].astype(str).tolist() == ["break", "break", "break", "matched"]
+    assert Tolerance(rel=1.0).within([-np.inf], [np.inf]).tolist() == [False]
+
+
 def test_columns_counts_and_diff_direction():
     books = pd.DataFrame({"account": ["A", "A", "B"], "isin": ["X", "Y", "X"], "quantity": [100.0, 50.0, 10.0]})
     custodian = pd.DataFrame({"account": ["B", "A", "C"], "isin": ["X", "Y", "Z"], "quantity": [10.0, 49.0, 7.0]})

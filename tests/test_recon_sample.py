@@ -147,8 +147,9 @@ def test_unreadable_input_is_held_out_not_turned_into_breaks(funds, data_copy, s
         held = inputs.held_out
         no_history = pd.DataFrame(columns=HISTORY_COLUMNS).astype({"age_business_days": "int64"})
         line = summarise(today, no_history, inputs.violations_table, inputs.held_out)
-        detail = line.set_index("check").loc["Input data"]
-        assert detail["rag"] == "red" and "not reconciled until corrected" in detail["detail"], code
+        assert line.set_index("check").loc["Input data", "rag"] == "red", code
+        detail = line.set_index("check").loc["Not reconciled today"]
+        assert detail["rag"] == "red" and "held out until the input is corrected" in detail["detail"], code
         if isin:
             assert held[["recon", "account", "isin"]].values.tolist() == [["positions", "0000456789", isin]]
         else:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bo_lib.books.quality import provisional_reasons
 from bo_lib.books.state import STATES, load_state
 from bo_lib.store import ensure_schema, open_store, register_table, select_frame, table_exists
 
@@ -87,6 +88,10 @@ def close_books(store: Path | str, fund: str, business_date: dt.date, by: str, *
         state = load_state(store, fund, business_date, con)
         if state is None:
             raise PeriodError(f"{fund}: no books for {business_date} (the day was never processed); run `bo run --date {business_date}` first")
+        if state.is_provisional:
+            reasons = provisional_reasons(list(state.provisional), list(state.missing_days))
+            raise PeriodError(f"{fund}: the NAV of {business_date} is provisional and cannot be closed: {'; '.join(reasons[:3])}"
+                              f"{f' (and {len(reasons) - 3} more)' if len(reasons) > 3 else ''}; correct the input and run `bo run --date {business_date}`")
         current = locked_through(store, fund, con)
         if current is not None and current >= business_date:
             raise PeriodError(f"{fund}: the books are already locked through {current}")

@@ -18,7 +18,9 @@ day's deliveries were last ingested, and strikes only the days that need it:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -31,6 +33,7 @@ from bo_lib.books.inputs import DeliveryWindow, day_inputs
 from bo_lib.books.nav import DayInputs, NavResult, strike_day
 from bo_lib.books.opening import opening_state
 from bo_lib.books.periods import locked_through
+from bo_lib.books.quality import DELIVERY_CALENDAR, held_currencies, input_problems, missing_delivery_days
 from bo_lib.books.state import STATE_FORMAT, STATES, BookState, load_state, state_index, write_state
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.parameters import FundParameters
@@ -73,23 +76,26 @@ def next_nav_date(fund: FundParameters, day: dt.date, closures: pd.DataFrame | N
 
 def roll_books(store: Path | str, fund: FundParameters, up_to: dt.date, *, run_id: str = "interactive",
                progress: Callable[[int, int, dt.date], None] | None = None,
-               on_strike: Callable[[dt.date, DayInputs, NavResult, BookState], None] | None = None) -> RollReport:
+               on_strike: Callable[[dt.date, DayInputs, NavResult, BookState], None] | None = None,
+               delivery_calendar: str = DELIVERY_CALENDAR) -> RollReport:
     """Bring ``fund``'s books up to the close of ``up_to`` (see the module doc). When the books are
     current the store is only read (parallel jobs of a run are not held up). ``on_strike(day,
-    inputs, result, state)`` sees every day struck (a caller that wants the day's full figures)."""
+    inputs, result, state)`` sees every day struck (a caller that wants the day's full figures).
+    ``delivery_calendar``: the market whose sessions the feeds arrive on (a session without any
+    delivery leaves the books incomplete: every later NAV is provisional until it arrives)."""
     if Path(store).exists():
         with open_store(store, read_only=True) as con:
             if table_exists(con, STATES):
-                current = _roll(con, Catalogue(store, con), fund, up_to, run_id, None, dry_run=True)
+                current = _roll(con, Catalogue(store, con), fund, up_to, run_id, None, dry_run=True, delivery_calendar=delivery_calendar)
                 if current is not None:
                     return current
     with open_store(store) as con:  # one connection for the whole roll: reads and writes
         ensure_schema(con)
-        return _roll(con, Catalogue(store, con), fund, up_to, run_id, progress, on_strike=on_strike)
+        return _roll(con, Catalogue(store, con), fund, up_to, run_id, progress, on_strike=on_strike, delivery_calendar=delivery_calendar)
 
 
 def _roll(con, catalogue: Catalogue, fund: FundParameters, up_to: dt.date, run_id: str, progress, dry_run: bool = False,
-          on_strike=None) -> RollReport | None:
+          on_strike=None, delivery_calendar: str = DELIVERY_CALENDAR) -> RollReport | None:
     """The roll; with ``dry_run`` the report of a roll with nothing to do, or None when there is work."""
     code = fund.fund_code
     reference = catalogue.reference()
@@ -105,6 +111,8 @@ def _roll(con, catalogue: Catalogue, fund: FundParameters, up_to: dt.date, run_i
     securities, closures = reference["securities"], reference["market_closures"]
     overrides = overrides if len(overrides) else None
     nav_calendar = calendars.trading_calendar(fund.calendar, closures)
+    feed_calendar = calendars.trading_calendar(delivery_calendar, closures)
+    delivered = set(dates) | ({opened} if opened else set())
 
     def stale(day: dt.date) -> bool:
         """Changed deliveries since the day was struck, or a state in an older layout."""
@@ -138,7 +146,7 @@ def _roll(con, catalogue: Catalogue, fund: FundParameters, up_to: dt.date, run_i
     total = sum(1 for d in pending if d not in stored or stale(d))
     window = None
     for day in pending:
-        if day in stored and not stale(day) and stored[day].previous_digest == previous_digest:
+        if day in stored and not stale(day) and stored[day].previous_digest == previous_digest and _gaps_unchanged(stored[day], delivered):
             previous, previous_date, previous_digest = None, day, stored[day].digest
             continue
         if locked(day) and checked.get(day) is not None and pd.Timestamp(checked[day]) >= pd.Timestamp(ingested.get(day)):
@@ -161,6 +169,7 @@ def _roll(con, catalogue: Catalogue, fund: FundParameters, up_to: dt.date, run_i
             previous, previous_date, previous_digest = None, day, stored[day].digest
             continue
         state, result = strike_day(previous, inputs, fund, securities, next_date)
+        state = _with_quality(state, previous, catalogue, fund, feed_calendar, delivered)
         if on_strike is not None:
             on_strike(day, inputs, result, state)
         reason = "deliveries of the day changed since it was struck" if stale(day) else "an earlier day of the books changed"
@@ -171,6 +180,23 @@ def _roll(con, catalogue: Catalogue, fund: FundParameters, up_to: dt.date, run_i
         if progress is not None:
             progress(len(report.struck), max(total, len(report.struck)), day)
     return report
+
+
+def _with_quality(state: BookState, previous: BookState, catalogue: Catalogue, fund: FundParameters, feed_calendar,
+                  delivered: set[dt.date]) -> BookState:
+    """The state marked provisional for the input it was struck on and the delivery days missing
+    before it (``bo_lib.books.quality``)."""
+    missing = sorted({d for d in previous.missing_days if d not in delivered}
+                     | set(missing_delivery_days(feed_calendar, delivered, previous.business_date, state.business_date)))
+    held = set(previous.positions["security_id"]) | set(state.positions["security_id"])
+    problems = input_problems(catalogue, fund.fund_code, state.business_date, held, held_currencies(state, fund.base_currency))
+    return dataclasses.replace(state, provisional=tuple(problems), missing_days=tuple(missing))
+
+
+def _gaps_unchanged(row, delivered: set[dt.date]) -> bool:
+    """A stored state's missing days are all still missing (none has been delivered since)."""
+    days = json.loads(getattr(row, "missing_days", None) or "[]") if isinstance(getattr(row, "missing_days", None), str) else []
+    return all(dt.date.fromisoformat(d) not in delivered for d in days)
 
 
 def day_inputs_ids(catalogue: Catalogue, day: dt.date) -> list[int]:
@@ -184,7 +210,7 @@ def _save(con, state: BookState, previous_digest, run_id, deliveries, old: BookS
     con.execute("BEGIN TRANSACTION")
     try:
         write_state(con, state, digest, previous_digest, run_id, deliveries, replace_existing=old is not None)
-        if old is not None:
+        if old is not None and not old.is_provisional and not state.is_provisional:  # a provisional NAV is no baseline, and restates nothing
             rows = _compare(old, state, RESTATED, reason, ingested_at, run_id)
             if len(rows):
                 _insert(con, rows)

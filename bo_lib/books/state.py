@@ -40,7 +40,8 @@ from bo_lib.store import ensure_schema, open_store, register_table, table_exists
 
 STATES = "book_states"
 STATE_COLUMNS = {"fund": "VARCHAR", "business_date": "DATE", "previous_date": "DATE", "digest": "VARCHAR", "previous_digest": "VARCHAR",
-                 "computed_at": "TIMESTAMP", "run_id": "VARCHAR", "deliveries": "VARCHAR", "origin": "VARCHAR", "format": "INTEGER"}
+                 "computed_at": "TIMESTAMP", "run_id": "VARCHAR", "deliveries": "VARCHAR", "origin": "VARCHAR", "format": "INTEGER",
+                 "provisional": "VARCHAR", "missing_days": "VARCHAR"}
 #: the layout of a state's content; a state written in an older layout is struck again (unless locked)
 STATE_FORMAT = 2
 
@@ -117,6 +118,14 @@ class BookState:
     previous_date: dt.date | None = None
     origin: str = "books"  # "opening": built from the quarter-end book
     notes: list[str] = field(default_factory=list)
+    #: why the NAV of the day is provisional (empty: final); see ``bo_lib.books.quality``
+    provisional: tuple[str, ...] = ()
+    #: business days since the opening the books have no deliveries for (carried forward)
+    missing_days: tuple[dt.date, ...] = ()
+
+    @property
+    def is_provisional(self) -> bool:
+        return bool(self.provisional or self.missing_days)
 
     def frames(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, "fund_balances" if name == "fund" else name) for name in FRAMES}
@@ -228,9 +237,9 @@ def write_state(con, state: BookState, digest: str, previous_digest: str | None,
             con.execute(f"INSERT INTO {table} (book_fund, book_date, {', '.join(FRAMES[name])}) SELECT ?, ?, {casts} FROM _state_rows", key)
             con.unregister("_state_rows")
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    con.execute(f"INSERT INTO {STATES} ({', '.join(STATE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    con.execute(f"INSERT INTO {STATES} ({', '.join(STATE_COLUMNS)}) VALUES ({', '.join('?' for _ in STATE_COLUMNS)})",
                 [state.fund, state.business_date, state.previous_date, digest, previous_digest, now, run_id, json.dumps(deliveries), state.origin,
-                 STATE_FORMAT])
+                 STATE_FORMAT, json.dumps(list(state.provisional)), json.dumps([d.isoformat() for d in state.missing_days])])
 
 
 def load_state(store: Path | str, fund: str, business_date: dt.date, connection=None) -> BookState | None:
@@ -242,16 +251,18 @@ def load_state(store: Path | str, fund: str, business_date: dt.date, connection=
             if not table_exists(con, STATES):
                 return None
             return load_state(store, fund, business_date, con)
-    row = connection.execute(f"SELECT previous_date, origin FROM {STATES} WHERE fund = ? AND business_date = ?", [fund, business_date]).fetchall()
+    row = connection.execute(f"SELECT previous_date, origin, provisional, missing_days FROM {STATES} WHERE fund = ? AND business_date = ?",
+                             [fund, business_date]).fetchall()
     if not row:
         return None
-    previous, origin = row[0]
+    previous, origin, provisional, missing = row[0]
     frames = {}
     for name in FRAMES:
         frame = connection.execute(f"SELECT * EXCLUDE (book_fund, book_date) FROM {_table(name)} WHERE book_fund = ? AND book_date = ?",
                                    [fund, business_date]).df()
         frames["fund_balances" if name == "fund" else name] = frame
-    return make_state(fund, business_date, previous_date=previous, origin=origin, **frames)
+    return make_state(fund, business_date, previous_date=previous, origin=origin, provisional=tuple(json.loads(provisional or "[]")),
+                      missing_days=tuple(dt.date.fromisoformat(d) for d in json.loads(missing or "[]")), **frames)
 
 
 def state_index(store: Path | str, fund: str, connection=None) -> pd.DataFrame:

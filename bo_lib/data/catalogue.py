@@ -119,11 +119,12 @@ class Catalogue:
     # -- rows --------------------------------------------------------------------------------------
 
     def rows(self, dataset: str, *, fund: str | None = None, on: dt.date | None = None, start: dt.date | None = None,
-             end: dt.date | None = None, keys: tuple[str, Iterable] | None = None) -> pd.DataFrame:
+             end: dt.date | None = None, keys: tuple[str, Iterable] | None = None, held_out: bool = False) -> pd.DataFrame:
         """Current rows of ``dataset``: of ``fund`` (for datasets attributed to funds), delivered
         ``on`` a date or between ``start`` and ``end`` (inclusive), or whose ``keys[0]`` column is
-        one of ``keys[1]``. Ordered by delivery date and source line."""
-        where, params = ["d.status = ?"], [CURRENT]
+        one of ``keys[1]``. Ordered by delivery date and source line. Rows held out for a
+        violation are left out (``held_out=True`` returns only them: what a report lists)."""
+        where, params = ["d.status = ?", _HELD_OUT if held_out else f"NOT {_HELD_OUT}"], [CURRENT]
         if fund is not None and _attributed(dataset):
             where.append("r.attributed_fund = ?")
             params.append(fund)
@@ -139,6 +140,7 @@ class Catalogue:
                             f"WHERE {' AND '.join(where)} ORDER BY r.business_date NULLS FIRST, r.delivery_id, r.source_line", params)
         if frame.empty:
             return _empty(dataset)
+        frame = frame if held_out else frame.drop(columns="held_out")
         return _typed(frame, dataset).reset_index(drop=True)
 
     def reference(self) -> dict[str, pd.DataFrame]:
@@ -160,7 +162,7 @@ class Catalogue:
                    accounts: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The fund's bank statements (one row each, ``STATEMENT_SUMMARY_COLUMNS``) and their entries
         (``FRAME_COLUMNS``), with ``delivery_date``, delivered on a date or in a window."""
-        where, params = ["d.status = ?", "r.attributed_fund = ?"], [CURRENT, fund]
+        where, params = ["d.status = ?", "r.attributed_fund = ?", f"NOT {_HELD_OUT}"], [CURRENT, fund]
         _delivered_between(where, params, on, start, end)
         if accounts is not None:
             accounts = sorted(set(accounts))
@@ -268,6 +270,10 @@ class Catalogue:
         frame = self._query(sql + " GROUP BY business_date ORDER BY business_date", params)
         frame["business_date"] = pd.to_datetime(frame["business_date"]).dt.date
         return frame
+
+
+#: a row held out for a violation (rows stored before the column existed were never held out)
+_HELD_OUT = "coalesce(r.held_out, FALSE)"
 
 
 def _delivered_between(where: list[str], params: list, on: dt.date | None, start: dt.date | None, end: dt.date | None) -> None:

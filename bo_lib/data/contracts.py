@@ -16,8 +16,6 @@ from bo_lib.daycount import CONVENTIONS
 
 Kind = Literal["str", "float", "int", "date", "bool"]
 
-CURRENCY = r"^[A-Z]{3}$"
-COUNTRY = r"^[A-Z]{2}$"
 CODE = r"^[A-Za-z0-9_.\-/ ]+$"
 
 
@@ -31,7 +29,8 @@ class Column:
     pattern: str | None = None
     min_value: float | None = None
     exclusive_min: bool = False
-    check: str | None = None  # named extra check: isin, cusip, lei, bic
+    max_abs: float | None = None  # numbers: largest plausible magnitude (loaders.DEFAULT_MAX_ABS when None)
+    check: str | None = None  # named extra check: isin, cusip, lei, bic, currency, country
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,11 @@ def _c(name, kind="str", **kw) -> Column:
 _SEC = (Reference("security_id", "securities", "security_id"),)
 POSITIVE = {"min_value": 0.0, "exclusive_min": True}
 NON_NEGATIVE = {"min_value": 0.0}
+#: plausible ranges by kind of number (beyond them a value is a typo or a corrupt feed, never a figure)
+PRICE = {"min_value": 0.0, "exclusive_min": True, "max_abs": 1e7}  # per unit, or per 100 nominal
+QUANTITY = {"max_abs": 1e12}  # units or nominal
+FX_RATE = {"min_value": 1e-6, "max_abs": 1e6}
+RATE_PCT = {"min_value": 0.0, "max_abs": 100.0}  # % per annum
 
 def _renamed(contract: Contract, name: str, description: str) -> Contract:
     from dataclasses import replace
@@ -75,10 +79,10 @@ def _renamed(contract: Contract, name: str, description: str) -> Contract:
 CONTRACTS: dict[str, Contract] = {c.name: c for c in [
     Contract("securities", (
         _c("security_id", pattern=CODE), _c("isin", required=False, check="isin"), _c("cusip", required=False, check="cusip"),
-        _c("ticker", required=False), _c("name"), _c("asset_class", allowed=ASSET_CLASSES), _c("currency", pattern=CURRENCY),
-        _c("mic", pattern=r"^[A-Z0-9]{4}$"), _c("issuer_id"), _c("issuer_name"), _c("country", pattern=COUNTRY),
+        _c("ticker", required=False), _c("name"), _c("asset_class", allowed=ASSET_CLASSES), _c("currency", check="currency"),
+        _c("mic", pattern=r"^[A-Z0-9]{4}$"), _c("issuer_id"), _c("issuer_name"), _c("country", check="country"),
         _c("shares_outstanding", "float", required=False, **POSITIVE), _c("is_13f", "bool"), _c("csdr_category", allowed=CSDR_CATEGORIES),
-        _c("price_multiplier", "float", **POSITIVE), _c("coupon_rate", "float", required=False, **NON_NEGATIVE),
+        _c("price_multiplier", "float", **POSITIVE, max_abs=1e6), _c("coupon_rate", "float", required=False, **RATE_PCT),
         _c("coupon_frequency", "int", required=False, allowed=(1, 2, 4, 12)), _c("day_count", required=False, allowed=CONVENTIONS),
         _c("issue_date", "date", required=False), _c("maturity_date", "date", required=False),
         _c("ex_coupon_days", "int", required=False, **NON_NEGATIVE), _c("underlying_id", required=False),
@@ -91,87 +95,87 @@ CONTRACTS: dict[str, Contract] = {c.name: c for c in [
     Contract("market_closures", (_c("market", pattern=r"^[A-Z0-9]{4}$"), _c("closure_date", "date"), _c("reason")),
              key=("market", "closure_date"), description="one-off market closures"),
     Contract("investors", (
-        _c("investor_id", pattern=CODE), _c("fund"), _c("name"), _c("investor_type"), _c("domicile", pattern=COUNTRY),
+        _c("investor_id", pattern=CODE), _c("fund"), _c("name"), _c("investor_type"), _c("domicile", check="country"),
         _c("share_class", required=False),
     ), key=("investor_id",), fund_column="fund", description="investor register"),
     Contract("opening_positions", (
-        _c("fund"), _c("account"), _c("security_id"), _c("isin", required=False), _c("quantity", "float"),
-        _c("average_cost", "float", **NON_NEGATIVE), _c("currency", pattern=CURRENCY),
+        _c("fund"), _c("account"), _c("security_id"), _c("isin", required=False), _c("quantity", "float", **QUANTITY),
+        _c("average_cost", "float", **NON_NEGATIVE), _c("currency", check="currency"),
     ), key=("fund", "account", "security_id"), references=_SEC, fund_column="fund", description="opening positions (quarter end)"),
-    Contract("opening_cash", (_c("fund"), _c("account"), _c("currency", pattern=CURRENCY), _c("balance", "float")),
+    Contract("opening_cash", (_c("fund"), _c("account"), _c("currency", check="currency"), _c("balance", "float")),
              key=("fund", "account"), fund_column="fund", description="opening cash balances"),
     Contract("opening_share_classes", (
-        _c("fund"), _c("share_class"), _c("currency", pattern=CURRENCY), _c("units_outstanding", "float", **POSITIVE),
-        _c("nav_per_share", "float", **POSITIVE), _c("net_assets", "float", **POSITIVE), _c("high_water_mark", "float", required=False, **POSITIVE),
+        _c("fund"), _c("share_class"), _c("currency", check="currency"), _c("units_outstanding", "float", **POSITIVE, **QUANTITY),
+        _c("nav_per_share", "float", **PRICE), _c("net_assets", "float", **POSITIVE), _c("high_water_mark", "float", required=False, **PRICE),
         _c("performance_fee_accrued", "float", **NON_NEGATIVE), _c("nav_date", "date"),
     ), key=("fund", "share_class"), fund_column="fund", description="opening units and NAV per share class"),
     Contract("trades", (
         _c("trade_id", pattern=CODE), _c("fund"), _c("account"), _c("security_id"), _c("isin", required=False),
-        _c("side", allowed=("BUY", "SELL")), _c("quantity", "float", **POSITIVE), _c("price", "float", **POSITIVE),
-        _c("currency", pattern=CURRENCY), _c("gross_amount", "float", **NON_NEGATIVE), _c("accrued_interest", "float"),
+        _c("side", allowed=("BUY", "SELL")), _c("quantity", "float", **POSITIVE, **QUANTITY), _c("price", "float", **PRICE),
+        _c("currency", check="currency"), _c("gross_amount", "float", **NON_NEGATIVE), _c("accrued_interest", "float"),
         _c("commission", "float", **NON_NEGATIVE), _c("fees", "float", **NON_NEGATIVE), _c("net_amount", "float", **NON_NEGATIVE),
         _c("trade_date", "date"), _c("settlement_date", "date"), _c("broker_id"),
     ), key=("trade_id",), references=_SEC + (Reference("broker_id", "counterparties", "counterparty_id"),), fund_column="fund",
         date_column="trade_date", description="internal trades (OMS / books)", rules=("settles_after_trade",)),
     Contract("broker_confirms", (
         _c("confirm_id", pattern=CODE), _c("broker_id"), _c("client_reference"), _c("account"), _c("isin", required=False),
-        _c("side", allowed=("BUY", "SELL")), _c("quantity", "float", **POSITIVE), _c("price", "float", **POSITIVE),
-        _c("currency", pattern=CURRENCY), _c("gross_amount", "float", **NON_NEGATIVE), _c("commission", "float", **NON_NEGATIVE),
+        _c("side", allowed=("BUY", "SELL")), _c("quantity", "float", **POSITIVE, **QUANTITY), _c("price", "float", **PRICE),
+        _c("currency", check="currency"), _c("gross_amount", "float", **NON_NEGATIVE), _c("commission", "float", **NON_NEGATIVE),
         _c("fees", "float", **NON_NEGATIVE), _c("net_amount", "float", **NON_NEGATIVE), _c("trade_date", "date"), _c("settlement_date", "date"),
     ), key=("confirm_id",), references=(Reference("broker_id", "counterparties", "counterparty_id"),), account_column="account",
         date_column="trade_date", description="broker trade confirmations", rules=("settles_after_trade",)),
     Contract("custodian_positions", (
         _c("statement_date", "date"), _c("custodian_id"), _c("account"), _c("isin", check="isin"), _c("security_name"),
-        _c("quantity", "float"), _c("quantity_type", allowed=("UNIT", "FAMT")), _c("price", "float", **NON_NEGATIVE),
-        _c("currency", pattern=CURRENCY), _c("market_value", "float"),
+        _c("quantity", "float", **QUANTITY), _c("quantity_type", allowed=("UNIT", "FAMT")), _c("price", "float", min_value=0.0, max_abs=1e7),
+        _c("currency", check="currency"), _c("market_value", "float"),
     ), key=("custodian_id", "account", "isin"), references=(Reference("custodian_id", "counterparties", "counterparty_id"),),
         account_column="account", date_column="statement_date", description="custodian settled positions"),
     Contract("settlement_status", (
         _c("status_date", "date"), _c("custodian_id"), _c("account"), _c("client_reference"), _c("isin", required=False),
-        _c("movement", allowed=("RVP", "DVP", "RFP", "DFP")), _c("quantity", "float", **POSITIVE), _c("settlement_amount", "float"),
-        _c("currency", pattern=CURRENCY), _c("trade_date", "date"), _c("intended_settlement_date", "date"),
+        _c("movement", allowed=("RVP", "DVP", "RFP", "DFP")), _c("quantity", "float", **POSITIVE, **QUANTITY), _c("settlement_amount", "float"),
+        _c("currency", check="currency"), _c("trade_date", "date"), _c("intended_settlement_date", "date"),
         _c("match_status", allowed=("MACH", "NMAT")), _c("settlement_status", allowed=SETTLEMENT_STATUSES),
-        _c("reason_code", required=False, allowed=SETTLEMENT_REASON_CODES), _c("settled_quantity", "float", **NON_NEGATIVE),
+        _c("reason_code", required=False, allowed=SETTLEMENT_REASON_CODES), _c("settled_quantity", "float", **NON_NEGATIVE, **QUANTITY),
         _c("settled_amount", "float"), _c("effective_settlement_date", "date", required=False),
     ), key=("account", "client_reference"), account_column="account", date_column="status_date",
         description="custodian settlement status (MT548 / sese.024)", rules=("failing_has_reason",)),
     Contract("prices", (
         _c("price_date", "date"), _c("security_id"), _c("isin", required=False), _c("source", pattern=CODE),
-        _c("price", "float", **POSITIVE), _c("currency", pattern=CURRENCY), _c("price_type", allowed=("CLOSE", "EVAL", "BID", "ASK", "MID", "NAV")),
+        _c("price", "float", **PRICE), _c("currency", check="currency"), _c("price_type", allowed=("CLOSE", "EVAL", "BID", "ASK", "MID", "NAV")),
     ), key=("security_id", "source"), references=_SEC, description="prices by source"),
     Contract("fx_rates", (
-        _c("rate_date", "date"), _c("from_currency", pattern=CURRENCY), _c("to_currency", pattern=CURRENCY),
-        _c("rate", "float", **POSITIVE), _c("source", pattern=CODE),
+        _c("rate_date", "date"), _c("from_currency", check="currency"), _c("to_currency", check="currency"),
+        _c("rate", "float", **FX_RATE), _c("source", pattern=CODE),
     ), key=("from_currency", "to_currency"), date_column="rate_date", description="FX fixings (units of to_currency per from_currency)"),
     Contract("corporate_actions", (
         _c("event_id", pattern=CODE), _c("event_type", allowed=CA_EVENT_TYPES), _c("security_id"), _c("isin", required=False),
         _c("announcement_date", "date"), _c("ex_date", "date"), _c("record_date", "date"), _c("pay_date", "date"),
-        _c("currency", pattern=CURRENCY), _c("gross_rate", "float", required=False, **NON_NEGATIVE),
+        _c("currency", check="currency"), _c("gross_rate", "float", required=False, **NON_NEGATIVE),
         _c("ratio_new", "float", required=False, **POSITIVE), _c("ratio_old", "float", required=False, **POSITIVE),
         _c("event_status", allowed=("CONF", "PREU", "PREC", "CANC")),
     ), key=("event_id",), references=_SEC, description="corporate action events (ISO 15022 codes)", rules=("event_terms",)),
     Contract("capital_activity", (
         _c("order_id", pattern=CODE), _c("fund"), _c("share_class"), _c("investor_id"), _c("order_type", allowed=("SUB", "RED")),
-        _c("dealing_date", "date"), _c("settlement_date", "date"), _c("currency", pattern=CURRENCY),
-        _c("amount", "float", **POSITIVE), _c("units", "float", **POSITIVE), _c("nav_per_share", "float", **POSITIVE),
+        _c("dealing_date", "date"), _c("settlement_date", "date"), _c("currency", check="currency"),
+        _c("amount", "float", **POSITIVE), _c("units", "float", **POSITIVE, **QUANTITY), _c("nav_per_share", "float", **PRICE),
         _c("status", allowed=("DEALT", "PENDING", "CANCELLED")),
     ), key=("order_id",), references=(Reference("investor_id", "investors", "investor_id"),), fund_column="fund",
         date_column="dealing_date", description="subscriptions and redemptions"),
     Contract("admin_nav", (
-        _c("nav_date", "date"), _c("fund"), _c("share_class"), _c("currency", pattern=CURRENCY), _c("nav_per_share", "float", **POSITIVE),
-        _c("units_outstanding", "float", **POSITIVE), _c("net_assets", "float", **POSITIVE),
+        _c("nav_date", "date"), _c("fund"), _c("share_class"), _c("currency", check="currency"), _c("nav_per_share", "float", **PRICE),
+        _c("units_outstanding", "float", **POSITIVE, **QUANTITY), _c("net_assets", "float", **POSITIVE),
         _c("management_fee_accrued", "float", **NON_NEGATIVE), _c("performance_fee_accrued", "float", **NON_NEGATIVE),
         _c("administrator_id"),
     ), key=("fund", "share_class"), fund_column="fund", date_column="nav_date", description="the administrator's NAV per share class"),
     Contract("cash_ledger", (
-        _c("fund"), _c("account"), _c("currency", pattern=CURRENCY), _c("value_date", "date"), _c("amount", "float"),
+        _c("fund"), _c("account"), _c("currency", check="currency"), _c("value_date", "date"), _c("amount", "float"),
         _c("movement_type", allowed=LEDGER_MOVEMENT_TYPES),
         _c("reference"), _c("description", required=False),
     ), key=("account", "reference"), fund_column="fund", date_column="value_date",
         description="the books' expected cash movements by value date (fund accounting cash ledger)"),
 ]}
 CONTRACTS["price_overrides"] = Contract("price_overrides", (
-    _c("price_date", "date"), _c("security_id"), _c("price", "float", **POSITIVE), _c("reason"), _c("approved_by"),
+    _c("price_date", "date"), _c("security_id"), _c("price", "float", **PRICE), _c("reason"), _c("approved_by"),
 ), key=("price_date", "security_id"), references=_SEC, description="manual price overrides (approved, with a reason)")
 CONTRACTS["opening_prices"] = _renamed(CONTRACTS["prices"], "opening_prices", "quarter-end prices by source (the opening valuation)")
 CONTRACTS["opening_fx_rates"] = _renamed(CONTRACTS["fx_rates"], "opening_fx_rates", "quarter-end FX fixings (the opening valuation)")

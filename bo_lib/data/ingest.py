@@ -7,10 +7,12 @@ What is stored:
   reference data), path under the data root, SHA-256, size, rows, violations, version, status
   (``current`` or ``superseded``), which delivery superseded it, when and by which ingest.
 * ``ds_<dataset>``: the file's rows typed by the dataset's contract, with ``delivery_id``,
-  ``business_date``, ``source_line`` and ``attributed_fund`` (the fund the row belongs to by its
-  fund column or account; "" when it belongs to nobody in particular).
+  ``business_date``, ``source_line``, ``attributed_fund`` (the fund the row belongs to by its
+  fund column or account; "" when it belongs to nobody in particular) and ``held_out`` (the row
+  broke a rule: it is kept for the record and counted, and no control reads it as a figure).
 * ``ds_statements`` / ``ds_statement_entries``: bank statements (MT940, camt.053) as parsed rows,
-  one per statement and one per entry, the same way.
+  one per statement and one per entry, the same way; a statement file with a violation (another
+  account, unbalanced, malformed) is held out whole.
 * ``ingest_violations``: every contract violation found, with the delivery it was found in.
 
 Ingest is idempotent: a file whose (path, SHA-256) is the current delivery of its path is skipped.
@@ -37,7 +39,7 @@ from bo_lib.data.errors import Violation
 from bo_lib.data.formats.statement import statement_summaries, statements_to_frame
 from bo_lib.data.layout import INBOUND_FILES, MANUAL_FILES, OPENING_FILES, REFERENCE_FILES, STATEMENT_SUFFIXES, business_dates, inbound_dir
 from bo_lib.hashing import sha256_file
-from bo_lib.store import ensure_schema, open_store, register_sequence, register_table, select_frame
+from bo_lib.store import ensure_schema, migrate, open_store, register_sequence, register_table, select_frame
 
 DELIVERIES = "deliveries"
 VIOLATIONS = "ingest_violations"
@@ -46,10 +48,11 @@ STATEMENT_ENTRIES = "ds_statement_entries"
 CURRENT, SUPERSEDED = "current", "superseded"
 
 _KIND_TYPES = {"str": "VARCHAR", "float": "DOUBLE", "int": "BIGINT", "date": "DATE", "bool": "BOOLEAN"}
-_ROW_COLUMNS = {"delivery_id": "BIGINT", "business_date": "DATE", "source_line": "BIGINT", "attributed_fund": "VARCHAR"}
+_ROW_COLUMNS = {"delivery_id": "BIGINT", "business_date": "DATE", "source_line": "BIGINT", "attributed_fund": "VARCHAR",
+                "held_out": "BOOLEAN"}
 DELIVERY_COLUMNS = {
     "delivery_id": "BIGINT", "dataset": "VARCHAR", "business_date": "DATE", "path": "VARCHAR", "sha256": "VARCHAR",
-    "size_bytes": "BIGINT", "rows": "BIGINT", "violations": "BIGINT", "version": "INTEGER", "status": "VARCHAR",
+    "size_bytes": "BIGINT", "rows": "BIGINT", "held_out_rows": "BIGINT", "violations": "BIGINT", "version": "INTEGER", "status": "VARCHAR",
     "superseded_by": "BIGINT", "ingested_at": "TIMESTAMP", "ingest_id": "VARCHAR", "ingested_by": "VARCHAR",
 }
 VIOLATION_COLUMNS = {"delivery_id": "BIGINT", "business_date": "DATE", "dataset": "VARCHAR", "file": "VARCHAR", "line": "BIGINT",
@@ -57,11 +60,11 @@ VIOLATION_COLUMNS = {"delivery_id": "BIGINT", "business_date": "DATE", "dataset"
 STATEMENT_COLUMNS = {"delivery_id": "BIGINT", "business_date": "DATE", "attributed_fund": "VARCHAR", "account": "VARCHAR",
                      "currency": "VARCHAR", "statement_id": "VARCHAR", "sequence_number": "VARCHAR", "opening_date": "DATE",
                      "opening_balance": "DOUBLE", "entries": "BIGINT", "entries_total": "DOUBLE", "closing_date": "DATE",
-                     "closing_balance": "DOUBLE", "balances": "BOOLEAN", "difference": "DOUBLE"}
+                     "closing_balance": "DOUBLE", "balances": "BOOLEAN", "difference": "DOUBLE", "held_out": "BOOLEAN"}
 ENTRY_COLUMNS = {"delivery_id": "BIGINT", "business_date": "DATE", "attributed_fund": "VARCHAR", "account": "VARCHAR",
                  "statement_id": "VARCHAR", "currency": "VARCHAR", "value_date": "DATE", "booking_date": "DATE", "amount": "DOUBLE",
                  "transaction_code": "VARCHAR", "customer_reference": "VARCHAR", "bank_reference": "VARCHAR", "description": "VARCHAR",
-                 "entry_sequence": "BIGINT"}
+                 "entry_sequence": "BIGINT", "held_out": "BOOLEAN"}
 
 
 def dataset_table(dataset: str) -> str:
@@ -179,13 +182,15 @@ def ingest(data_root: Path | str, store: Path | str, funds: dict, *, dates: list
     report = IngestReport(ingest_id=f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}")
     files = delivered_files(data_root, dates)
     account_funds = loaders.account_fund_map(funds)
+    share_classes = loaders.fund_share_classes(funds)
     cash_accounts = {a.account: (code, a) for code, fund in funds.items() for a in fund.cash_accounts}
     by = ingested_by or _user()
     current = _current_deliveries(store)
     hashed = [(item, sha256_file(item.path)) for item in files]
     todo = [(item, sha) for item, sha in hashed if current.get(item.relative, (None, None, None))[1] != sha]
     report.unchanged = len(hashed) - len(todo)
-    if not todo:  # nothing new: the store is not opened for writing (parallel readers are not held up)
+    if not todo:  # nothing new: the store is not opened for writing (parallel readers are not held up) unless it is older
+        migrate(store)
         return report
     with open_store(store) as con:
         ensure_schema(con)
@@ -204,15 +209,15 @@ def ingest(data_root: Path | str, store: Path | str, funds: dict, *, dates: list
                     continue
                 delivery_id = con.execute("SELECT nextval('delivery_seq')").fetchall()[0][0]
                 if item.dataset == "statement":
-                    rows, violations = _read_statement(batch, item, data_root, delivery_id, cash_accounts)
+                    rows, held, violations = _read_statement(batch, item, data_root, delivery_id, cash_accounts)
                 else:
-                    rows, violations, frame = _read_dataset(batch, item, data_root, delivery_id, reference, account_funds)
+                    rows, held, violations, frame = _read_dataset(batch, item, data_root, delivery_id, reference, account_funds, share_classes)
                     if item.dataset in REFERENCE_FILES:
                         reference[item.dataset] = frame
                 version = known[2] + 1 if known else 1
                 batch.add(DELIVERIES, pd.DataFrame([{
                     "delivery_id": delivery_id, "dataset": item.dataset, "business_date": item.business_date, "path": item.relative,
-                    "sha256": sha, "size_bytes": item.path.stat().st_size, "rows": rows, "violations": len(violations), "version": version,
+                    "sha256": sha, "size_bytes": item.path.stat().st_size, "rows": rows, "held_out_rows": held, "violations": len(violations), "version": version,
                     "status": CURRENT, "superseded_by": None, "ingested_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
                     "ingest_id": report.ingest_id, "ingested_by": by}]))
                 batch.add(VIOLATIONS, _violation_rows(violations, delivery_id, item))
@@ -221,7 +226,7 @@ def ingest(data_root: Path | str, store: Path | str, funds: dict, *, dates: list
                 current[item.relative] = (delivery_id, sha, version)
                 report.violations += len(violations)
                 record = {"dataset": item.dataset, "business_date": item.business_date, "path": item.relative, "version": version,
-                          "rows": rows, "violations": len(violations)}
+                          "rows": rows, "held_out_rows": held, "violations": len(violations)}
                 (report.superseded if known else report.new).append(record | ({"replaces": known[0]} if known else {}))
             batch.write(con)
     return report
@@ -272,41 +277,52 @@ def _current_reference(con) -> dict[str, pd.DataFrame]:
     out = {}
     for name in REFERENCE_FILES:
         frame = con.execute(f"SELECT r.* FROM {dataset_table(name)} r JOIN {DELIVERIES} d USING (delivery_id) "
-                            f"WHERE d.status = ?", [CURRENT]).df()
+                            f"WHERE d.status = ? AND NOT coalesce(r.held_out, FALSE)", [CURRENT]).df()
         out[name] = frame
     return out
 
 
-def _read_dataset(batch: _Batch, item: DeliveredFile, data_root: Path, delivery_id: int, reference: dict, account_funds: dict) -> tuple[int, list[Violation], pd.DataFrame]:
+def _read_dataset(batch: _Batch, item: DeliveredFile, data_root: Path, delivery_id: int, reference: dict, account_funds: dict,
+                  share_classes: dict) -> tuple[int, int, list[Violation], pd.DataFrame]:
+    """Rows, held-out rows, violations and the frame of one delivered dataset file."""
     result = loaders.read_dataset(item.dataset, data_root, item.business_date if item.dataset in INBOUND_FILES else None,
-                                  account_funds=account_funds, reference=reference, path=item.path, keep_attribution=True)
+                                  account_funds=account_funds, reference=reference, path=item.path, keep_attribution=True,
+                                  share_classes=share_classes)
     frame = result.frame
     if "attributed_fund" not in frame:
         frame = frame.assign(attributed_fund="")
     frame = frame.assign(delivery_id=delivery_id, business_date=pd.Timestamp(item.business_date) if item.business_date else pd.NaT)
+    if "held_out" not in frame:
+        frame = frame.assign(held_out=False)
     batch.add(dataset_table(item.dataset), frame[list(dataset_columns(item.dataset))])
-    return result.rows_in_file, result.violations, result.frame
+    usable = result.frame[~result.frame["held_out"]] if "held_out" in result.frame else result.frame
+    return result.rows_in_file, int(frame["held_out"].sum()), result.violations, usable
 
 
-def _read_statement(batch: _Batch, item: DeliveredFile, data_root: Path, delivery_id: int, cash_accounts: dict) -> tuple[int, list[Violation]]:
+def _read_statement(batch: _Batch, item: DeliveredFile, data_root: Path, delivery_id: int, cash_accounts: dict) -> tuple[int, int, list[Violation]]:
+    """Entries, held-out entries and violations of one statement file. A file with any violation
+    (malformed, another account or currency, unbalanced) is held out whole: its balances and
+    entries are kept for the record, and no reconciliation reads them."""
     owner = cash_accounts.get(item.account)
     label = item.relative
     if not item.statement_format:
-        return 0, [Violation(label, None, None, f"not a statement file name (<account>{' or <account>'.join(STATEMENT_SUFFIXES.values())})")]
+        return 0, 0, [Violation(label, None, None, f"not a statement file name (<account>{' or <account>'.join(STATEMENT_SUFFIXES.values())})")]
     if owner is None:
-        return 0, [Violation(label, None, "account", "account belongs to no fund in the parameters", item.account)]
+        return 0, 0, [Violation(label, None, "account", "account belongs to no fund in the parameters", item.account)]
     fund_code, account = owner
     if account.statement_format != item.statement_format:
-        return 0, [Violation(label, None, None, f"a {item.statement_format} file for an account whose statements are {account.statement_format}",
+        return 0, 0, [Violation(label, None, None, f"a {item.statement_format} file for an account whose statements are {account.statement_format}",
                              None, fund_code)]
     parsed, violations = loaders.read_statement_file(item.path, data_root, account.account, account.currency, item.statement_format)
     violations = [Violation(v.file, v.line, v.column, v.rule, v.value, fund_code) for v in violations]
     day = pd.Timestamp(item.business_date)
-    summaries = statement_summaries(parsed).assign(delivery_id=delivery_id, business_date=day, attributed_fund=fund_code)
-    entries = statements_to_frame(parsed).assign(delivery_id=delivery_id, business_date=day, attributed_fund=fund_code)
+    held = bool(violations)
+    summaries = statement_summaries(parsed).assign(delivery_id=delivery_id, business_date=day, attributed_fund=fund_code, held_out=held)
+    entries = statements_to_frame(parsed).assign(delivery_id=delivery_id, business_date=day, attributed_fund=fund_code, held_out=held)
     batch.add(STATEMENTS, summaries[list(STATEMENT_COLUMNS)])
     batch.add(STATEMENT_ENTRIES, entries[list(ENTRY_COLUMNS)])
-    return sum(len(s.entries) for s in parsed), violations
+    count = sum(len(s.entries) for s in parsed)
+    return count, count if held else 0, violations
 
 
 def _insert_typed(con, table: str, frame: pd.DataFrame, columns: dict[str, str]) -> None:

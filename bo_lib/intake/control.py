@@ -150,12 +150,15 @@ class IntakeSummary:
 
 
 def summarise(arrival: pd.DataFrame, counts: pd.DataFrame, prices: pd.DataFrame, fx: pd.DataFrame, statements: pd.DataFrame,
-              violations: pd.DataFrame) -> IntakeSummary:
-    """Exceptions first: one line per check with the worst status found and what it counts."""
-
-
+              violations: pd.DataFrame, missing_days: tuple[dt.date, ...] = ()) -> IntakeSummary:
+    """Exceptions first: one line per check with the worst status found and what it counts.
+    ``missing_days``: business days the books have no delivery for (red: every later NAV is provisional)."""
     missing = arrival[arrival["status"].isin(["missing", "empty"])]
     rows = [
+        ("Delivery days", RED if missing_days else GREEN, len(missing_days),
+         f"no deliveries at all for business day(s) {', '.join(d.isoformat() for d in missing_days)}: the books are incomplete from "
+         f"{min(missing_days)} and every NAV since is provisional until the day is delivered" if missing_days
+         else "every business day since the opening delivered"),
         ("Files delivered", worst(arrival["rag"]), len(missing),
          f"{int(arrival['status'].eq('received').sum())} received, {len(missing)} missing or empty" + (f": {', '.join(missing['dataset'])}" if len(missing) else "")),
         ("Validation", RED if len(violations) else GREEN, len(violations),
@@ -220,4 +223,4 @@ def assess(day) -> IntakeResult:
     previous_closing = dict(zip(day.previous_statements["account"], day.previous_statements["closing_balance"]))
     statements = statement_integrity(day.statements, previous_closing)
     violations = day.violations_table
-    return IntakeResult(arrival, counts, prices, fx, statements, violations, summarise(arrival, counts, prices, fx, statements, violations))
+    return IntakeResult(arrival, counts, prices, fx, statements, violations, summarise(arrival, counts, prices, fx, statements, violations, tuple(day.missing_days)))

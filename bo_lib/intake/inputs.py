@@ -40,6 +40,8 @@ class FundDay:
     fx_history: pd.DataFrame
     fund_securities: pd.DataFrame  # securities the fund holds at the close, with quantity
     violations: list[Violation] = field(default_factory=list)
+    #: business days of the delivery calendar since the opening with no delivery (the books' record)
+    missing_days: tuple[dt.date, ...] = ()
 
     @property
     def violations_table(self) -> pd.DataFrame:
@@ -73,7 +75,7 @@ def gather_fund_day(store: Path | str, fund: FundParameters, business_date: dt.d
         state = load_state(store, code, business_date)
     held = _held(state, reference["securities"])
     return FundDay(fund, business_date, previous, delivered, today, before, statements, entries, previous_entries, previous_statements,
-                   prices, fx, held, violations)
+                   prices, fx, held, violations, state.missing_days if state is not None else ())
 
 
 def _row_counts(catalogue: Catalogue, fund: str, day: dt.date) -> dict[str, int]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from bo_lib.books.nav import NavResult
+from bo_lib.books.quality import provisional_reasons
 from bo_lib.nav import controls
 from bo_lib.nav.explain import nav_explain
 from bo_lib.nav.inputs import NavInputs
@@ -139,12 +140,22 @@ def valued_today(valuation: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     return sums.merge(firsts, on=["nav_date", "security_id"]).rename(columns={"nav_date": "price_date"})
 
 
+def _provisional_line(state) -> tuple:
+    """Red while the NAV was struck on input that broke a rule or with a delivery day missing: a
+    provisional NAV is not closed and is no baseline for restatements (``bo_lib.books.quality``)."""
+    if state is None or not state.is_provisional:
+        return ("provisional NAV", GREEN, 0, "final: struck on input that meets every contract, no delivery day missing")
+    reasons = provisional_reasons(list(state.provisional), list(state.missing_days))
+    more = f"; and {len(reasons) - 5} more" if len(reasons) > 5 else ""
+    return ("provisional NAV", RED, len(reasons), "not final, cannot be closed until corrected: " + "; ".join(reasons[:5]) + more)
+
+
 def with_books_checks(summary: pd.DataFrame, inputs: NavInputs, result) -> pd.DataFrame:
     """The NAV summary with the book-of-record lines: a locked NAV that changed deliveries would
     move (red: restatement required, applied only after a reopen), NAVs restated since the last
     close (amber: the reviewer sees them before closing), and the day struck again from the
     previous state agreeing with the stored state (red otherwise: the books would not reproduce)."""
-    rows = []
+    rows = [_provisional_line(inputs.state)]
     required = inputs.required
     if len(required):
         detail = "; ".join(f"{pd.Timestamp(r.business_date):%Y-%m-%d} class {r.share_class}: locked {r.stored_nav_per_share:,.4f}, "

@@ -36,7 +36,8 @@ def prepare_run(plan, *, echo=None) -> dict:
         if total > 1 and (done == total or done % 20 == 0):
             echo(f"books {code}: {done}/{total} days struck (to {day})")
 
-    ready = prepare_books(plan.data_root, store, plan.funds, codes, plan.business_date, run_id=plan.run_id, on_ingest=on_ingest, on_roll=on_roll)
+    ready = prepare_books(plan.data_root, store, plan.funds, codes, plan.business_date, run_id=plan.run_id, on_ingest=on_ingest, on_roll=on_roll,
+                          delivery_calendar=plan.schedule.calendar)
     report = ready.ingest
     if report.new or report.superseded:
         echo(report.summary())

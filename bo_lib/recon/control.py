@@ -20,7 +20,7 @@ from bo_lib import calendars
 from bo_lib.money import round_half_up
 from bo_lib.recon import breaks as breaks_mod
 from bo_lib.recon.cash import CashRecon, reconcile_cash
-from bo_lib.recon.inputs import ReconDay
+from bo_lib.recon.inputs import WHOLE_ACCOUNT, ReconDay
 from bo_lib.recon.positions import TIMING, PositionRecon, reconcile_positions
 from bo_lib.recon.trades import TradeRecon, reconcile_trades
 from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
@@ -85,11 +85,15 @@ def run_recons(day: ReconDay) -> DailyRecon:
     positions = day.books_positions
     held = day.held_out
     held_positions = held[held["recon"] == "positions"]
-    if len(held_positions):  # the custodian's row is unreadable: keep the key out of both sides today
+    custodian = day.custodian_positions
+    if len(held_positions):  # what the custodian's feed cannot confirm today stays out of both sides
         isin_of = day.securities.set_index("security_id")["isin"]
         key = positions["account"] + "|" + positions["security_id"].map(isin_of).fillna("")
-        positions = positions[~key.isin(held_positions["account"] + "|" + held_positions["isin"])]
-    position_recon = reconcile_positions(positions, day.custodian_positions, day.securities, day.settlement_status, day.trades_named,
+        held_keys = held_positions["account"] + "|" + held_positions["isin"]
+        whole = held_positions.loc[held_positions["isin"] == WHOLE_ACCOUNT, "account"]
+        positions = positions[~key.isin(held_keys) & ~positions["account"].isin(whole)]
+        custodian = custodian[~(custodian["account"] + "|" + custodian["isin"]).isin(held_keys) & ~custodian["account"].isin(whole)]
+    position_recon = reconcile_positions(positions, custodian, day.securities, day.settlement_status, day.trades_named,
                                          day.prices, day.fx_rates, business_date=day.business_date, base_currency=fund.base_currency,
                                          tolerances=fund.tolerances, price_hierarchy=fund.pricing.hierarchy)
     waiting = set(held.loc[held["recon"] == "cash", "account"])
@@ -181,10 +185,12 @@ def summarise(today: DailyRecon, history: pd.DataFrame, violations: pd.DataFrame
     ccy = today.base_currency
     open_ = history[history["status"] == "open"]
     held = held_out[held_out["delivery_date"] == pd.Timestamp(today.business_date)] if held_out is not None else pd.DataFrame()
-    not_reconciled = "; not reconciled until corrected: " + ", ".join(
-        f"{r.recon} {r.account}{' ' + r.isin if r.isin else ''}" for r in held.itertuples()) if len(held) else ""
     rows = [("Input data", RED if len(violations) else GREEN, len(violations),
-             f"{len(violations)} contract violation(s) in the feeds the recons read{not_reconciled}" if len(violations) else "every feed read meets its contract")]
+             f"{len(violations)} contract violation(s) in the feeds the recons read" if len(violations) else "every feed read meets its contract")]
+    if len(held):
+        rows.append(("Not reconciled today", RED, len(held), "held out until the input is corrected: " + "; ".join(
+            f"{r.recon} {r.account}{'' if not r.isin else ' (whole account)' if r.isin == WHOLE_ACCOUNT else ' ' + r.isin}: {r.reason}"
+            for r in held.itertuples())))
     if problems:
         rows.append(("Books", RED, len(problems), "nothing reconciled: " + "; ".join(problems)))
     integrity = today.cash.integrity

@@ -7,7 +7,8 @@ This module owns:
       |right - left| <= abs + rel * |left|
 
   The left side is the reference (the books). Both values missing counts as equal; one missing
-  is a break. A floating-point allowance of a few units in the last place of the larger value is
+  is a break. An infinite value never matches anything, itself included (it is corrupt input,
+  not a figure: the loaders refuse it, and the engine does not trust that they did). A floating-point allowance of a few units in the last place of the larger value is
   added, so a difference of exactly the tolerance matches even when binary floating point cannot
   represent it exactly (``100.01 - 100.00`` is ``0.010000000000005116``). Non-numeric columns
   (text, dates) are compared for equality; their tolerance is ignored.
@@ -63,13 +64,14 @@ class Tolerance:
         Equal values are settled by one comparison; the rule is evaluated on the rest only."""
         left = np.asarray(left, dtype="float64")
         right = np.asarray(right, dtype="float64")
-        ok = left == right
-        rest = np.flatnonzero(~ok)
+        infinite = np.isinf(left) | np.isinf(right)
+        ok = (left == right) & ~infinite
+        rest = np.flatnonzero(~ok & ~infinite)
         if len(rest):
             lv, rv = left[rest], right[rest]
-            with np.errstate(invalid="ignore"):
+            with np.errstate(invalid="ignore", over="ignore"):
                 limit = self.abs + self.rel * np.abs(lv) + FLOAT_ALLOWANCE * np.maximum(np.abs(lv), np.abs(rv))
-                ok[rest] = (np.abs(rv - lv) <= limit) | (np.isnan(lv) & np.isnan(rv))
+                ok[rest] = ((np.abs(rv - lv) <= limit) & np.isfinite(limit)) | (np.isnan(lv) & np.isnan(rv))
         return ok
 
 

@@ -88,6 +88,7 @@ def _gather(store, fund, code, business_date, previous_recon_date, reference, st
         previous = previous_recon_date if previous_recon_date is not None else catalogue.previous_date(business_date)
         opened = catalogue.opening_date()
         custodian = catalogue.rows("custodian_positions", fund=code, on=business_date)
+        custodian_held = catalogue.rows("custodian_positions", fund=code, on=business_date, held_out=True)
         status = catalogue.rows("settlement_status", fund=code, on=business_date)
         trades_today = catalogue.rows("trades", fund=code, on=business_date)
         statements, entries = catalogue.statements(fund=code, on=business_date)
@@ -111,7 +112,7 @@ def _gather(store, fund, code, business_date, previous_recon_date, reference, st
     if before is not None and len(before.open_trades):  # the books' own open items (redemptions) are trades of the books too
         named = pd.concat([named, before.open_trades[~before.open_trades["trade_id"].isin(named["trade_id"])]], ignore_index=True)
     settling = _settling(before, trades_today, business_date)
-    custodian, held_positions = _hold_out_custodian(custodian, violations, business_date)
+    held_positions = _held_custodian_positions(fund, books, custodian, custodian_held, reference["securities"], violations, business_date)
     held_cash = _unreadable_statements(fund, violations, business_date)
     held = pd.concat([f for f in (held_positions, held_cash) if len(f)], ignore_index=True) if len(held_positions) or len(held_cash) \
         else pd.DataFrame(columns=HELD_OUT_COLUMNS)
@@ -129,15 +130,45 @@ def _settling(before: BookState | None, trades_today: pd.DataFrame, business_dat
     return trades[due].reset_index(drop=True)
 
 
-def _hold_out_custodian(custodian: pd.DataFrame, violations: list[Violation], business_date: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Custodian rows a contract violation names: kept out of the day's position recon, named."""
-    bad = {v.line: v for v in violations if v.line is not None and v.line > 1 and v.file.endswith("custodian_positions.csv")}
-    if not bad or custodian.empty:
-        return custodian, pd.DataFrame(columns=HELD_OUT_COLUMNS)
-    rows = custodian[custodian["source_line"].isin(bad)]
-    held = pd.DataFrame({"recon": "positions", "delivery_date": pd.Timestamp(business_date), "account": rows["account"], "isin": rows["isin"],
-                         "reason": [f"{bad[n].file} line {n}: {bad[n].column} {bad[n].rule}" for n in rows["source_line"]]})
-    return custodian[~custodian["source_line"].isin(bad)].reset_index(drop=True), held
+#: the ``isin`` of a held-out line that keeps a whole account out of the day's position recon
+WHOLE_ACCOUNT = "*"
+
+
+def _held_custodian_positions(fund: FundParameters, books: pd.DataFrame, custodian: pd.DataFrame, held_rows: pd.DataFrame,
+                              securities: pd.DataFrame, violations: list[Violation], business_date: dt.date) -> pd.DataFrame:
+    """What the custodian's feed cannot confirm today, so that no break is made up from bad input:
+
+    * each held-out custodian row (a violation names its line) keeps the books position it stands
+      for out of both sides: the position of the row's ISIN in its account, or, when the ISIN is
+      itself what is wrong, the account's position in the security of that name or quantity;
+    * an account the books hold positions in and for which the custodian delivered no usable row
+      (file not delivered, header only, every row held out) is not reconciled today at all.
+    Each is named with its reason, and the recon summary shows it red."""
+    rows = [_claimed(row, books, securities, _line_reason(violations, row.source_line)) for row in held_rows.itertuples()]
+    held = pd.DataFrame(rows, columns=["account", "isin", "reason"])
+    reported = set(custodian["account"])
+    file_problem = next((f"{v.file}: {v.rule}" for v in violations if v.file.endswith("custodian_positions.csv") and (v.line or 0) <= 1), None)
+    for account in fund.securities_accounts:
+        holds = books[(books["account"] == account.account) & books["quantity"].ne(0)]
+        if len(holds) and account.account not in reported:
+            reason = file_problem or f"the custodian delivered no usable position for the account ({len(holds)} position(s) in the books)"
+            held.loc[len(held)] = [account.account, WHOLE_ACCOUNT, reason]
+    return held.assign(recon="positions", delivery_date=pd.Timestamp(business_date))[HELD_OUT_COLUMNS]
+
+
+def _line_reason(violations: list[Violation], line: int) -> str:
+    found = [v for v in violations if v.line == line and v.file.endswith("custodian_positions.csv")]
+    return "; ".join(f"{v.file} line {v.line}: {v.column + ' ' if v.column else ''}{v.rule}" for v in found) or f"line {line} held out"
+
+
+def _claimed(row, books: pd.DataFrame, securities: pd.DataFrame, reason: str) -> dict:
+    """The books position (account, ISIN) a held-out custodian row stands for."""
+    mine = books[books["account"] == row.account].merge(securities[["security_id", "isin", "name"]], on="security_id", how="left")
+    for column, value in (("isin", row.isin), ("name", row.security_name), ("quantity", row.quantity)):
+        match = mine[mine[column] == value] if isinstance(value, str) and value or isinstance(value, float) and value == value else mine.iloc[0:0]
+        if len(match) == 1:
+            return {"account": row.account, "isin": match["isin"].iat[0], "reason": reason}
+    return {"account": row.account, "isin": row.isin, "reason": reason}
 
 
 def _unreadable_statements(fund: FundParameters, violations: list[Violation], business_date: dt.date) -> pd.DataFrame:
