@@ -106,12 +106,14 @@ def test_non_numeric_values_are_all_reported_with_their_line_and_value(data, ref
     assert frame["line"].tolist() == [3, 11] and frame["column"].tolist() == ["quantity", "price"]
 
 
-def test_duplicate_trade_id_names_the_first_line(data, reference):
+def test_duplicate_trade_id_names_both_lines_and_holds_both_out(data, reference):
     path = data / TRADES
     first = _rows(path)[1][0]
     _set(path, 4, "trade_id", first)
     result = _trades(data, reference)
-    assert result.violations == [Violation(TRADES, 4, "trade_id", f"duplicate key {first} (first on line 2)", None, "GLBD")]
+    assert result.violations == [Violation(TRADES, 2, "trade_id", f"duplicate key {first} (also on line 4)", None, "GLBD"),
+                                 Violation(TRADES, 4, "trade_id", f"duplicate key {first} (also on line 2)", None, "GLBD")]
+    assert result.frame.set_index("source_line").loc[[2, 4], "held_out"].all()
 
 
 def test_unknown_security_is_reported(data, reference):

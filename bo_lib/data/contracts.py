@@ -99,7 +99,7 @@ CONTRACTS: dict[str, Contract] = {c.name: c for c in [
         _c("share_class", required=False),
     ), key=("investor_id",), fund_column="fund", description="investor register"),
     Contract("opening_positions", (
-        _c("fund"), _c("account"), _c("security_id"), _c("isin", required=False), _c("quantity", "float", **QUANTITY),
+        _c("fund"), _c("account"), _c("security_id"), _c("isin", required=False, check="isin"), _c("quantity", "float", **QUANTITY),
         _c("average_cost", "float", **NON_NEGATIVE), _c("currency", check="currency"),
     ), key=("fund", "account", "security_id"), references=_SEC, fund_column="fund", description="opening positions (quarter end)"),
     Contract("opening_cash", (_c("fund"), _c("account"), _c("currency", check="currency"), _c("balance", "float")),
@@ -110,7 +110,7 @@ CONTRACTS: dict[str, Contract] = {c.name: c for c in [
         _c("performance_fee_accrued", "float", **NON_NEGATIVE), _c("nav_date", "date"),
     ), key=("fund", "share_class"), fund_column="fund", description="opening units and NAV per share class"),
     Contract("trades", (
-        _c("trade_id", pattern=CODE), _c("fund"), _c("account"), _c("security_id"), _c("isin", required=False),
+        _c("trade_id", pattern=CODE), _c("fund"), _c("account"), _c("security_id"), _c("isin", required=False, check="isin"),
         _c("side", allowed=("BUY", "SELL")), _c("quantity", "float", **POSITIVE, **QUANTITY), _c("price", "float", **PRICE),
         _c("currency", check="currency"), _c("gross_amount", "float", **NON_NEGATIVE), _c("accrued_interest", "float"),
         _c("commission", "float", **NON_NEGATIVE), _c("fees", "float", **NON_NEGATIVE), _c("net_amount", "float", **NON_NEGATIVE),
@@ -118,7 +118,7 @@ CONTRACTS: dict[str, Contract] = {c.name: c for c in [
     ), key=("trade_id",), references=_SEC + (Reference("broker_id", "counterparties", "counterparty_id"),), fund_column="fund",
         date_column="trade_date", description="internal trades (OMS / books)", rules=("settles_after_trade",)),
     Contract("broker_confirms", (
-        _c("confirm_id", pattern=CODE), _c("broker_id"), _c("client_reference"), _c("account"), _c("isin", required=False),
+        _c("confirm_id", pattern=CODE), _c("broker_id"), _c("client_reference"), _c("account"), _c("isin", required=False, check="isin"),
         _c("side", allowed=("BUY", "SELL")), _c("quantity", "float", **POSITIVE, **QUANTITY), _c("price", "float", **PRICE),
         _c("currency", check="currency"), _c("gross_amount", "float", **NON_NEGATIVE), _c("commission", "float", **NON_NEGATIVE),
         _c("fees", "float", **NON_NEGATIVE), _c("net_amount", "float", **NON_NEGATIVE), _c("trade_date", "date"), _c("settlement_date", "date"),
@@ -131,16 +131,17 @@ CONTRACTS: dict[str, Contract] = {c.name: c for c in [
     ), key=("custodian_id", "account", "isin"), references=(Reference("custodian_id", "counterparties", "counterparty_id"),),
         account_column="account", date_column="statement_date", description="custodian settled positions"),
     Contract("settlement_status", (
-        _c("status_date", "date"), _c("custodian_id"), _c("account"), _c("client_reference"), _c("isin", required=False),
+        _c("status_date", "date"), _c("custodian_id"), _c("account"), _c("client_reference"), _c("isin", required=False, check="isin"),
         _c("movement", allowed=("RVP", "DVP", "RFP", "DFP")), _c("quantity", "float", **POSITIVE, **QUANTITY), _c("settlement_amount", "float"),
         _c("currency", check="currency"), _c("trade_date", "date"), _c("intended_settlement_date", "date"),
         _c("match_status", allowed=("MACH", "NMAT")), _c("settlement_status", allowed=SETTLEMENT_STATUSES),
         _c("reason_code", required=False, allowed=SETTLEMENT_REASON_CODES), _c("settled_quantity", "float", **NON_NEGATIVE, **QUANTITY),
         _c("settled_amount", "float"), _c("effective_settlement_date", "date", required=False),
-    ), key=("account", "client_reference"), account_column="account", date_column="status_date",
+    ), key=("account", "client_reference"), references=(Reference("custodian_id", "counterparties", "counterparty_id"),),
+        account_column="account", date_column="status_date",
         description="custodian settlement status (MT548 / sese.024)", rules=("failing_has_reason",)),
     Contract("prices", (
-        _c("price_date", "date"), _c("security_id"), _c("isin", required=False), _c("source", pattern=CODE),
+        _c("price_date", "date"), _c("security_id"), _c("isin", required=False, check="isin"), _c("source", pattern=CODE),
         _c("price", "float", **PRICE), _c("currency", check="currency"), _c("price_type", allowed=("CLOSE", "EVAL", "BID", "ASK", "MID", "NAV")),
     ), key=("security_id", "source"), references=_SEC, description="prices by source"),
     Contract("fx_rates", (
@@ -148,7 +149,7 @@ CONTRACTS: dict[str, Contract] = {c.name: c for c in [
         _c("rate", "float", **FX_RATE), _c("source", pattern=CODE),
     ), key=("from_currency", "to_currency"), date_column="rate_date", description="FX fixings (units of to_currency per from_currency)"),
     Contract("corporate_actions", (
-        _c("event_id", pattern=CODE), _c("event_type", allowed=CA_EVENT_TYPES), _c("security_id"), _c("isin", required=False),
+        _c("event_id", pattern=CODE), _c("event_type", allowed=CA_EVENT_TYPES), _c("security_id"), _c("isin", required=False, check="isin"),
         _c("announcement_date", "date"), _c("ex_date", "date"), _c("record_date", "date"), _c("pay_date", "date"),
         _c("currency", check="currency"), _c("gross_rate", "float", required=False, **NON_NEGATIVE),
         _c("ratio_new", "float", required=False, **POSITIVE), _c("ratio_old", "float", required=False, **POSITIVE),
@@ -166,7 +167,8 @@ CONTRACTS: dict[str, Contract] = {c.name: c for c in [
         _c("units_outstanding", "float", **POSITIVE, **QUANTITY), _c("net_assets", "float", **POSITIVE),
         _c("management_fee_accrued", "float", **NON_NEGATIVE), _c("performance_fee_accrued", "float", **NON_NEGATIVE),
         _c("administrator_id"),
-    ), key=("fund", "share_class"), fund_column="fund", date_column="nav_date", description="the administrator's NAV per share class"),
+    ), key=("fund", "share_class"), references=(Reference("administrator_id", "counterparties", "counterparty_id"),), fund_column="fund",
+        date_column="nav_date", description="the administrator's NAV per share class"),
     Contract("cash_ledger", (
         _c("fund"), _c("account"), _c("currency", check="currency"), _c("value_date", "date"), _c("amount", "float"),
         _c("movement_type", allowed=LEDGER_MOVEMENT_TYPES),

@@ -181,8 +181,6 @@ def ingest(data_root: Path | str, store: Path | str, funds: dict, *, dates: list
     data_root = Path(data_root)
     report = IngestReport(ingest_id=f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}")
     files = delivered_files(data_root, dates)
-    account_funds = loaders.account_fund_map(funds)
-    share_classes = loaders.fund_share_classes(funds)
     cash_accounts = {a.account: (code, a) for code, fund in funds.items() for a in fund.cash_accounts}
     by = ingested_by or _user()
     current = _current_deliveries(store)
@@ -211,7 +209,7 @@ def ingest(data_root: Path | str, store: Path | str, funds: dict, *, dates: list
                 if item.dataset == "statement":
                     rows, held, violations = _read_statement(batch, item, data_root, delivery_id, cash_accounts)
                 else:
-                    rows, held, violations, frame = _read_dataset(batch, item, data_root, delivery_id, reference, account_funds, share_classes)
+                    rows, held, violations, frame = _read_dataset(batch, item, data_root, delivery_id, reference, funds)
                     if item.dataset in REFERENCE_FILES:
                         reference[item.dataset] = frame
                 version = known[2] + 1 if known else 1
@@ -282,12 +280,11 @@ def _current_reference(con) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _read_dataset(batch: _Batch, item: DeliveredFile, data_root: Path, delivery_id: int, reference: dict, account_funds: dict,
-                  share_classes: dict) -> tuple[int, int, list[Violation], pd.DataFrame]:
-    """Rows, held-out rows, violations and the frame of one delivered dataset file."""
+def _read_dataset(batch: _Batch, item: DeliveredFile, data_root: Path, delivery_id: int, reference: dict,
+                  funds: dict) -> tuple[int, int, list[Violation], pd.DataFrame]:
+    """Rows, held-out rows, violations and the usable frame of one delivered dataset file."""
     result = loaders.read_dataset(item.dataset, data_root, item.business_date if item.dataset in INBOUND_FILES else None,
-                                  account_funds=account_funds, reference=reference, path=item.path, keep_attribution=True,
-                                  share_classes=share_classes)
+                                  reference=reference, path=item.path, keep_attribution=True, funds=funds)
     frame = result.frame
     if "attributed_fund" not in frame:
         frame = frame.assign(attributed_fund="")

@@ -45,6 +45,8 @@ _CHECKS = {
 }
 #: no figure in a back office is this large: beyond it a number is a typo or a corrupt feed
 DEFAULT_MAX_ABS = 1e13
+#: nor is any non-zero figure this small (a quantity of 1e-217 is corruption, not a holding)
+MIN_NONZERO_ABS = 1e-9
 #: dates outside these years are typos (a 2062 trade date, a 0026 maturity), not dates
 EARLIEST_DATE, LATEST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31")
 _TRUE, _FALSE = {"true", "t", "yes", "y", "1"}, {"false", "f", "no", "n", "0"}
@@ -164,7 +166,9 @@ def _column_violations(label, col: Column, values: pd.Series, lines: np.ndarray,
         limit = col.max_abs if col.max_abs is not None else DEFAULT_MAX_ABS
         implausible = present & ~bad & (numeric.abs() > limit)
         flag(implausible, f"implausible magnitude (beyond {limit:g})")
-        bad = bad | implausible
+        tiny = present & ~bad & numeric.ne(0) & (numeric.abs() < MIN_NONZERO_ABS)
+        flag(tiny, f"implausible magnitude (non-zero below {MIN_NONZERO_ABS:g})")
+        bad = bad | implausible | tiny
         if col.kind == "int":
             not_int = present & ~bad & (numeric % 1 != 0)
             flag(not_int, "not a whole number")
@@ -236,13 +240,15 @@ def _row_rules(contract: Contract, label: str, df: pd.DataFrame, raw: pd.DataFra
 
 def validate_frame(raw: pd.DataFrame, contract: Contract, label: str, *, business_date: dt.date | None = None,
                    reference: dict[str, pd.DataFrame] | None = None, account_funds: dict[str, str] | None = None,
-                   share_classes: dict[str, frozenset[str]] | None = None) -> tuple[pd.DataFrame, list[Violation]]:
+                   share_classes: dict[str, frozenset[str]] | None = None,
+                   account_custodians: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[Violation]]:
     """Check a raw (all-text) frame against a contract; returns the typed frame and all violations.
 
     The frame keeps every row, with ``held_out`` true for a row that has a violation (and for
     every row when the file itself cannot be trusted: a required column missing). A held-out row
     is stored and counted but never reaches a figure. ``account_funds`` (account -> fund) and
-    ``share_classes`` (fund -> its class codes) are the fund parameters the rows are checked against."""
+    ``share_classes`` (fund -> its class codes) and ``account_custodians`` (securities account ->
+    its custodian) are the fund parameters the rows are checked against."""
     lines = np.arange(len(raw)) + 2  # line 1 is the header
     violations = _header_violations(contract, label, raw)
     missing_cols = {v.column for v in violations if v.rule == "required column missing"}
@@ -256,8 +262,8 @@ def validate_frame(raw: pd.DataFrame, contract: Contract, label: str, *, busines
             violations += col_violations
     df = pd.DataFrame(typed, index=raw.index)
     violations += _row_rules(contract, label, df, raw, lines, funds)
-    if contract.name not in ("investors",):
-        violations += _ownership_violations(contract, label, df, lines, funds, account_funds, share_classes, missing_cols)
+    violations += _ownership_violations(contract, label, df, lines, funds, account_funds, share_classes, missing_cols)
+    violations += _custodian_violations(contract, label, df, lines, funds, account_custodians, missing_cols)
     violations += _duplicate_key_violations(contract, label, df, lines, funds)
     violations += _reference_violations(contract, label, df, lines, funds, reference)
     if business_date is not None and contract.date_column:
@@ -349,20 +355,37 @@ def _ownership_violations(contract: Contract, label: str, df: pd.DataFrame, line
     return out
 
 
+def _custodian_violations(contract: Contract, label: str, df: pd.DataFrame, lines: np.ndarray, funds: pd.Series,
+                          account_custodians: dict[str, str] | None, missing_cols: set[str]) -> list[Violation]:
+    """A custodian reports only the accounts held with it: the account's custodian in the fund
+    parameters is the custodian_id of the row."""
+    if not account_custodians or "custodian_id" not in df.columns or contract.account_column is None \
+            or {"custodian_id", contract.account_column} & missing_cols:
+        return []
+    held_at = df[contract.account_column].map(account_custodians).fillna("")
+    wrong = held_at.ne("") & df["custodian_id"].ne("") & held_at.ne(df["custodian_id"])
+    return [Violation(label, int(lines[i]), contract.account_column,
+                      f"account is held at custodian {held_at.iat[i]}, not at {df['custodian_id'].iat[i]}",
+                      str(df[contract.account_column].iat[i]), funds.iat[i] or None) for i in np.flatnonzero(wrong.to_numpy())]
+
+
 def _duplicate_key_violations(contract: Contract, label: str, df: pd.DataFrame, lines: np.ndarray, funds: pd.Series) -> list[Violation]:
     """Never pair duplicates silently: keys are compared as the controls see them (stripped), so
-    'T1 ' duplicates 'T1'. The first occurrence stands; each later one is a violation."""
+    'T1 ' duplicates 'T1'. Which of two rows with one key is right cannot be told, so every
+    occurrence is a violation (and held out), each naming the other lines."""
     key = list(contract.key)
     keys = df[key].astype("str")
-    dup = keys.duplicated(keep="first") & ~keys.apply(lambda s: s.str.strip().isin(["", "<NA>", "NaT", "nan"])).any(axis=1)
-    out = []
-    first_line: dict[tuple, int] = {}
-    for i, k in enumerate(keys.itertuples(index=False, name=None)):
-        first_line.setdefault(k, int(lines[i]))
+    blank = keys.apply(lambda s: s.str.strip().isin(["", "<NA>", "NaT", "nan"])).any(axis=1)
+    dup = keys.duplicated(keep=False) & ~blank
+    where: dict[tuple, list[int]] = {}
     for i in np.flatnonzero(dup.to_numpy()):
-        k = tuple(keys.iloc[i])
-        out.append(Violation(label, int(lines[i]), ",".join(key), f"duplicate key {'/'.join(k)} (first on line {first_line[k]})",
-                             None, funds.iat[i] or None))
+        where.setdefault(tuple(keys.iloc[i]), []).append(i)
+    out = []
+    for k, rows in where.items():
+        for i in rows:
+            others = ", ".join(str(int(lines[j])) for j in rows if j != i)
+            out.append(Violation(label, int(lines[i]), ",".join(key), f"duplicate key {'/'.join(k)} (also on line {others})",
+                                 None, funds.iat[i] or None))
     return out
 
 
@@ -384,12 +407,19 @@ def _reference_violations(contract: Contract, label: str, df: pd.DataFrame, line
 def read_dataset(dataset: str, data_root: Path | str, business_date: dt.date | None = None, *, fund: str | None = None,
                  account_funds: dict[str, str] | None = None, reference: dict[str, pd.DataFrame] | None = None,
                  path: Path | None = None, keep_attribution: bool = False,
-                 share_classes: dict[str, frozenset[str]] | None = None) -> LoadResult:
+                 share_classes: dict[str, frozenset[str]] | None = None, funds: dict | None = None) -> LoadResult:
     """Read and validate one dataset. With ``fund``, keep that fund's rows and the violations
     that are that fund's or nobody's in particular. With ``keep_attribution`` the frame keeps an
     ``attributed_fund`` column (the fund each row belongs to, "" when it belongs to nobody in
-    particular): what ingest stores."""
+    particular): what ingest stores. ``funds`` (the fund parameters) gives the accounts, share
+    classes and custodians the rows are checked against (``account_funds`` and ``share_classes``
+    give the first two alone)."""
     contract = CONTRACTS[dataset]
+    account_custodians = None
+    if funds is not None:
+        account_funds = account_funds or account_fund_map(funds)
+        share_classes = share_classes or fund_share_classes(funds)
+        account_custodians = account_custodian_map(funds)
     empty = pd.DataFrame({c: pd.Series(dtype="str") for c in contract.column_names})
     try:
         path = Path(path) if path is not None else dataset_path(dataset, data_root, business_date)
@@ -401,7 +431,8 @@ def read_dataset(dataset: str, data_root: Path | str, business_date: dt.date | N
     if raw is None:
         return LoadResult(dataset, path, empty.assign(source_line=pd.Series(dtype="int64")), read_violations, 0)
     frame, violations = validate_frame(raw, contract, label, business_date=business_date if dataset in INBOUND_FILES else None,
-                                       reference=reference, account_funds=account_funds, share_classes=share_classes)
+                                       reference=reference, account_funds=account_funds, share_classes=share_classes,
+                                       account_custodians=account_custodians)
     violations = _attributed_by_line(read_violations, frame) + violations
     frame["held_out"] = frame["held_out"] | held_out_mask(frame["source_line"].to_numpy(), read_violations)
     if fund is not None and (contract.fund_column or (contract.account_column and account_funds)):
@@ -475,6 +506,11 @@ def read_statements(data_root: Path | str, business_date: dt.date, cash_accounts
 def fund_share_classes(funds: dict) -> dict[str, frozenset[str]]:
     """fund code -> the codes of its share classes, from the fund parameters."""
     return {code: frozenset(c.code for c in fund.share_classes) for code, fund in funds.items()}
+
+
+def account_custodian_map(funds: dict) -> dict[str, str]:
+    """securities account -> the custodian it is held at, from the fund parameters."""
+    return {acct.account: acct.custodian for fund in funds.values() for acct in fund.securities_accounts}
 
 
 def account_fund_map(funds: dict) -> dict[str, str]:

@@ -79,6 +79,17 @@ def valuation_calendar(fund, closures: pd.DataFrame | None = None):
     return calendars.trading_calendar(fund.calendar, closures)
 
 
+def _without_held_trades(trades: pd.DataFrame, confirms: pd.DataFrame, held: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The day's trades and confirmations without the references held-out input cannot confirm
+    (none at all when a whole file is unusable)."""
+    if held.empty:
+        return trades, confirms
+    if held["isin"].eq(WHOLE_ACCOUNT).any():
+        return trades.iloc[0:0], confirms.iloc[0:0]
+    refs = set(held["isin"])
+    return trades[~trades["trade_id"].isin(refs)], confirms[~confirms["client_reference"].isin(refs)]
+
+
 def run_recons(day: ReconDay) -> DailyRecon:
     """The three recons of one fund and business date from the day's gathered inputs."""
     fund = day.fund
@@ -107,7 +118,8 @@ def run_recons(day: ReconDay) -> DailyRecon:
     cash_recon = reconcile_cash(ledger, entries, statements, day.settlement_status, day.fx_rates, business_date=day.business_date,
                                 base_currency=fund.base_currency, amount_tolerance=fund.tolerances.cash_amount,
                                 opening_date=day.opening_date or day.business_date, carried=carried)
-    trade_recon = reconcile_trades(day.trades_today, day.broker_confirms, day.fx_rates, business_date=day.business_date,
+    trades, confirms = _without_held_trades(day.trades_today, day.broker_confirms, held[held["recon"] == "trades"])
+    trade_recon = reconcile_trades(trades, confirms, day.fx_rates, business_date=day.business_date,
                                    base_currency=fund.base_currency, tolerances=fund.tolerances)
     return DailyRecon(fund.fund_code, day.business_date, fund.base_currency, position_recon, cash_recon, trade_recon,
                       _movements_behind(day, position_recon.breaks))

@@ -89,13 +89,14 @@ def _gather(store, fund, code, business_date, previous_recon_date, reference, st
         opened = catalogue.opening_date()
         custodian = catalogue.rows("custodian_positions", fund=code, on=business_date)
         custodian_held = catalogue.rows("custodian_positions", fund=code, on=business_date, held_out=True)
+        held_rows = {name: catalogue.rows(name, on=business_date, held_out=True) for name in ("trades", "broker_confirms", "cash_ledger")}
         status = catalogue.rows("settlement_status", fund=code, on=business_date)
         trades_today = catalogue.rows("trades", fund=code, on=business_date)
         statements, entries = catalogue.statements(fund=code, on=business_date)
         violations = catalogue.violations(fund=code, on=business_date, datasets=RECON_DATASETS + ("statement",))
         day = {
             "broker_confirms": catalogue.rows("broker_confirms", fund=code, on=business_date),
-            "prices": catalogue.rows("prices", on=business_date), "fx_rates": catalogue.rows("fx_rates", on=business_date),
+            "prices": catalogue.rows("prices", on=business_date), "fx_rates": _fixings(catalogue, business_date, previous),
             "cash_ledger": catalogue.rows("cash_ledger", fund=code, on=business_date),
         }
         delivered = catalogue.deliveries(on=business_date, reference=True, statement_accounts=[a.account for a in fund.cash_accounts])
@@ -114,8 +115,9 @@ def _gather(store, fund, code, business_date, previous_recon_date, reference, st
     settling = _settling(before, trades_today, business_date)
     held_positions = _held_custodian_positions(fund, books, custodian, custodian_held, reference["securities"], violations, business_date)
     held_cash = _unreadable_statements(fund, violations, business_date)
-    held = pd.concat([f for f in (held_positions, held_cash) if len(f)], ignore_index=True) if len(held_positions) or len(held_cash) \
-        else pd.DataFrame(columns=HELD_OUT_COLUMNS)
+    held_items = _held_items(fund, held_rows, trades_today, day["broker_confirms"], violations, business_date)
+    parts = [f for f in (held_positions, held_cash, held_items) if len(f)]
+    held = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=HELD_OUT_COLUMNS)
     return ReconDay(fund, business_date, previous, opened, reference["securities"], reference["market_closures"], books,
                     before.settled_positions.assign(fund=code) if before is not None else books.iloc[0:0], settling, trades_today, named,
                     custodian, status, day["broker_confirms"], day["prices"], day["fx_rates"], day["cash_ledger"], statements, entries,
@@ -144,7 +146,7 @@ def _held_custodian_positions(fund: FundParameters, books: pd.DataFrame, custodi
     * an account the books hold positions in and for which the custodian delivered no usable row
       (file not delivered, header only, every row held out) is not reconciled today at all.
     Each is named with its reason, and the recon summary shows it red."""
-    rows = [_claimed(row, books, securities, _line_reason(violations, row.source_line)) for row in held_rows.itertuples()]
+    rows = [_claimed(row, books, securities, _row_reason(violations, row.source_line, "custodian_positions")) for row in held_rows.itertuples()]
     held = pd.DataFrame(rows, columns=["account", "isin", "reason"])
     reported = set(custodian["account"])
     file_problem = next((f"{v.file}: {v.rule}" for v in violations if v.file.endswith("custodian_positions.csv") and (v.line or 0) <= 1), None)
@@ -156,11 +158,6 @@ def _held_custodian_positions(fund: FundParameters, books: pd.DataFrame, custodi
     return held.assign(recon="positions", delivery_date=pd.Timestamp(business_date))[HELD_OUT_COLUMNS]
 
 
-def _line_reason(violations: list[Violation], line: int) -> str:
-    found = [v for v in violations if v.line == line and v.file.endswith("custodian_positions.csv")]
-    return "; ".join(f"{v.file} line {v.line}: {v.column + ' ' if v.column else ''}{v.rule}" for v in found) or f"line {line} held out"
-
-
 def _claimed(row, books: pd.DataFrame, securities: pd.DataFrame, reason: str) -> dict:
     """The books position (account, ISIN) a held-out custodian row stands for."""
     mine = books[books["account"] == row.account].merge(securities[["security_id", "isin", "name"]], on="security_id", how="left")
@@ -169,6 +166,54 @@ def _claimed(row, books: pd.DataFrame, securities: pd.DataFrame, reason: str) ->
         if len(match) == 1:
             return {"account": row.account, "isin": match["isin"].iat[0], "reason": reason}
     return {"account": row.account, "isin": row.isin, "reason": reason}
+
+
+def _fixings(catalogue: Catalogue, business_date: dt.date, previous: dt.date | None) -> pd.DataFrame:
+    """The day's FX fixings, and for a pair the day lacks (not delivered, or held out) the previous
+    delivery's: a break is valued at the last fixing rather than not at all."""
+    today = catalogue.rows("fx_rates", on=business_date)
+    if previous is None:
+        return today
+    before = catalogue.rows("fx_rates", on=previous)
+    pairs = set(zip(today["from_currency"], today["to_currency"]))
+    carried = before[[pair not in pairs for pair in zip(before["from_currency"], before["to_currency"])]]
+    return pd.concat([today, carried], ignore_index=True) if len(carried) else today
+
+
+def _held_items(fund: FundParameters, held_rows: dict[str, pd.DataFrame], trades: pd.DataFrame, confirms: pd.DataFrame,
+                violations: list[Violation], business_date: dt.date) -> pd.DataFrame:
+    """Trades and cash the day's held-out input cannot confirm, so that no break is made up from it:
+
+    * a held-out trade or confirmation (whatever fund it names) keeps its trade reference out of
+      both sides of the fund's trade recon, when the reference is one of the fund's trades or
+      confirmations or the row is the fund's; a trades or confirmations file unusable as a whole
+      holds back the whole trade recon;
+    * a held-out cash-ledger row of one of the fund's cash accounts makes that account's cash
+      recon wait (its items carry to the next day); one whose account cannot be told, all of them."""
+    accounts = {a.account for a in fund.securities_accounts} | {f"{a.account}-OPT" for a in fund.securities_accounts}
+    references = set(trades["trade_id"]) | set(confirms["client_reference"])
+    rows = []
+    for name, column in (("trades", "trade_id"), ("broker_confirms", "client_reference")):
+        frame = held_rows[name]
+        mine = frame[frame[column].isin(references) | frame["account"].isin(accounts)]
+        rows += [("trades", r["account"], r[column], _row_reason(violations, r["source_line"], name)) for _, r in mine.iterrows()]
+        whole = next((v for v in violations if v.file.endswith(f"/{name}.csv") and (v.line or 0) <= 1), None)
+        if whole is not None:
+            rows.append(("trades", "all accounts", WHOLE_ACCOUNT, f"{whole.file}: {whole.rule}"))
+    cash_accounts = {a.account for a in fund.cash_accounts}
+    ledger = held_rows["cash_ledger"]
+    mine = ledger[ledger["account"].isin(cash_accounts) | ledger["attributed_fund"].eq(fund.fund_code)] if "attributed_fund" in ledger \
+        else ledger[ledger["account"].isin(cash_accounts)]
+    for _, r in mine.iterrows():
+        waiting = [r["account"]] if r["account"] in cash_accounts else sorted(cash_accounts)
+        rows += [("cash", account, "", _row_reason(violations, r["source_line"], "cash_ledger")) for account in waiting]
+    frame = pd.DataFrame(rows, columns=["recon", "account", "isin", "reason"]).drop_duplicates(["recon", "account", "isin"])
+    return frame.assign(delivery_date=pd.Timestamp(business_date))[HELD_OUT_COLUMNS]
+
+
+def _row_reason(violations: list[Violation], line: int, dataset: str) -> str:
+    found = [v for v in violations if v.line == line and v.file.endswith(f"/{dataset}.csv")]
+    return "; ".join(f"{v.file} line {v.line}: {v.column + ' ' if v.column else ''}{v.rule}" for v in found) or f"{dataset} line {line} held out"
 
 
 def _unreadable_statements(fund: FundParameters, violations: list[Violation], business_date: dt.date) -> pd.DataFrame:

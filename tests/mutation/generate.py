@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from bo_lib.data.contracts import CONTRACTS, CURRENCY, Column
+from bo_lib.data.contracts import CONTRACTS, Column
 from bo_lib.data.layout import INBOUND_FILES
 
 from tests.mutation.world import (LAST, account_funds, clean_bytes, clean_rows, custodian_of, funds, inbound_rel, parse_csv,
@@ -208,7 +208,7 @@ def _value_mutations(dataset: str, col: Column) -> list[tuple[str, str, Callable
             out.append(("unknown fund", "NO", anyrow))
         if col.name == "share_class":
             out.append(("unknown share class", "Z", anyrow))
-        if col.pattern == CURRENCY:
+        if col.check == "currency" or col.name.endswith("currency"):
             out.append(("unknown currency", "ZZZ", anyrow))
         if col.name == "account" or col.name == contract.account_column:
             out.append(("unknown account", "9999999999", anyrow))
