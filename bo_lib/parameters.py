@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 # --------------------------------------------------------------------------------------------
 # YAML that does not guess
@@ -66,8 +66,9 @@ def _validate(model: type[BaseModel], raw: object, path: Path | str) -> BaseMode
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            rule = err["msg"]
+            # a union's branch shows in the location as its type (``list[...]``): the key is the field
+            key = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and "[" in p)) or "(top level)"
+            rule = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 rule = "unknown key"
             elif err["type"] == "missing":
@@ -81,8 +82,44 @@ def _validate(model: type[BaseModel], raw: object, path: Path | str) -> BaseMode
 # --------------------------------------------------------------------------------------------
 # Models
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _identifier(kind: str, pattern: str, rule: str):
+    """A string type that must match ``pattern`` in full; the error names the kind and the rule.
+
+    Identifiers end up in paths (archive folders, statement files) and in the store: a value such
+    as ``..`` or ``a/b`` would write outside the run folder, so nothing else gets through.
+    """
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{kind} must be {rule} ({pattern})")
+        return value
+
+    return Annotated[str, AfterValidator(check)]
+
+
+#: fund codes and the management company's code name the archive folders of a run
+FundCode = _identifier("a fund code", r"^[A-Z0-9][A-Z0-9_-]{0,15}$",
+                       "1 to 16 upper-case letters, digits, '_' or '-', starting with a letter or digit")
+CompanyCode = _identifier("a company code", r"^[A-Z0-9][A-Z0-9_-]{0,15}$",
+                          "1 to 16 upper-case letters, digits, '_' or '-', starting with a letter or digit")
+ShareClassCode = _identifier("a share class code", r"^[A-Z0-9][A-Z0-9_-]{0,15}$",
+                             "1 to 16 upper-case letters, digits, '_' or '-', starting with a letter or digit")
+#: account ids name the statement files under inbound/<date>/statements/ (an IBAN has up to 34 characters)
+AccountId = _identifier("an account id", r"^[A-Z0-9][A-Z0-9_-]{0,33}$",
+                        "1 to 34 upper-case letters, digits, '_' or '-', starting with a letter or digit")
+#: notebook names are file names under the notebooks folder and in the run folder
+NotebookName = _identifier("a notebook name", r"^[a-z][a-z0-9_]{0,63}$",
+                           "1 to 64 lower-case letters, digits or '_', starting with a letter")
+#: run ids name the run folder (``20261121T081500Z-3f9a``; ``interactive`` outside a run)
+RunId = _identifier("a run id", r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+                    "1 to 64 letters, digits, '_' or '-', starting with a letter or digit")
+#: other codes (custodians, banks, administrators, price sources): no path separator, no leading dot
+Code = _identifier("a code", r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
+                   "1 to 40 letters, digits, '_', '.' or '-', starting with a letter or digit")
 
 
 class _Strict(BaseModel):
@@ -90,13 +127,13 @@ class _Strict(BaseModel):
 
 
 class SecuritiesAccount(_Strict):
-    account: Code
+    account: AccountId
     custodian: Code
     markets: list[str] = Field(default_factory=list, description="MICs settled in this account")
 
 
 class CashAccount(_Strict):
-    account: Code
+    account: AccountId
     bank: Code
     currency: Currency
     statement_format: Literal["mt940", "camt053"]
@@ -110,7 +147,7 @@ class PerformanceFee(_Strict):
 
 
 class ShareClass(_Strict):
-    code: Code
+    code: ShareClassCode
     name: str
     currency: Currency
     management_fee_pct: float = Field(ge=0, le=10, description="% per annum of class net assets")
@@ -146,11 +183,11 @@ class Pricing(_Strict):
 
 
 class FundParameters(_Strict):
-    fund_code: Code
+    fund_code: FundCode
     name: str
     fund_type: Literal["equity", "bond", "mixed", "money_market", "hedge"]
     base_currency: Currency
-    management_company: Code
+    management_company: CompanyCode
     administrator: Code
     calendar: str = Field(description="market whose business days the fund values on (MIC)")
     inception_date: dt.date
@@ -197,7 +234,7 @@ class Signatory(_Strict):
 
 
 class ManagementCompany(_Strict):
-    code: Code
+    code: CompanyCode
     name: str
     cik: Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
     lei: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{18}\d{2}$")]
@@ -208,9 +245,9 @@ class ManagementCompany(_Strict):
 
 
 class ScheduledJob(_Strict):
-    notebook: Code
+    notebook: NotebookName
     scope: Literal["fund", "company"] = "fund"
-    funds: list[Code] | Literal["all"] = "all"
+    funds: list[FundCode] | Literal["all"] = "all"
 
 
 class Schedule(_Strict):
@@ -233,7 +270,7 @@ class NotebookParameters(_Strict):
     business_date: str = Field(description="YYYY-MM-DD; empty means the latest date in the data")
     data_root: str
     parameters_dir: str
-    run_id: str = "interactive"
+    run_id: RunId = "interactive"
     store: str = Field(default="", description="the workbench's DuckDB file; empty: <data_root>/store/workbench.duckdb")
     output_dir: str = Field(default="", description="folder for files the notebook leaves in the archive (e.g. XML filings); empty: none")
 
@@ -248,7 +285,7 @@ class NotebookParameters(_Strict):
 
 
 class FundNotebookParameters(NotebookParameters):
-    fund: Code
+    fund: FundCode
 
 
 NOTEBOOK_PARAMETERS: dict[str, type[NotebookParameters]] = {

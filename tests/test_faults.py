@@ -1,0 +1,100 @@
+"""Faults of the daily run and its configuration, each a class of failure with its rule:
+
+* identifiers that end up in paths follow a strict pattern (no ``..``, no ``/``);
+* a YAML mapping with the same key twice is refused, naming the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bo_lib.parameters import ParameterError, check_notebook_parameters, load_company, load_fund, load_schedule, load_yaml
+from bo_lib.pipeline.jobs import plan_run
+from tests.test_pipeline import COMPANY_YAML, FUND_YAML, SCHEDULE_YAML, write_data, write_intake_notebook, write_parameters
+
+REPO = Path(__file__).resolve().parents[1]
+PARAMS = REPO / "parameters"
+
+
+def _problems(exc: ParameterError) -> dict[str, str]:
+    return dict(exc.problems)
+
+
+# --------------------------------------------------------------------------------------------
+# Identifiers used in paths
+
+
+def test_a_fund_code_of_dot_dot_is_refused_before_any_output(tmp_path):
+    """``funds/...yaml`` has the stem ``..``: with ``fund_code: ..`` it passed the file-name check
+    and its outputs went to ``<reports>/<date>/<run id>/../intake.ipynb``, outside the run folder."""
+    parameters = write_parameters(tmp_path / "parameters")
+    bad = parameters / "funds" / "...yaml"
+    bad.write_text(FUND_YAML.format(code="..", extra=""))
+    with pytest.raises(ParameterError) as info:
+        plan_run(parameters, run_id="20261106T000000Z-abcd", data_root=write_data(tmp_path / "data"),
+                 report_root=tmp_path / "reports", notebooks_dir=write_intake_notebook(tmp_path / "notebooks").parent)
+    message = str(info.value)
+    assert str(bad) in message and "fund_code: a fund code must be" in message and "^[A-Z0-9][A-Z0-9_-]{0,15}$" in message
+    assert "(got '..')" in message
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize(("old", "new", "key", "kind"), [
+    ("fund_code: USEQ", "fund_code: US/EQ", "fund_code", "a fund code"),
+    ("fund_code: USEQ", "fund_code: useq", "fund_code", "a fund code"),
+    ("- account: 0012345678", "- account: ../../etc", "securities_accounts.0.account", "an account id"),
+    ("- account: 0012345679", "- account: 0012/345679", "cash_accounts.0.account", "an account id"),
+    ("- code: A\n", "- code: A/../B\n", "share_classes.0.code", "a share class code"),
+    ("management_company: MERIDIAN", "management_company: ..", "management_company", "a company code"),
+    ("custodian: CUST-US", "custodian: ../CUST", "securities_accounts.0.custodian", "a code"),
+])
+def test_identifiers_in_a_fund_file_follow_their_pattern(tmp_path, old, new, key, kind):
+    path = tmp_path / "USEQ.yaml"
+    text = (PARAMS / "funds" / "USEQ.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ParameterError) as info:
+        load_fund(path)
+    problems = _problems(info.value)
+    assert key in problems, problems
+    assert problems[key].startswith(f"{kind} must be ") and re.search(r"\(\^.*\$\)", problems[key])
+    assert f"{path}: {key}: {kind} must be" in str(info.value)
+
+
+def test_the_company_code_follows_the_pattern(tmp_path):
+    (tmp_path / "company.yaml").write_text(COMPANY_YAML.replace("code: ACME", "code: ../ACME"))
+    with pytest.raises(ParameterError, match=r"company.yaml: code: a company code must be"):
+        load_company(tmp_path)
+
+
+def test_scheduled_notebook_names_and_fund_lists_follow_the_pattern(tmp_path):
+    path = tmp_path / "schedule.yaml"
+    path.write_text(SCHEDULE_YAML.replace("notebook: intake", "notebook: ../intake"))
+    with pytest.raises(ParameterError, match=r"schedule.yaml: jobs.0.notebook: a notebook name must be"):
+        load_schedule(path)
+    path.write_text(SCHEDULE_YAML.replace("funds: all", "funds: [USEQ, ../X]"))
+    with pytest.raises(ParameterError, match=r"schedule.yaml: jobs.0.funds.1: a fund code must be .*\(got '../X'\)"):
+        load_schedule(path)
+
+
+@pytest.mark.parametrize(("key", "value", "kind"), [("fund", "..", "a fund code"), ("run_id", "../x", "a run id")])
+def test_notebook_parameters_used_in_paths_follow_the_pattern(key, value, kind):
+    valid = {"business_date": "2026-11-06", "data_root": "data", "parameters_dir": "parameters", "fund": "USEQ"}
+    with pytest.raises(ParameterError) as info:
+        check_notebook_parameters("intake", {**valid, key: value})
+    assert _problems(info.value)[key].startswith(f"{kind} must be ")
+
+
+def test_the_committed_and_test_identifiers_pass(tmp_path):
+    """The sample world's codes (MERIDIAN, USEQ, IBANs, classes A/I/R/F) and the test worlds' pass."""
+    for path in sorted((PARAMS / "funds").glob("*.yaml")):
+        load_fund(path)
+    load_company(PARAMS)
+    load_schedule(PARAMS / "schedule.yaml")
+    parameters = write_parameters(tmp_path / "parameters")
+    for path in sorted((parameters / "funds").glob("*.yaml")):
+        load_fund(path)
