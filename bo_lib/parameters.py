@@ -21,8 +21,33 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 # YAML that does not guess
 
 
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping holds the same key twice (YAML would silently keep the last value)."""
+
+    def __init__(self, key: object, first: yaml.Mark, again: yaml.Mark):
+        self.key, self.first_line, self.line = key, first.line + 1, again.line + 1
+        super().__init__(None, None, f"duplicate key {key!r} (line {self.line}; first given on line {self.first_line})", again)
+
+
 class _StringSafeLoader(yaml.SafeLoader):
-    """SafeLoader whose implicit typing follows YAML 1.2 core, not 1.1's guesses."""
+    """SafeLoader whose implicit typing follows YAML 1.2 core, not 1.1's guesses, and which refuses
+    a mapping that gives the same key twice."""
+
+    def construct_mapping(self, node, deep=False):
+        """Rule: every key of a mapping appears once (merge keys ``<<`` may be overridden)."""
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[object, yaml.Mark] = {}
+            for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark)
+                except TypeError:  # an unhashable key: the base constructor reports it
+                    continue
+                if first is not key_node.start_mark:
+                    raise DuplicateKeyError(key, first, key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
 
 
 _StringSafeLoader.yaml_implicit_resolvers = {
@@ -39,11 +64,14 @@ _StringSafeLoader.add_implicit_resolver(
 
 
 def load_yaml(path: Path) -> object:
-    """Read a YAML file with string-preserving implicit types; a syntax error names the file."""
+    """Read a YAML file with string-preserving implicit types; a syntax error names the file, a key
+    given twice in one mapping names the file, the key and both lines."""
     path = Path(path)
     try:
         with path.open(encoding="utf-8") as fh:
             return yaml.load(fh, Loader=_StringSafeLoader)  # noqa: S506 - SafeLoader subclass
+    except DuplicateKeyError as exc:
+        raise ParameterError(path, [(str(exc.key), f"duplicate key on line {exc.line} (first given on line {exc.first_line})")]) from None
     except yaml.YAMLError as exc:
         raise ParameterError(path, [("(file)", f"not valid YAML: {exc}")]) from None
     except OSError as exc:

@@ -1,7 +1,7 @@
 """Faults of the daily run and its configuration, each a class of failure with its rule:
 
 * identifiers that end up in paths follow a strict pattern (no ``..``, no ``/``);
-* a YAML mapping with the same key twice is refused, naming the file, the line and the key.
+* a YAML mapping with the same key twice is refused, naming the file, the line and the key;
 """
 
 from __future__ import annotations
@@ -98,3 +98,37 @@ def test_the_committed_and_test_identifiers_pass(tmp_path):
     parameters = write_parameters(tmp_path / "parameters")
     for path in sorted((parameters / "funds").glob("*.yaml")):
         load_fund(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Duplicate YAML keys
+
+
+def test_a_key_given_twice_is_refused_with_file_line_and_key(tmp_path):
+    """YAML keeps the last of two equal keys: ``nav_decimals: 4`` then ``nav_decimals: 2`` silently
+    gave 2 decimals. The loader refuses it, naming the file, the key and both lines."""
+    path = tmp_path / "USEQ.yaml"
+    text = (PARAMS / "funds" / "USEQ.yaml").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    line = next(n for n, row in enumerate(lines, start=1) if row.startswith("nav_decimals:"))
+    path.write_text(text.replace("nav_decimals: 4\n", "nav_decimals: 4\nnav_decimals: 2\n", 1), encoding="utf-8")
+    with pytest.raises(ParameterError) as info:
+        load_fund(path)
+    assert info.value.problems == [("nav_decimals", f"duplicate key on line {line + 1} (first given on line {line})")]
+    assert f"{path}: nav_decimals: duplicate key on line {line + 1}" in str(info.value)
+
+
+def test_duplicate_keys_are_found_in_nested_and_flow_mappings(tmp_path):
+    path = tmp_path / "sample.yaml"
+    path.write_text("pricing:\n  stale_days: 3\n  jump_pct: {equity: 5.0, equity: 6.0}\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"sample.yaml: equity: duplicate key on line 3 \(first given on line 3\)"):
+        load_yaml(path)
+    path.write_text("jobs:\n  - notebook: intake\n    scope: fund\n    scope: company\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"sample.yaml: scope: duplicate key on line 4 \(first given on line 3\)"):
+        load_schedule(path)
+
+
+def test_keys_equal_as_text_but_not_as_values_and_merge_keys_are_fine(tmp_path):
+    path = tmp_path / "sample.yaml"
+    path.write_text("0012: a\n12: b\nbase: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  x: 3\n", encoding="utf-8")
+    assert load_yaml(path) == {"0012": "a", 12: "b", "base": {"x": 1, "y": 2}, "derived": {"x": 3, "y": 2}}
