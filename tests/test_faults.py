@@ -2,12 +2,17 @@
 
 * identifiers that end up in paths follow a strict pattern (no ``..``, no ``/``);
 * a YAML mapping with the same key twice is refused, naming the file, the line and the key;
+* the archive's own files (manifest, checksum, index pages) are written all or nothing;
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +137,98 @@ def test_keys_equal_as_text_but_not_as_values_and_merge_keys_are_fine(tmp_path):
     path = tmp_path / "sample.yaml"
     path.write_text("0012: a\n12: b\nbase: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  x: 3\n", encoding="utf-8")
     assert load_yaml(path) == {"0012": "a", 12: "b", "base": {"x": 1, "y": 2}, "derived": {"x": 3, "y": 2}}
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic writes: a write that fails (disk full) leaves the previous file, never a truncated one
+
+# The writer runs in a child whose file-size limit (RLIMIT_FSIZE) is below the new content's size:
+# every write past it fails with EFBIG, as a full disk fails with ENOSPC, half-way through the file.
+FULL_DISK = """
+import json, resource, signal, sys
+from pathlib import Path
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+from bo_lib.pipeline.archive import write_manifest
+from bo_lib.pipeline.index import write_reports_index, write_run_index
+folder, what = Path(sys.argv[2]), sys.argv[3]
+manifest = json.loads((folder / "new.json").read_text()) if what != "reports" else None
+try:
+    {"manifest": lambda: write_manifest(folder, manifest), "run_index": lambda: write_run_index(folder, manifest),
+     "reports": lambda: write_reports_index(folder)}[what]()
+except OSError as exc:
+    print("OSError", exc.errno)
+else:
+    print("written")
+"""
+
+
+def _big_manifest(run_id: str = "20261106T080000Z-abcd", jobs: int = 40) -> dict:
+    return {"run_id": run_id, "business_date": "2026-11-06", "created": "2026-11-06T08:00:00Z", "code_version": "x",
+            "summary": {"jobs": jobs, "ok": jobs, "failed": 0},
+            "jobs": [{"job_id": f"F{n:03d}/intake", "fund": f"F{n:03d}", "notebook": "intake", "status": "ok", "error": None,
+                      "duration_seconds": 1.0, "results": {"note": "x" * 80}, "outputs": {}} for n in range(jobs)]}
+
+
+def _write_on_a_full_disk(folder: Path, what: str, limit: int = 4000) -> str:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
+    completed = subprocess.run([sys.executable, "-c", FULL_DISK, str(limit), str(folder), what],
+                               capture_output=True, text=True, timeout=120, env=env)
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.strip()
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("what", ["manifest", "run_index"])
+def test_a_full_disk_leaves_the_previous_manifest_and_run_index(tmp_path, what):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "manifest.json").write_text('{"run_id": "old"}\n')
+    (run_dir / "manifest.sha256").write_text("0" * 64 + "  manifest.json\n")
+    (run_dir / "index.html").write_text("<html>old</html>\n")
+    (run_dir / "new.json").write_text(json.dumps(_big_manifest()))
+    assert len(json.dumps(_big_manifest(), indent=2)) > 4000
+    before = _snapshot(run_dir)
+    assert _write_on_a_full_disk(run_dir, what) == "OSError 27"  # EFBIG
+    assert _snapshot(run_dir) == before  # nothing truncated, no temporary file left
+
+
+def test_a_full_disk_leaves_the_previous_reports_index(tmp_path):
+    reports = tmp_path / "reports"
+    for n in range(40):
+        run_dir = reports / "2026-11-06" / f"20261106T08{n:02d}00Z-abcd"
+        run_dir.mkdir(parents=True)
+        (run_dir / "manifest.json").write_text(json.dumps(_big_manifest(run_dir.name, jobs=1)))
+    (reports / "index.html").write_text("<html>old</html>\n")
+    before = _snapshot(reports)
+    assert _write_on_a_full_disk(reports, "reports") == "OSError 27"
+    assert _snapshot(reports) == before
+
+
+def test_a_write_that_fits_replaces_the_file(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "manifest.json").write_text('{"run_id": "old"}\n')
+    (run_dir / "new.json").write_text(json.dumps(_big_manifest(jobs=1)))
+    assert _write_on_a_full_disk(run_dir, "manifest", limit=100_000) == "written"
+    assert json.loads((run_dir / "manifest.json").read_text())["run_id"] == "20261106T080000Z-abcd"
+    assert sorted(p.name for p in run_dir.iterdir()) == ["manifest.json", "manifest.sha256", "new.json"]
+    assert oct((run_dir / "manifest.json").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_the_archive_writes_its_files_only_through_the_atomic_helper():
+    """One helper for every file the parent writes into the archive: no direct write in the pipeline."""
+    direct = re.compile(r"\.write_text\(|\.write_bytes\(|json\.dump\(|open\([^)]*[\"'][wa]b?[\"']")
+    offenders = [f"{path.name}:{number}: {line.strip()}"
+                 for path in sorted((REPO / "bo_lib" / "pipeline").glob("*.py")) if path.name != "files.py"
+                 for number, line in enumerate(path.read_text().splitlines(), start=1) if direct.search(line)]
+    assert offenders == []

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bo_lib.hashing import sha256_file
+from bo_lib.pipeline.files import write_atomic
 
 MANIFEST = "manifest.json"
 MANIFEST_CHECKSUM = "manifest.sha256"
@@ -77,10 +78,10 @@ def file_entry(path: Path, relative_to: Path) -> dict:
 
 
 def write_manifest(run_dir: Path, manifest: dict) -> Path:
-    """Write ``manifest.json`` and ``manifest.sha256`` (``sha256sum`` format)."""
-    path = Path(run_dir) / MANIFEST
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (Path(run_dir) / MANIFEST_CHECKSUM).write_text(f"{sha256_file(path)}  {MANIFEST}\n", encoding="utf-8")
+    """Write ``manifest.json``, then ``manifest.sha256`` (``sha256sum`` format), each atomically: a
+    failed write leaves no truncated manifest (and no checksum for a manifest not written)."""
+    path = write_atomic(Path(run_dir) / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(Path(run_dir) / MANIFEST_CHECKSUM, f"{sha256_file(path)}  {MANIFEST}\n")
     return path
 
 

@@ -7,9 +7,10 @@ Pages are self-contained (inline CSS, no scripts, no network) so they open from 
 from __future__ import annotations
 
 import json
-import os
 from html import escape
 from pathlib import Path
+
+from bo_lib.pipeline.files import write_atomic
 
 MAX_FIGURES = 6
 _RAG = ("red", "amber", "green")
@@ -114,9 +115,8 @@ def render_run_index(manifest: dict) -> str:
 
 
 def write_run_index(run_dir: Path, manifest: dict, name: str = "index.html") -> Path:
-    path = Path(run_dir) / name
-    path.write_text(render_run_index(manifest), encoding="utf-8")
-    return path
+    """Write the run's index page (atomically)."""
+    return write_atomic(Path(run_dir) / name, render_run_index(manifest))
 
 
 def write_reports_index(report_root: Path, manifest_name: str = "manifest.json") -> Path:
@@ -150,8 +150,4 @@ def write_reports_index(report_root: Path, manifest_name: str = "manifest.json")
         "<table>\n<thead><tr><th>Business date</th><th>Run id</th><th>Jobs ok</th><th>Jobs failed</th>"
         "<th>Started</th><th>Code version</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
     )
-    path = report_root / "index.html"
-    temporary = report_root / f".index.html.{os.getpid()}.tmp"
-    temporary.write_text(_page("Report archive", body), encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    return write_atomic(report_root / "index.html", _page("Report archive", body))
