@@ -4,8 +4,10 @@ NAV and books), ``bo verify`` (check a sealed run), ``bo form13f`` (the 13F of a
 ``bo sample-data`` (generate the sample world).
 
 Expected errors (invalid parameters, missing files or dates, bad data) print ``bo: error: ...``
-and exit 2, never a traceback. ``bo run`` exits 0 when every job is ok and 1 when any failed;
-the last line it prints is the absolute path of the run's index page.
+and exit 2, never a traceback; a file the system cannot write (read-only or full disk) prints
+``bo: cannot write <path>: <reason>`` and exits 3. ``bo run`` exits 0 when every job is ok and 1
+when any failed; the last line it prints is the absolute path of the run's index page. The exit
+codes are listed in ``EXIT_CODES`` (shown by ``bo --help``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,39 @@ from pathlib import Path
 from bo_lib.parameters import ParameterError
 from bo_lib.store import StoreBusyError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FILESYSTEM = 0, 1, 2, 3
+
+EXIT_CODES = """\
+exit codes:
+  0  done: every job ok (run), every file verified (verify)
+  1  a job failed (run; the other jobs ran and are archived), a problem found (verify),
+     the 13F breaks its schema (form13f)
+  2  usage, parameter, data or store error ("bo: error: ...")
+  3  file-system error: a file cannot be written or read (read-only or full disk, ...),
+     printed as "bo: cannot write <path>: <reason>"
+"""
+
+# errors only a write can raise; other errors of the system are named "cannot access"
+_WRITE_ERRNOS = {"ENOSPC", "EDQUOT", "EROFS", "EFBIG"}
 
 
 def _error(message: str) -> int:
     print(f"bo: error: {message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _os_error(exc: OSError) -> int:
+    """Rule: an error the workbench raised itself (no errno: a missing input, a bad path given) is a
+    usage error (2); one the system raised is a file-system error (3), printed as one line naming
+    the path and the system's reason."""
+    import errno
+
+    if exc.errno is None:
+        return _error(str(exc))
+    verb = getattr(exc, "operation", None) or ("write" if errno.errorcode.get(exc.errno) in _WRITE_ERRNOS else "access")
+    where = f" {exc.filename}" if exc.filename else ""
+    print(f"bo: cannot {verb}{where}: {exc.strerror or exc}", file=sys.stderr)
+    return EXIT_FILESYSTEM
 
 
 def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
@@ -273,7 +302,8 @@ def _book_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from bo_lib.data.sample_world import DEFAULT_DAYS, DEFAULT_SEED
 
-    parser = argparse.ArgumentParser(prog="bo", description="Back-office workbench: daily notebook runs and their archive.")
+    parser = argparse.ArgumentParser(prog="bo", description="Back-office workbench: daily notebook runs and their archive.",
+                                     epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="execute the scheduled notebooks for one business date")
@@ -346,7 +376,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args, argv)
     except ParameterError as exc:
         return _error(str(exc))
-    except (FileNotFoundError, NotADirectoryError, PermissionError, FileExistsError, ValueError) as exc:
+    except OSError as exc:
+        return _os_error(exc)
+    except ValueError as exc:
         return _error(str(exc))
     except StoreBusyError as exc:
         return _error(str(exc))

@@ -3,10 +3,12 @@
 * identifiers that end up in paths follow a strict pattern (no ``..``, no ``/``);
 * a YAML mapping with the same key twice is refused, naming the file, the line and the key;
 * the archive's own files (manifest, checksum, index pages) are written all or nothing;
+* a file the system cannot write is one line and exit code 3, never a traceback (1 is "a job failed");
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -19,7 +21,7 @@ import pytest
 
 from bo_lib.parameters import ParameterError, check_notebook_parameters, load_company, load_fund, load_schedule, load_yaml
 from bo_lib.pipeline.jobs import plan_run
-from tests.test_pipeline import COMPANY_YAML, FUND_YAML, SCHEDULE_YAML, write_data, write_intake_notebook, write_parameters
+from tests.test_pipeline import COMPANY_YAML, FUND_YAML, SCHEDULE_YAML, bo, write_data, write_intake_notebook, write_parameters
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMS = REPO / "parameters"
@@ -232,3 +234,99 @@ def test_the_archive_writes_its_files_only_through_the_atomic_helper():
                  for path in sorted((REPO / "bo_lib" / "pipeline").glob("*.py")) if path.name != "files.py"
                  for number, line in enumerate(path.read_text().splitlines(), start=1) if direct.search(line)]
     assert offenders == []
+
+
+# --------------------------------------------------------------------------------------------
+# File-system errors at the command's boundary: one line, exit code 3
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict[str, Path]:
+    """The test world of test_pipeline: three funds (BAD fails on purpose), one intake notebook."""
+    base = tmp_path_factory.mktemp("faults-world")
+    return {"base": base, "parameters": write_parameters(base / "parameters"), "data": write_data(base / "data"),
+            "notebooks": write_intake_notebook(base / "notebooks").parent, "reports": base / "reports"}
+
+
+def run_args(world: dict[str, Path], reports: Path, *extra: str) -> list[str]:
+    return ["run", "--parameters", str(world["parameters"]), "--data", str(world["data"]), "--reports", str(reports),
+            "--notebooks", str(world["notebooks"]), *extra]
+
+
+def _one_error_line(err: str) -> str:
+    """The command's own error: the last line, the only ``bo:`` line, no traceback."""
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.startswith("bo:")]
+    assert len(lines) == 1 and err.rstrip().splitlines()[-1] == lines[0], err
+    return lines[0]
+
+
+@pytest.mark.slow
+def test_a_reports_root_that_cannot_hold_folders_is_exit_3(world, tmp_path):
+    """Root ignores permissions, so the unwritable reports root is a regular file: no folder under it."""
+    reports = tmp_path / "reports"
+    reports.write_text("not a folder\n")
+    code, _, err = bo(*run_args(world, reports, "--fund", "USEQ"))
+    line = _one_error_line(err)
+    assert code == 3, err
+    assert re.fullmatch(rf"bo: cannot write {re.escape(str(reports.resolve()))}/2026-11-06\S*: Not a directory", line), line
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_reports_root_is_exit_3(world, tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    reports.chmod(0o555)
+    try:
+        code, _, err = bo(*run_args(world, reports, "--fund", "USEQ"))
+    finally:
+        reports.chmod(0o755)
+    assert code == 3 and re.fullmatch(rf"bo: cannot write {re.escape(str(reports.resolve()))}\S*: Permission denied", _one_error_line(err))
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_sealing_the_run_is_exit_3_not_a_traceback(world, tmp_path, monkeypatch):
+    """The jobs ran (BAD failed: that alone would be exit 1); then the disk is full for the run's
+    index page. The command names the file and the system's reason, and exits 3."""
+    import bo_lib.pipeline
+
+    def full(run_dir, manifest, name="index.html"):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(Path(run_dir) / name))
+
+    monkeypatch.setattr(bo_lib.pipeline, "write_run_index", full)
+    code, out, err = bo(*run_args(world, tmp_path / "reports"))
+    line = _one_error_line(err)
+    assert code == 3, err
+    assert re.fullmatch(rf"bo: cannot write {re.escape(str((tmp_path / 'reports').resolve()))}/2026-11-06/\S+/index.html: "
+                        r"No space left on device", line), line
+    assert out == ""
+
+
+def test_other_commands_report_file_system_errors_the_same_way(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = bo("sample-data", "--out", str(blocker / "data"), "--parameters", str(tmp_path / "parameters"))
+    assert code == 3 and re.fullmatch(rf"bo: cannot (write|access) {re.escape(str(blocker))}\S*: Not a directory", _one_error_line(err))
+
+
+def test_an_error_the_workbench_raises_itself_stays_a_usage_error(tmp_path):
+    code, _, err = bo("verify", str(tmp_path / "no-such-run"))
+    assert code == 2 and _one_error_line(err) == f"bo: error: run folder not found: {tmp_path / 'no-such-run'}"
+
+
+def test_the_exit_codes_are_documented_in_the_help():
+    import contextlib
+    import io
+
+    from bo_lib.cli import build_parser
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    text = out.getvalue()
+    for code, words in ((0, "every job ok"), (1, "a job failed"), (2, "usage"), (3, "file-system error")):
+        assert re.search(rf"^  {code}  .*{words}", text, re.M), text
+    readme, operations = (REPO / "README.md").read_text(), (REPO / "docs" / "operations.md").read_text()
+    for text in (readme, operations):
+        assert "bo: cannot write <path>" in text and re.search(r"\b3\b.*file-system", text)

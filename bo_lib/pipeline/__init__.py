@@ -39,6 +39,7 @@ from bo_lib.pipeline.archive import (
     write_manifest,
 )
 from bo_lib.pipeline.execute import execute_jobs, print_progress
+from bo_lib.pipeline.files import writing
 from bo_lib.pipeline.index import write_reports_index, write_run_index
 from bo_lib.pipeline.jobs import Job, RunPlan, plan_run
 from bo_lib.pipeline.prepare import prepare_run
@@ -161,7 +162,8 @@ def run_daily(
     index_path = write_run_index(run_dir, manifest, RUN_INDEX)
     manifest["outputs"]["index"] = {"path": RUN_INDEX, "sha256": sha256_file(index_path)}
     if not log_path.exists():
-        log_path.touch()
+        with writing(log_path):
+            log_path.touch()
     manifest["outputs"]["log"] = {"path": RUN_LOG, "sha256": sha256_file(log_path)}
     write_manifest(run_dir, manifest)
     seal_read_only(run_dir)
