@@ -284,7 +284,7 @@ class Schedule(_Strict):
     store: str = Field(default="store/workbench.duckdb", description="DuckDB file of the workbench; relative paths are under the data root")
     calendar: str = Field(default="XNYS", description="market whose business days the daily run follows")
     workers: int | None = Field(default=None, ge=1, description="parallel jobs; default: CPU count")
-    job_timeout_seconds: int = Field(default=900, ge=10)
+    job_timeout_seconds: int = Field(default=900, ge=10, description="wall-clock limit of one job (its whole notebook), in seconds")
     jobs: list[ScheduledJob] = Field(min_length=1)
 
 

@@ -4,6 +4,7 @@
 * a YAML mapping with the same key twice is refused, naming the file, the line and the key;
 * the archive's own files (manifest, checksum, index pages) are written all or nothing;
 * a file the system cannot write is one line and exit code 3, never a traceback (1 is "a job failed");
+* ``job_timeout_seconds`` limits the whole job, not each cell;
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_notebook
 
 from bo_lib.parameters import ParameterError, check_notebook_parameters, load_company, load_fund, load_schedule, load_yaml
 from bo_lib.pipeline.jobs import plan_run
@@ -330,3 +334,80 @@ def test_the_exit_codes_are_documented_in_the_help():
     readme, operations = (REPO / "README.md").read_text(), (REPO / "docs" / "operations.md").read_text()
     for text in (readme, operations):
         assert "bo: cannot write <path>" in text and re.search(r"\b3\b.*file-system", text)
+
+
+# --------------------------------------------------------------------------------------------
+# The job's time limit is the whole job's
+
+
+def _sleepy_notebook(path: Path, cells: int, seconds: float) -> Path:
+    notebook = new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    parameters = new_code_cell('fund = ""')
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters] + [new_code_cell(f"import time\ntime.sleep({seconds})\nprint('cell {n} done')") for n in range(cells)]
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def _spec(tmp_path: Path, notebook: Path, limit: float) -> dict:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(exist_ok=True)
+    return {"job_id": "USEQ/slow", "run_id": "20261106T080000Z-abcd", "run_dir": str(run_dir), "input_notebook": str(notebook),
+            "output_notebook": "USEQ/slow.ipynb", "output_html": "USEQ/slow.html", "output_files": "USEQ/slow_files",
+            "parameters": {"fund": "USEQ"}, "cwd": str(tmp_path), "timeout_seconds": limit}
+
+
+def _tree(pid: int) -> set[int]:
+    """Every process below ``pid``, from /proc (independent of the code under test)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                pass
+    found, queue = set(), [pid]
+    while queue:
+        parent = queue.pop()
+        for child, ppid in parents.items():
+            if ppid == parent and child not in found:
+                found.add(child)
+                queue.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie has ended (it only waits to be reaped)
+
+
+@pytest.mark.slow
+def test_a_job_whose_cells_each_fit_but_together_exceed_the_limit_fails(tmp_path):
+    """Four cells of 1.5 s under a 3 s limit: each cell is under it (a per-cell timeout let such a
+    job run 35 s past a 10 s limit), the job is not. It is stopped at the limit and fails."""
+    from bo_lib.pipeline.execute import execute_job
+
+    before = _tree(os.getpid())
+    clock = time.perf_counter()
+    outcome = execute_job(_spec(tmp_path, _sleepy_notebook(tmp_path / "slow.ipynb", cells=4, seconds=1.5), limit=3))
+    took = time.perf_counter() - clock
+    assert outcome["status"] == "failed" and outcome["error"] == "job exceeded its time limit of 3 s"
+    assert 3 <= outcome["duration_seconds"] < 5.5, outcome["duration_seconds"]  # stopped at the limit, not after 6 s of cells
+    archived = nbformat.read(str(tmp_path / "run" / "USEQ" / "slow.ipynb"), as_version=4)
+    assert "job exceeded its time limit of 3 s" in archived.cells[0].source  # the error banner
+    assert "cell 3 done" not in json.dumps(archived.cells[-1].get("outputs", []))
+    assert (tmp_path / "run" / "USEQ" / "slow.html").is_file() and took < 30
+    left = [pid for pid in _tree(os.getpid()) - before if _alive(pid)]
+    assert left == []  # the kernel is gone
+
+
+@pytest.mark.slow
+def test_a_job_within_its_limit_is_ok(tmp_path):
+    from bo_lib.pipeline.execute import execute_job
+
+    outcome = execute_job(_spec(tmp_path, _sleepy_notebook(tmp_path / "quick.ipynb", cells=3, seconds=0.5), limit=30))
+    assert outcome["status"] == "ok" and outcome["error"] is None, outcome["error"]

@@ -9,14 +9,20 @@ worker process imports papermill/nbconvert once and then serves many jobs.
 Every exception of a job is caught: the job is marked ``failed`` with a one-line reason, its
 archived notebook starts with an error banner naming that reason (papermill's own banner, which
 points at the failing cell, follows it), and it is rendered to HTML like any other job.
+
+``job_timeout_seconds`` limits the whole execution of a job's notebook (kernel start to last
+cell), not each cell: a watchdog in the worker kills the job's kernel when the limit is reached,
+and the job fails with ``job exceeded its time limit of N s``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -27,6 +33,7 @@ from typing import Callable
 import nbformat
 
 from bo_lib.hashing import sha256_file
+from bo_lib.pipeline.processes import child_dies_with_us, descendants, kill_all
 
 ERROR_BANNER_TAG = "bo-error-banner"
 PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
@@ -112,6 +119,68 @@ def _finish_outputs(spec: dict, outcome: dict) -> dict:
     return outcome
 
 
+class JobDeadline:
+    """A watchdog for one job: when ``seconds`` have passed it kills every process the job started
+    (its kernel and the kernel's children), so the job's execution ends there.
+
+    Rule: the limit is wall-clock time for the whole execution; ``expired`` says it was reached.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._before: set[int] = set()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    @property
+    def reason(self) -> str:
+        return f"job exceeded its time limit of {self.seconds:g} s"
+
+    def _expire(self) -> None:
+        self.expired = True
+        kill_all([pid for pid in descendants(os.getpid()) if pid not in self._before])
+
+    def __enter__(self) -> JobDeadline:
+        self._before = set(descendants(os.getpid()))
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+
+
+@functools.cache
+def kernel_manager_class():
+    """jupyter_client's kernel manager, launching each kernel so that it dies with the worker."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class DiesWithWorkerKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw["preexec_fn"] = child_dies_with_us()
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return DiesWithWorkerKernelManager
+
+
+def _execute_notebook(spec: dict, output_notebook: Path) -> None:
+    """papermill in a fresh kernel; the per-cell timeout is the job's limit too (a fallback: the
+    job's deadline comes first)."""
+    import papermill
+
+    papermill.execute_notebook(
+        spec["input_notebook"],
+        str(output_notebook),
+        parameters=spec["parameters"],
+        kernel_name=spec.get("kernel_name", "python3"),
+        cwd=spec["cwd"],
+        progress_bar=False,
+        request_save_on_cell_execute=False,
+        execution_timeout=spec["timeout_seconds"],
+        kernel_manager_class=kernel_manager_class(),
+    )
+
+
 def execute_job(spec: dict) -> dict:
     """Run one job (in a worker process): execute, archive the notebook, render HTML.
 
@@ -119,26 +188,17 @@ def execute_job(spec: dict) -> dict:
     input_notebook, output_notebook/output_html (relative to run_dir), parameters, cwd,
     timeout_seconds. Returns the job's outcome; never raises for a job failure.
     """
-    import papermill
-
     run_dir = Path(spec["run_dir"])
     output_notebook = run_dir / spec["output_notebook"]
     output_notebook.parent.mkdir(parents=True, exist_ok=True)
     outcome = {"status": "ok", "error": None, "started": _utc_now(), "outputs": {}, "results": {}}
     clock = time.perf_counter()
+    deadline = JobDeadline(spec["timeout_seconds"])
     try:
-        papermill.execute_notebook(
-            spec["input_notebook"],
-            str(output_notebook),
-            parameters=spec["parameters"],
-            kernel_name=spec.get("kernel_name", "python3"),
-            cwd=spec["cwd"],
-            progress_bar=False,
-            request_save_on_cell_execute=False,
-            execution_timeout=spec["timeout_seconds"],
-        )
+        with deadline:
+            _execute_notebook(spec, output_notebook)
     except Exception as exc:  # every failure is archived, the run goes on
-        outcome.update(status="failed", error=failure_reason(exc))
+        outcome.update(status="failed", error=deadline.reason if deadline.expired else failure_reason(exc))
         try:
             ensure_error_banner(output_notebook, Path(spec["input_notebook"]), outcome["error"])
         except Exception as banner_exc:
