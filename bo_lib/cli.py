@@ -19,7 +19,7 @@ from pathlib import Path
 from bo_lib.parameters import ParameterError
 from bo_lib.store import StoreBusyError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FILESYSTEM = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FILESYSTEM, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
 
 EXIT_CODES = """\
 exit codes:
@@ -29,6 +29,8 @@ exit codes:
   2  usage, parameter, data or store error ("bo: error: ...")
   3  file-system error: a file cannot be written or read (read-only or full disk, ...),
      printed as "bo: cannot write <path>: <reason>"
+  4  the run is incomplete: it has no manifest (interrupted or killed) or is still
+     running (verify)
 """
 
 # errors only a write can raise; other errors of the system are named "cannot access"
@@ -83,12 +85,36 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _unsealed_run(run_dir: Path) -> int | None:
+    """A run without a manifest: one line and exit 4 (an incomplete run is marked first, if the
+    archive can be written); None for a sealed run."""
+    from bo_lib.pipeline.files import CannotWrite
+    from bo_lib.pipeline.journal import (ABANDONED, COMPLETE, RUNNING, describe_incomplete, incomplete_record, looks_like_a_run,
+                                         mark_incomplete, run_state)
+
+    state = run_state(run_dir)
+    if state == COMPLETE or not looks_like_a_run(run_dir):
+        return None
+    if state == RUNNING:
+        print(f"RUNNING run {run_dir.name} ({run_dir.parent.name}): still running, no manifest yet")
+        return EXIT_INCOMPLETE
+    try:
+        record = mark_incomplete(run_dir, ABANDONED)
+    except CannotWrite:  # a read-only archive: say what is known without marking it
+        record = incomplete_record(run_dir, ABANDONED)
+    print(describe_incomplete(record))
+    return EXIT_INCOMPLETE
+
+
 def _cmd_verify(args: argparse.Namespace, argv: list[str]) -> int:
     from bo_lib.pipeline.archive import verify_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run folder not found: {run_dir}")
+    unsealed = _unsealed_run(run_dir.resolve())
+    if unsealed is not None:
+        return unsealed
     verification = verify_run(run_dir)
     for problem in verification.problems:
         print(problem)

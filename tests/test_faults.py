@@ -5,6 +5,7 @@
 * the archive's own files (manifest, checksum, index pages) are written all or nothing;
 * a file the system cannot write is one line and exit code 3, never a traceback (1 is "a job failed");
 * ``job_timeout_seconds`` limits the whole job, not each cell;
+* a run that stopped before its manifest is marked incomplete, listed so, and refused by verify;
 """
 
 from __future__ import annotations
@@ -232,10 +233,12 @@ def _umask() -> int:
 
 
 def test_the_archive_writes_its_files_only_through_the_atomic_helper():
-    """One helper for every file the parent writes into the archive: no direct write in the pipeline."""
+    """One helper for every file the parent writes into the archive: no direct write in the pipeline
+    (but in the helper, and the run's journal: an append-only lock file beside the run folder)."""
     direct = re.compile(r"\.write_text\(|\.write_bytes\(|json\.dump\(|open\([^)]*[\"'][wa]b?[\"']")
+    exempt = {"files.py", "journal.py"}
     offenders = [f"{path.name}:{number}: {line.strip()}"
-                 for path in sorted((REPO / "bo_lib" / "pipeline").glob("*.py")) if path.name != "files.py"
+                 for path in sorted((REPO / "bo_lib" / "pipeline").glob("*.py")) if path.name not in exempt
                  for number, line in enumerate(path.read_text().splitlines(), start=1) if direct.search(line)]
     assert offenders == []
 
@@ -305,6 +308,10 @@ def test_a_full_disk_while_sealing_the_run_is_exit_3_not_a_traceback(world, tmp_
     assert re.fullmatch(rf"bo: cannot write {re.escape(str((tmp_path / 'reports').resolve()))}/2026-11-06/\S+/index.html: "
                         r"No space left on device", line), line
     assert out == ""
+    (run_dir,) = (tmp_path / "reports" / "2026-11-06").iterdir()  # the run stopped short: marked incomplete
+    marker = json.loads((run_dir / "INCOMPLETE.json").read_text())
+    assert marker["reason"] == f"cannot write {run_dir}/index.html: No space left on device" and len(marker["jobs_finished"]) == 3
+    assert not (run_dir / "manifest.json").exists() and bo("verify", str(run_dir))[0] == 4
 
 
 def test_other_commands_report_file_system_errors_the_same_way(tmp_path):
@@ -329,11 +336,12 @@ def test_the_exit_codes_are_documented_in_the_help():
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
         build_parser().parse_args(["--help"])
     text = out.getvalue()
-    for code, words in ((0, "every job ok"), (1, "a job failed"), (2, "usage"), (3, "file-system error")):
+    for code, words in ((0, "every job ok"), (1, "a job failed"), (2, "usage"), (3, "file-system error"), (4, "incomplete")):
         assert re.search(rf"^  {code}  .*{words}", text, re.M), text
     readme, operations = (REPO / "README.md").read_text(), (REPO / "docs" / "operations.md").read_text()
     for text in (readme, operations):
         assert "bo: cannot write <path>" in text and re.search(r"\b3\b.*file-system", text)
+        assert re.search(r"\b4\b.*incomplete", text) and "INCOMPLETE.json" in text
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,3 +419,99 @@ def test_a_job_within_its_limit_is_ok(tmp_path):
 
     outcome = execute_job(_spec(tmp_path, _sleepy_notebook(tmp_path / "quick.ipynb", cells=3, seconds=0.5), limit=30))
     assert outcome["status"] == "ok" and outcome["error"] is None, outcome["error"]
+
+
+# --------------------------------------------------------------------------------------------
+# Runs without a manifest: running (journal locked) or incomplete (marked, listed, refused)
+
+KILLED_RUN = """
+import datetime as dt, os, signal, sys
+from pathlib import Path
+from bo_lib.pipeline.journal import open_journal
+run_dir = Path(sys.argv[1])
+journal = open_journal(run_dir, business_date=dt.date(2026, 11, 6), started="2026-11-06T08:00:00Z",
+                       jobs=["BAD/intake", "GLBD/intake", "USEQ/intake"])
+(run_dir / "USEQ").mkdir(parents=True)
+(run_dir / "USEQ" / "intake.ipynb").write_text("{}")
+(run_dir / "USEQ" / "intake.html").write_text("<html></html>")
+journal.job_finished("USEQ/intake", {"status": "ok", "error": None, "ended": "2026-11-06T08:00:09Z"})
+print("ready", flush=True)
+if sys.argv[2] == "hold":
+    sys.stdin.read()  # until the test closes our stdin or kills us
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _start_run_process(run_dir: Path, mode: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(run_dir), mode], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True, env=env)
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+def _killed_run(reports: Path, run_id: str) -> Path:
+    """A run whose ``bo run`` was killed (SIGKILL) after one of its three jobs finished."""
+    run_dir = reports / "2026-11-06" / run_id
+    process = _start_run_process(run_dir, "die")
+    assert process.wait(timeout=60) == -9
+    return run_dir
+
+
+@pytest.mark.slow
+def test_a_killed_run_is_refused_by_verify_marked_and_listed_as_incomplete(world, tmp_path):
+    reports = tmp_path / "reports"
+    killed = _killed_run(reports, "20261106T080000Z-dead")
+    legacy = reports / "2026-11-06" / "20261106T070000Z-0ld0"  # killed before runs kept a journal
+    (legacy / "GLBD").mkdir(parents=True)
+    (legacy / "GLBD" / "intake.html").write_text("<html></html>")
+
+    code, out, err = bo("verify", str(killed))
+    assert code == 4, out + err
+    assert out.splitlines() == ["INCOMPLETE run 20261106T080000Z-dead (2026-11-06): the run's process ended before it wrote "
+                                "the manifest (killed, crashed or out of disk); 1 of 3 jobs finished, no manifest"]
+    marker = json.loads((killed / "INCOMPLETE.json").read_text())
+    assert {k: marker[k] for k in ("status", "run_id", "business_date", "started", "jobs_total", "jobs_not_finished")} == {
+        "status": "incomplete", "run_id": "20261106T080000Z-dead", "business_date": "2026-11-06",
+        "started": "2026-11-06T08:00:00Z", "jobs_total": 3, "jobs_not_finished": ["BAD/intake", "GLBD/intake"]}
+    assert [(j["job_id"], j["status"]) for j in marker["jobs_finished"]] == [("USEQ/intake", "ok")]
+    assert not (killed.parent / f".{killed.name}.journal").exists()
+    assert {oct(path.stat().st_mode & 0o777) for path in killed.rglob("*") if path.is_file()} == {oct(0o444)}  # sealed
+    assert bo("verify", str(killed))[0] == 4  # and again, from the marker
+
+    code, out, err = bo(*run_args(world, reports, "--fund", "USEQ"))
+    assert code == 0, err
+    assert "note: INCOMPLETE run 20261106T070000Z-0ld0 (2026-11-06)" in err and "20261106T080000Z-dead" not in err
+    legacy_marker = json.loads((legacy / "INCOMPLETE.json").read_text())
+    assert legacy_marker["started"] == "2026-11-06T07:00:00Z" and [j["job_id"] for j in legacy_marker["jobs_finished"]] == ["GLBD/intake"]
+    page = (reports / "index.html").read_text()
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]  # after the header
+    assert len(rows) == 3
+    new_run = Path(out.strip().splitlines()[-1]).parent.name
+    assert new_run in rows[0] and "incomplete" not in rows[0]
+    assert "20261106T080000Z-dead" in rows[1] and '<span class="badge failed">incomplete</span> 1 of 3 jobs finished' in rows[1]
+    assert "20261106T070000Z-0ld0" in rows[2] and "incomplete" in rows[2]
+    assert bo("verify", str(reports / "2026-11-06" / new_run))[0] == 0
+
+
+def test_a_running_run_is_neither_marked_nor_verified(tmp_path):
+    from bo_lib.pipeline.index import write_reports_index
+    from bo_lib.pipeline.journal import mark_abandoned_runs
+
+    run_dir = tmp_path / "reports" / "2026-11-06" / "20261106T080000Z-a11e"
+    process = _start_run_process(run_dir, "hold")
+    try:
+        assert mark_abandoned_runs(tmp_path / "reports") == []
+        assert not (run_dir / "INCOMPLETE.json").exists()
+        code, out, _ = bo("verify", str(run_dir))
+        assert code == 4 and out.splitlines() == ["RUNNING run 20261106T080000Z-a11e (2026-11-06): still running, no manifest yet"]
+        assert '<span class="badge running">running</span>' in write_reports_index(tmp_path / "reports").read_text()
+    finally:
+        process.kill()
+        process.wait(timeout=60)
+    assert [r["run_id"] for r in mark_abandoned_runs(tmp_path / "reports")] == ["20261106T080000Z-a11e"]
+
+
+def test_a_folder_that_is_not_a_run_is_still_a_usage_error(tmp_path):
+    code, _, err = bo("verify", str(tmp_path))
+    assert code == 2 and "no manifest.json" in err

@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -37,6 +38,19 @@ from bo_lib.pipeline.processes import child_dies_with_us, descendants, kill_all
 
 ERROR_BANNER_TAG = "bo-error-banner"
 PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
+
+
+class RunInterrupted(BaseException):
+    """``bo run`` received SIGTERM or SIGINT (a BaseException, like KeyboardInterrupt: no job's
+    ``except Exception`` swallows it)."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"interrupted by {self.signal_name}")
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
 
 
 def _utc_now() -> str:
