@@ -6,13 +6,15 @@ NAV and books), ``bo verify`` (check a sealed run), ``bo form13f`` (the 13F of a
 Expected errors (invalid parameters, missing files or dates, bad data) print ``bo: error: ...``
 and exit 2, never a traceback; a file the system cannot write (read-only or full disk) prints
 ``bo: cannot write <path>: <reason>`` and exits 3. ``bo run`` exits 0 when every job is ok and 1
-when any failed; the last line it prints is the absolute path of the run's index page. The exit
-codes are listed in ``EXIT_CODES`` (shown by ``bo --help``).
+when any failed; the last line it prints is the absolute path of the run's index page. SIGTERM or
+SIGINT stop ``bo run`` with its workers and kernels, mark the run incomplete and exit 128 + the
+signal. The exit codes are listed in ``EXIT_CODES`` (shown by ``bo --help``).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -31,6 +33,8 @@ exit codes:
      printed as "bo: cannot write <path>: <reason>"
   4  the run is incomplete: it has no manifest (interrupted or killed) or is still
      running (verify)
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM (128 + the signal): the workers
+     and kernels are stopped, the run is marked incomplete (INCOMPLETE.json)
 """
 
 # errors only a write can raise; other errors of the system are named "cannot access"
@@ -58,6 +62,7 @@ def _os_error(exc: OSError) -> int:
 
 def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     from bo_lib.pipeline import new_run_id, plan_run, run_daily
+    from bo_lib.pipeline.execute import interrupts_raise
 
     plan = plan_run(
         args.parameters,
@@ -75,7 +80,8 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         f"bo run {plan.business_date} run {plan.run_id}: {len(plan.jobs)} jobs, {min(plan.workers, len(plan.jobs))} workers",
         file=sys.stderr, flush=True,
     )
-    result = run_daily(plan, command=["bo", *argv])
+    with interrupts_raise():  # SIGTERM/SIGINT: workers and kernels killed, the run marked incomplete
+        result = run_daily(plan, command=["bo", *argv])
     summary = result.manifest["summary"]
     print(f"run {plan.run_id} ({plan.business_date}): {summary['ok']} ok, {summary['failed']} failed "
           f"in {result.manifest['duration_seconds']:.1f}s")
@@ -408,9 +414,10 @@ def main(argv: list[str] | None = None) -> int:
         return _error(str(exc))
     except StoreBusyError as exc:
         return _error(str(exc))
-    except KeyboardInterrupt:
-        print("bo: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGINT during bo run (RunInterrupted)
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"bo: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

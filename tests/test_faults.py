@@ -6,6 +6,7 @@
 * a file the system cannot write is one line and exit code 3, never a traceback (1 is "a job failed");
 * ``job_timeout_seconds`` limits the whole job, not each cell;
 * a run that stopped before its manifest is marked incomplete, listed so, and refused by verify;
+* workers and kernels die with ``bo run``: killed (SIGKILL), or stopped by it on SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -308,7 +310,7 @@ def test_a_full_disk_while_sealing_the_run_is_exit_3_not_a_traceback(world, tmp_
     assert re.fullmatch(rf"bo: cannot write {re.escape(str((tmp_path / 'reports').resolve()))}/2026-11-06/\S+/index.html: "
                         r"No space left on device", line), line
     assert out == ""
-    (run_dir,) = (tmp_path / "reports" / "2026-11-06").iterdir()  # the run stopped short: marked incomplete
+    (run_dir,) = [path for path in (tmp_path / "reports" / "2026-11-06").iterdir() if path.is_dir()]  # marked incomplete:
     marker = json.loads((run_dir / "INCOMPLETE.json").read_text())
     assert marker["reason"] == f"cannot write {run_dir}/index.html: No space left on device" and len(marker["jobs_finished"]) == 3
     assert not (run_dir / "manifest.json").exists() and bo("verify", str(run_dir))[0] == 4
@@ -515,3 +517,106 @@ def test_a_running_run_is_neither_marked_nor_verified(tmp_path):
 def test_a_folder_that_is_not_a_run_is_still_a_usage_error(tmp_path):
     code, _, err = bo("verify", str(tmp_path))
     assert code == 2 and "no manifest.json" in err
+
+
+# --------------------------------------------------------------------------------------------
+# Workers and kernels die with bo run
+
+SLOW_CELL = """\
+import time
+from pathlib import Path
+time.sleep(8)
+out = Path(output_dir)
+out.mkdir(parents=True, exist_ok=True)
+(out / "late.txt").write_text("written after the sleep")
+"""
+
+
+@pytest.fixture
+def slow_world(tmp_path) -> dict[str, Path]:
+    """Three jobs on two workers; each sleeps 8 s, then writes a file into the run folder."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    notebook = new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    parameters = new_code_cell('fund = ""\noutput_dir = ""\nbusiness_date = ""\ndata_root = ""\nparameters_dir = ""\nrun_id = ""\nstore = ""')
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters, new_code_cell(SLOW_CELL)]
+    nbformat.write(notebook, str(notebooks / "intake.ipynb"))
+    return {"base": tmp_path, "parameters": write_parameters(tmp_path / "parameters"), "data": write_data(tmp_path / "data"),
+            "notebooks": notebooks, "reports": tmp_path / "reports"}
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _start_bo_run(world: dict[str, Path]) -> tuple[subprocess.Popen, set[int]]:
+    """``bo run`` in its own process; returns once a kernel runs, with every process below it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-m", "bo_lib.cli", *run_args(world, world["reports"], "--workers", "2")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=world["base"])
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        tree = _tree(process.pid)
+        if any("ipykernel" in _cmdline(pid) for pid in tree):
+            time.sleep(1)  # the first job is under way
+            return process, _tree(process.pid) | tree
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"no kernel started: {process.communicate()}")
+
+
+def _survivors(pids: set[int], within: float) -> list[str]:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    return [f"{pid}: {_cmdline(pid)}" for pid in pids if _alive(pid)]
+
+
+def _files(run_dir: Path) -> list[str]:
+    return sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file())
+
+
+@pytest.mark.slow
+def test_workers_and_kernels_die_when_bo_run_is_killed(slow_world):
+    """SIGKILL gives bo run no chance to clean up: its workers (PR_SET_PDEATHSIG) and their
+    kernels (likewise, from their worker) must die by themselves, and write nothing more."""
+    process, tree = _start_bo_run(slow_world)
+    workers_and_kernels = tree - {process.pid}
+    assert any("ipykernel" in _cmdline(pid) for pid in workers_and_kernels) and len(workers_and_kernels) >= 2
+    killed_at = time.monotonic()
+    process.kill()
+    process.communicate(timeout=60)
+    assert _survivors(workers_and_kernels, within=5) == []
+    (run_dir,) = [path for path in (slow_world["reports"] / "2026-11-06").iterdir() if path.is_dir()]
+    files = _files(run_dir)
+    time.sleep(max(0.0, killed_at + 12 - time.monotonic()))  # past the 8 s the jobs would have slept
+    assert _files(run_dir) == files and not any(name.endswith("late.txt") for name in files)
+    code, out, _ = bo("verify", str(run_dir))
+    assert code == 4 and out.startswith(f"INCOMPLETE run {run_dir.name} (2026-11-06): the run's process ended")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_sigint_stops_workers_and_kernels_and_marks_the_run(slow_world, signum):
+    process, tree = _start_bo_run(slow_world)
+    workers_and_kernels = tree - {process.pid}
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + signum, err
+    assert err.rstrip().splitlines()[-1] == f"bo: interrupted by {signal.Signals(signum).name}" and "Traceback" not in err, err
+    assert out == ""
+    assert _survivors(workers_and_kernels, within=5) == []
+    (run_dir,) = [path for path in (slow_world["reports"] / "2026-11-06").iterdir() if path.is_dir()]
+    marker = json.loads((run_dir / "INCOMPLETE.json").read_text())
+    assert marker["reason"] == f"interrupted by {signal.Signals(signum).name}" and marker["jobs_total"] == 3
+    assert marker["jobs_finished"] == [] and sorted(marker["jobs_not_finished"]) == ["BAD/intake", "GLBD/intake", "USEQ/intake"]
+    files = _files(run_dir)
+    time.sleep(10)
+    assert _files(run_dir) == files and not any(name.endswith("late.txt") for name in files)
+    assert "incomplete" in (slow_world["reports"] / "index.html").read_text()
+    assert bo("verify", str(run_dir))[0] == 4

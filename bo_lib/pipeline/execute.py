@@ -13,11 +13,17 @@ points at the failing cell, follows it), and it is rendered to HTML like any oth
 ``job_timeout_seconds`` limits the whole execution of a job's notebook (kernel start to last
 cell), not each cell: a watchdog in the worker kills the job's kernel when the limit is reached,
 and the job fails with ``job exceeded its time limit of N s``.
+
+Workers and kernels die with the run (``processes``): a worker is killed when ``bo run`` dies, a
+kernel when its worker dies, even if ``bo run`` is killed with SIGKILL. SIGTERM or SIGINT make
+``bo run`` raise :class:`RunInterrupted` (``interrupts_raise``); ``execute_jobs`` then kills every
+worker and kernel before the exception goes on, so nothing writes to the run folder after it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import contextlib
 import functools
 import multiprocessing
 import os
@@ -34,15 +40,15 @@ from typing import Callable
 import nbformat
 
 from bo_lib.hashing import sha256_file
-from bo_lib.pipeline.processes import child_dies_with_us, descendants, kill_all
+from bo_lib.pipeline.processes import child_dies_with_us, descendants, die_with_parent, kill_all
 
 ERROR_BANNER_TAG = "bo-error-banner"
 PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
 
 
-class RunInterrupted(BaseException):
-    """``bo run`` received SIGTERM or SIGINT (a BaseException, like KeyboardInterrupt: no job's
-    ``except Exception`` swallows it)."""
+class RunInterrupted(KeyboardInterrupt):
+    """``bo run`` received SIGTERM or SIGINT (a KeyboardInterrupt: no ``except Exception``
+    swallows it, and whatever stops on Ctrl-C stops on it)."""
 
     def __init__(self, signum: int):
         self.signum = signum
@@ -51,6 +57,29 @@ class RunInterrupted(BaseException):
     @property
     def signal_name(self) -> str:
         return signal.Signals(self.signum).name
+
+
+@contextlib.contextmanager
+def interrupts_raise():
+    """While the block runs, SIGTERM and SIGINT raise :class:`RunInterrupted` in the main thread
+    (the first one only: a second signal while the run stops is ignored); the previous handlers
+    are restored after. Outside the main thread the block runs unchanged."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum, frame):
+        if not received:
+            received.append(signum)
+            raise RunInterrupted(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def _utc_now() -> str:
@@ -227,8 +256,11 @@ def execute_job(spec: dict) -> dict:
     return outcome
 
 
-def _worker_init(log_path: str | None) -> None:
-    """Send the worker's (and so its kernels') stdout/stderr to the run log, not the terminal."""
+def _worker_init(log_path: str | None, parent_pid: int | None = None) -> None:
+    """The worker dies with ``bo run`` (SIGKILL when its parent dies; Ctrl-C is the parent's to
+    handle), and sends its (and so its kernels') stdout/stderr to the run log, not the terminal."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.filterwarnings("ignore", message=".*is not able to be represented.*")
     if log_path:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -250,6 +282,18 @@ def _failed_in_parent(spec: dict, exc: BaseException) -> dict:
     return outcome
 
 
+def stop_workers(pool: ProcessPoolExecutor) -> list[int]:
+    """Kill every worker of ``pool`` and everything below it (kernels and their children), then
+    let the pool go; returns the pids killed. Rule: once this returns, no process of the pool runs."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pids = [pid for process in processes for pid in (process.pid, *descendants(process.pid))]
+    kill_all(pids)
+    for process in processes:
+        process.join(timeout=10)
+    pool.shutdown(wait=False, cancel_futures=True)
+    return pids
+
+
 def execute_jobs(
     specs: list[dict],
     *,
@@ -260,29 +304,33 @@ def execute_jobs(
     """Execute all jobs, ``workers`` at a time; outcomes come back in the order of ``specs``.
 
     ``on_finished(done_count, total, spec, outcome)`` is called in the parent as each job ends.
+    Anything that stops the parent here (SIGTERM/SIGINT as :class:`RunInterrupted`, an error)
+    first kills the workers and their kernels (``stop_workers``).
     """
     outcomes: list[dict | None] = [None] * len(specs)
     if not specs:
         return []
-    context = multiprocessing.get_context("spawn")
-    done = 0
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=max(1, min(workers, len(specs))),
-        mp_context=context,
+        mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_init,
-        initargs=(str(log_path) if log_path else None,),
-    ) as pool:
+        initargs=(str(log_path) if log_path else None, os.getpid()),
+    )
+    try:
         futures = {pool.submit(execute_job, spec): position for position, spec in enumerate(specs)}
-        for future in as_completed(futures):
+        for done, future in enumerate(as_completed(futures), start=1):
             position = futures[future]
             try:
                 outcome = future.result()
             except Exception as exc:  # BrokenProcessPool, pickling problems, ...
                 outcome = _failed_in_parent(specs[position], exc)
             outcomes[position] = outcome
-            done += 1
             if on_finished is not None:
                 on_finished(done, len(specs), specs[position], outcome)
+    except BaseException:
+        stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
     return outcomes  # type: ignore[return-value]
 
 
