@@ -416,6 +416,17 @@ def test_a_job_whose_cells_each_fit_but_together_exceed_the_limit_fails(tmp_path
 
 
 @pytest.mark.slow
+def test_a_limit_reached_while_the_kernel_starts_still_stops_the_job(tmp_path):
+    from bo_lib.pipeline.execute import execute_job
+
+    before = _tree(os.getpid())
+    outcome = execute_job(_spec(tmp_path, _sleepy_notebook(tmp_path / "slow.ipynb", cells=1, seconds=20), limit=0.2))
+    assert outcome["status"] == "failed" and outcome["error"] == "job exceeded its time limit of 0.2 s"
+    assert outcome["duration_seconds"] < 15
+    assert [pid for pid in _tree(os.getpid()) - before if _alive(pid)] == []
+
+
+@pytest.mark.slow
 def test_a_job_within_its_limit_is_ok(tmp_path):
     from bo_lib.pipeline.execute import execute_job
 

@@ -27,6 +27,7 @@ from bo_lib.data.catalogue import Catalogue
 from bo_lib.data.layout import input_files
 from bo_lib.hashing import sha256_file
 from bo_lib.pipeline.archive import (
+    MANIFEST,
     MANIFEST_VERSION,
     RUN_INDEX,
     RUN_LOG,
@@ -170,9 +171,11 @@ def _why(exc: BaseException) -> str:
 
 
 def _abandon(run_dir: Path, report_root: Path, exc: BaseException) -> None:
-    """Mark the run incomplete and list it so; best effort (the disk may be what failed)."""
+    """Mark the run incomplete (unless its manifest was written) and list it so; best effort (the
+    disk may be what failed)."""
     with contextlib.suppress(Exception):
-        mark_incomplete(run_dir, _why(exc))
+        if not (run_dir / MANIFEST).exists():
+            mark_incomplete(run_dir, _why(exc))
     with contextlib.suppress(Exception):
         write_reports_index(report_root)
 

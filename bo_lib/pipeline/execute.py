@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import contextlib
 import functools
+import math
 import multiprocessing
 import os
 import signal
@@ -164,7 +165,7 @@ def _finish_outputs(spec: dict, outcome: dict) -> dict:
 
 class JobDeadline:
     """A watchdog for one job: when ``seconds`` have passed it kills every process the job started
-    (its kernel and the kernel's children), so the job's execution ends there.
+    (its kernel and the kernel's children), and goes on killing any it starts, until the job ends.
 
     Rule: the limit is wall-clock time for the whole execution; ``expired`` says it was reached.
     """
@@ -173,24 +174,30 @@ class JobDeadline:
         self.seconds = seconds
         self.expired = False
         self._before: set[int] = set()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
+        self._ended = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="bo-job-deadline", daemon=True)
 
     @property
     def reason(self) -> str:
         return f"job exceeded its time limit of {self.seconds:g} s"
 
-    def _expire(self) -> None:
+    def _watch(self) -> None:
+        if self._ended.wait(self.seconds):
+            return
         self.expired = True
-        kill_all([pid for pid in descendants(os.getpid()) if pid not in self._before])
+        while True:  # a kernel still starting at the limit is killed once it appears
+            kill_all([pid for pid in descendants(os.getpid()) if pid not in self._before])
+            if self._ended.wait(0.5):
+                return
 
     def __enter__(self) -> JobDeadline:
         self._before = set(descendants(os.getpid()))
-        self._timer.start()
+        self._thread.start()
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._timer.cancel()
+        self._ended.set()
+        self._thread.join(timeout=5)
 
 
 @functools.cache
@@ -219,7 +226,7 @@ def _execute_notebook(spec: dict, output_notebook: Path) -> None:
         cwd=spec["cwd"],
         progress_bar=False,
         request_save_on_cell_execute=False,
-        execution_timeout=spec["timeout_seconds"],
+        execution_timeout=math.ceil(spec["timeout_seconds"]),
         kernel_manager_class=kernel_manager_class(),
     )
 
