@@ -4,20 +4,41 @@ NAV and books), ``bo verify`` (check a sealed run), ``bo form13f`` (the 13F of a
 ``bo sample-data`` (generate the sample world).
 
 Expected errors (invalid parameters, missing files or dates, bad data) print ``bo: error: ...``
-and exit 2, never a traceback. ``bo run`` exits 0 when every job is ok and 1 when any failed;
-the last line it prints is the absolute path of the run's index page.
+and exit 2, never a traceback; a file the system cannot write (read-only or full disk) prints
+``bo: cannot write <path>: <reason>`` and exits 3. ``bo run`` exits 0 when every job is ok and 1
+when any failed; the last line it prints is the absolute path of the run's index page. SIGTERM or
+SIGINT stop ``bo run`` with its workers and kernels, mark the run incomplete and exit 128 + the
+signal. The exit codes are listed in ``EXIT_CODES`` (shown by ``bo --help``).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from bo_lib.parameters import ParameterError
 from bo_lib.store import StoreBusyError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FILESYSTEM, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
+
+EXIT_CODES = """\
+exit codes:
+  0  done: every job ok (run), every file verified (verify)
+  1  a job failed (run; the other jobs ran and are archived), a problem found (verify),
+     the 13F breaks its schema (form13f)
+  2  usage, parameter, data or store error ("bo: error: ...")
+  3  file-system error: a file cannot be written or read (read-only or full disk, ...),
+     printed as "bo: cannot write <path>: <reason>"
+  4  the run is incomplete: it has no manifest (interrupted or killed) or is still
+     running (verify)
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM (128 + the signal): the workers
+     and kernels are stopped, the run is marked incomplete (INCOMPLETE.json)
+"""
+
+# errors only a write can raise; other errors of the system are named "cannot access"
+_WRITE_ERRNOS = {"ENOSPC", "EDQUOT", "EROFS", "EFBIG"}
 
 
 def _error(message: str) -> int:
@@ -25,8 +46,23 @@ def _error(message: str) -> int:
     return EXIT_USAGE
 
 
+def _os_error(exc: OSError) -> int:
+    """Rule: an error the workbench raised itself (no errno: a missing input, a bad path given) is a
+    usage error (2); one the system raised is a file-system error (3), printed as one line naming
+    the path and the system's reason."""
+    import errno
+
+    if exc.errno is None:
+        return _error(str(exc))
+    verb = getattr(exc, "operation", None) or ("write" if errno.errorcode.get(exc.errno) in _WRITE_ERRNOS else "access")
+    where = f" {exc.filename}" if exc.filename else ""
+    print(f"bo: cannot {verb}{where}: {exc.strerror or exc}", file=sys.stderr)
+    return EXIT_FILESYSTEM
+
+
 def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     from bo_lib.pipeline import new_run_id, plan_run, run_daily
+    from bo_lib.pipeline.execute import interrupts_raise
 
     plan = plan_run(
         args.parameters,
@@ -44,7 +80,8 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         f"bo run {plan.business_date} run {plan.run_id}: {len(plan.jobs)} jobs, {min(plan.workers, len(plan.jobs))} workers",
         file=sys.stderr, flush=True,
     )
-    result = run_daily(plan, command=["bo", *argv])
+    with interrupts_raise():  # SIGTERM/SIGINT: workers and kernels killed, the run marked incomplete
+        result = run_daily(plan, command=["bo", *argv])
     summary = result.manifest["summary"]
     print(f"run {plan.run_id} ({plan.business_date}): {summary['ok']} ok, {summary['failed']} failed "
           f"in {result.manifest['duration_seconds']:.1f}s")
@@ -54,12 +91,36 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _unsealed_run(run_dir: Path) -> int | None:
+    """A run without a manifest: one line and exit 4 (an incomplete run is marked first, if the
+    archive can be written); None for a sealed run."""
+    from bo_lib.pipeline.files import CannotWrite
+    from bo_lib.pipeline.journal import (ABANDONED, COMPLETE, RUNNING, describe_incomplete, incomplete_record, looks_like_a_run,
+                                         mark_incomplete, run_state)
+
+    state = run_state(run_dir)
+    if state == COMPLETE or not looks_like_a_run(run_dir):
+        return None
+    if state == RUNNING:
+        print(f"RUNNING run {run_dir.name} ({run_dir.parent.name}): still running, no manifest yet")
+        return EXIT_INCOMPLETE
+    try:
+        record = mark_incomplete(run_dir, ABANDONED)
+    except CannotWrite:  # a read-only archive: say what is known without marking it
+        record = incomplete_record(run_dir, ABANDONED)
+    print(describe_incomplete(record))
+    return EXIT_INCOMPLETE
+
+
 def _cmd_verify(args: argparse.Namespace, argv: list[str]) -> int:
     from bo_lib.pipeline.archive import verify_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run folder not found: {run_dir}")
+    unsealed = _unsealed_run(run_dir.resolve())
+    if unsealed is not None:
+        return unsealed
     verification = verify_run(run_dir)
     for problem in verification.problems:
         print(problem)
@@ -273,7 +334,8 @@ def _book_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from bo_lib.data.sample_world import DEFAULT_DAYS, DEFAULT_SEED
 
-    parser = argparse.ArgumentParser(prog="bo", description="Back-office workbench: daily notebook runs and their archive.")
+    parser = argparse.ArgumentParser(prog="bo", description="Back-office workbench: daily notebook runs and their archive.",
+                                     epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="execute the scheduled notebooks for one business date")
@@ -346,13 +408,16 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args, argv)
     except ParameterError as exc:
         return _error(str(exc))
-    except (FileNotFoundError, NotADirectoryError, PermissionError, FileExistsError, ValueError) as exc:
+    except OSError as exc:
+        return _os_error(exc)
+    except ValueError as exc:
         return _error(str(exc))
     except StoreBusyError as exc:
         return _error(str(exc))
-    except KeyboardInterrupt:
-        print("bo: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGINT during bo run (RunInterrupted)
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"bo: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

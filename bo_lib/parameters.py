@@ -15,14 +15,39 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 # --------------------------------------------------------------------------------------------
 # YAML that does not guess
 
 
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping holds the same key twice (YAML would silently keep the last value)."""
+
+    def __init__(self, key: object, first: yaml.Mark, again: yaml.Mark):
+        self.key, self.first_line, self.line = key, first.line + 1, again.line + 1
+        super().__init__(None, None, f"duplicate key {key!r} (line {self.line}; first given on line {self.first_line})", again)
+
+
 class _StringSafeLoader(yaml.SafeLoader):
-    """SafeLoader whose implicit typing follows YAML 1.2 core, not 1.1's guesses."""
+    """SafeLoader whose implicit typing follows YAML 1.2 core, not 1.1's guesses, and which refuses
+    a mapping that gives the same key twice."""
+
+    def construct_mapping(self, node, deep=False):
+        """Rule: every key of a mapping appears once (merge keys ``<<`` may be overridden)."""
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[object, yaml.Mark] = {}
+            for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark)
+                except TypeError:  # an unhashable key: the base constructor reports it
+                    continue
+                if first is not key_node.start_mark:
+                    raise DuplicateKeyError(key, first, key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
 
 
 _StringSafeLoader.yaml_implicit_resolvers = {
@@ -39,11 +64,14 @@ _StringSafeLoader.add_implicit_resolver(
 
 
 def load_yaml(path: Path) -> object:
-    """Read a YAML file with string-preserving implicit types; a syntax error names the file."""
+    """Read a YAML file with string-preserving implicit types; a syntax error names the file, a key
+    given twice in one mapping names the file, the key and both lines."""
     path = Path(path)
     try:
         with path.open(encoding="utf-8") as fh:
             return yaml.load(fh, Loader=_StringSafeLoader)  # noqa: S506 - SafeLoader subclass
+    except DuplicateKeyError as exc:
+        raise ParameterError(path, [(str(exc.key), f"duplicate key on line {exc.line} (first given on line {exc.first_line})")]) from None
     except yaml.YAMLError as exc:
         raise ParameterError(path, [("(file)", f"not valid YAML: {exc}")]) from None
     except OSError as exc:
@@ -66,8 +94,9 @@ def _validate(model: type[BaseModel], raw: object, path: Path | str) -> BaseMode
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            rule = err["msg"]
+            # a union's branch shows in the location as its type (``list[...]``): the key is the field
+            key = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and "[" in p)) or "(top level)"
+            rule = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 rule = "unknown key"
             elif err["type"] == "missing":
@@ -81,8 +110,44 @@ def _validate(model: type[BaseModel], raw: object, path: Path | str) -> BaseMode
 # --------------------------------------------------------------------------------------------
 # Models
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _identifier(kind: str, pattern: str, rule: str):
+    """A string type that must match ``pattern`` in full; the error names the kind and the rule.
+
+    Identifiers end up in paths (archive folders, statement files) and in the store: a value such
+    as ``..`` or ``a/b`` would write outside the run folder, so nothing else gets through.
+    """
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{kind} must be {rule} ({pattern})")
+        return value
+
+    return Annotated[str, AfterValidator(check)]
+
+
+#: fund codes and the management company's code name the archive folders of a run
+FundCode = _identifier("a fund code", r"^[A-Z0-9][A-Z0-9_-]{0,15}$",
+                       "1 to 16 upper-case letters, digits, '_' or '-', starting with a letter or digit")
+CompanyCode = _identifier("a company code", r"^[A-Z0-9][A-Z0-9_-]{0,15}$",
+                          "1 to 16 upper-case letters, digits, '_' or '-', starting with a letter or digit")
+ShareClassCode = _identifier("a share class code", r"^[A-Z0-9][A-Z0-9_-]{0,15}$",
+                             "1 to 16 upper-case letters, digits, '_' or '-', starting with a letter or digit")
+#: account ids name the statement files under inbound/<date>/statements/ (an IBAN has up to 34 characters)
+AccountId = _identifier("an account id", r"^[A-Z0-9][A-Z0-9_-]{0,33}$",
+                        "1 to 34 upper-case letters, digits, '_' or '-', starting with a letter or digit")
+#: notebook names are file names under the notebooks folder and in the run folder
+NotebookName = _identifier("a notebook name", r"^[a-z][a-z0-9_]{0,63}$",
+                           "1 to 64 lower-case letters, digits or '_', starting with a letter")
+#: run ids name the run folder (``20261121T081500Z-3f9a``; ``interactive`` outside a run)
+RunId = _identifier("a run id", r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+                    "1 to 64 letters, digits, '_' or '-', starting with a letter or digit")
+#: other codes (custodians, banks, administrators, price sources): no path separator, no leading dot
+Code = _identifier("a code", r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
+                   "1 to 40 letters, digits, '_', '.' or '-', starting with a letter or digit")
 
 
 class _Strict(BaseModel):
@@ -90,13 +155,13 @@ class _Strict(BaseModel):
 
 
 class SecuritiesAccount(_Strict):
-    account: Code
+    account: AccountId
     custodian: Code
     markets: list[str] = Field(default_factory=list, description="MICs settled in this account")
 
 
 class CashAccount(_Strict):
-    account: Code
+    account: AccountId
     bank: Code
     currency: Currency
     statement_format: Literal["mt940", "camt053"]
@@ -110,7 +175,7 @@ class PerformanceFee(_Strict):
 
 
 class ShareClass(_Strict):
-    code: Code
+    code: ShareClassCode
     name: str
     currency: Currency
     management_fee_pct: float = Field(ge=0, le=10, description="% per annum of class net assets")
@@ -146,11 +211,11 @@ class Pricing(_Strict):
 
 
 class FundParameters(_Strict):
-    fund_code: Code
+    fund_code: FundCode
     name: str
     fund_type: Literal["equity", "bond", "mixed", "money_market", "hedge"]
     base_currency: Currency
-    management_company: Code
+    management_company: CompanyCode
     administrator: Code
     calendar: str = Field(description="market whose business days the fund values on (MIC)")
     inception_date: dt.date
@@ -197,7 +262,7 @@ class Signatory(_Strict):
 
 
 class ManagementCompany(_Strict):
-    code: Code
+    code: CompanyCode
     name: str
     cik: Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
     lei: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{18}\d{2}$")]
@@ -208,9 +273,9 @@ class ManagementCompany(_Strict):
 
 
 class ScheduledJob(_Strict):
-    notebook: Code
+    notebook: NotebookName
     scope: Literal["fund", "company"] = "fund"
-    funds: list[Code] | Literal["all"] = "all"
+    funds: list[FundCode] | Literal["all"] = "all"
 
 
 class Schedule(_Strict):
@@ -219,7 +284,7 @@ class Schedule(_Strict):
     store: str = Field(default="store/workbench.duckdb", description="DuckDB file of the workbench; relative paths are under the data root")
     calendar: str = Field(default="XNYS", description="market whose business days the daily run follows")
     workers: int | None = Field(default=None, ge=1, description="parallel jobs; default: CPU count")
-    job_timeout_seconds: int = Field(default=900, ge=10)
+    job_timeout_seconds: int = Field(default=900, ge=10, description="wall-clock limit of one job (its whole notebook), in seconds")
     jobs: list[ScheduledJob] = Field(min_length=1)
 
 
@@ -233,7 +298,7 @@ class NotebookParameters(_Strict):
     business_date: str = Field(description="YYYY-MM-DD; empty means the latest date in the data")
     data_root: str
     parameters_dir: str
-    run_id: str = "interactive"
+    run_id: RunId = "interactive"
     store: str = Field(default="", description="the workbench's DuckDB file; empty: <data_root>/store/workbench.duckdb")
     output_dir: str = Field(default="", description="folder for files the notebook leaves in the archive (e.g. XML filings); empty: none")
 
@@ -248,7 +313,7 @@ class NotebookParameters(_Strict):
 
 
 class FundNotebookParameters(NotebookParameters):
-    fund: Code
+    fund: FundCode
 
 
 NOTEBOOK_PARAMETERS: dict[str, type[NotebookParameters]] = {

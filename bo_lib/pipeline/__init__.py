@@ -8,6 +8,7 @@ offline HTML (``html``), writes the run's index page (``index``), the manifest a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import time
@@ -26,6 +27,7 @@ from bo_lib.data.catalogue import Catalogue
 from bo_lib.data.layout import input_files
 from bo_lib.hashing import sha256_file
 from bo_lib.pipeline.archive import (
+    MANIFEST,
     MANIFEST_VERSION,
     RUN_INDEX,
     RUN_LOG,
@@ -38,8 +40,10 @@ from bo_lib.pipeline.archive import (
     verify_run,
     write_manifest,
 )
-from bo_lib.pipeline.execute import execute_jobs, print_progress
+from bo_lib.pipeline.execute import RunInterrupted, execute_jobs, one_line, print_progress
+from bo_lib.pipeline.files import writing
 from bo_lib.pipeline.index import write_reports_index, write_run_index
+from bo_lib.pipeline.journal import INCOMPLETE, describe_incomplete, mark_abandoned_runs, mark_incomplete, open_journal
 from bo_lib.pipeline.jobs import Job, RunPlan, plan_run
 from bo_lib.pipeline.prepare import prepare_run
 from bo_lib.version import code_version
@@ -93,55 +97,37 @@ def _inputs(plan: RunPlan) -> list[dict]:
             for row in files.to_dict(orient="records")]
 
 
-def run_daily(
-    plan: RunPlan,
-    *,
-    command: list[str] | None = None,
-    on_finished: Callable[[int, int, dict, dict], None] | None = print_progress,
-    echo: Callable[[str], None] | None = None,
-) -> RunResult:
-    """Execute a validated plan into a new run folder and seal it; never raises for a failed job."""
-    created = dt.datetime.now(dt.timezone.utc)
-    clock = time.perf_counter()
-    # the day's deliveries are ingested and the books rolled to the date before any job runs: every
-    # job reads the same books, and the manifest states what they were given
-    books = prepare_run(plan, echo=echo)
-    books["seconds"] = round(time.perf_counter() - clock, 3)
-    inputs = _inputs(plan)
-    run_dir = create_run_folder(plan.report_root, plan.business_date, plan.run_id)
-    log_path = run_dir / RUN_LOG
+def _job_records(plan: RunPlan, outcomes: list[dict]) -> list[dict]:
+    """The manifest's ``jobs``: each planned job with its outcome."""
+    return [{
+        "job_id": job.job_id,
+        "notebook": job.notebook,
+        "fund": job.fund,
+        "entity": job.entity,
+        "scope": job.scope,
+        "parameters": job.parameters,
+        "input_notebook": {"path": str(job.input_notebook), "sha256": sha256_file(job.input_notebook)},
+        "status": outcome["status"],
+        "error": outcome["error"],
+        "started": outcome.get("started"),
+        "ended": outcome.get("ended"),
+        "duration_seconds": outcome.get("duration_seconds"),
+        "outputs": {"ipynb": outcome["outputs"].get("ipynb"), "html": outcome["outputs"].get("html"),
+                    **{k: v for k, v in outcome["outputs"].items() if k.startswith("file:")}},
+        "results": outcome.get("results", {}),
+    } for job, outcome in zip(plan.jobs, outcomes)]
 
-    specs = [_job_spec(plan, job, run_dir) for job in plan.jobs]
-    outcomes = execute_jobs(specs, workers=plan.workers, log_path=log_path, on_finished=on_finished)
 
-    jobs = []
-    for job, outcome in zip(plan.jobs, outcomes):
-        jobs.append({
-            "job_id": job.job_id,
-            "notebook": job.notebook,
-            "fund": job.fund,
-            "entity": job.entity,
-            "scope": job.scope,
-            "parameters": job.parameters,
-            "input_notebook": {"path": str(job.input_notebook), "sha256": sha256_file(job.input_notebook)},
-            "status": outcome["status"],
-            "error": outcome["error"],
-            "started": outcome.get("started"),
-            "ended": outcome.get("ended"),
-            "duration_seconds": outcome.get("duration_seconds"),
-            "outputs": {"ipynb": outcome["outputs"].get("ipynb"), "html": outcome["outputs"].get("html"),
-                        **{k: v for k, v in outcome["outputs"].items() if k.startswith("file:")}},
-            "results": outcome.get("results", {}),
-        })
+def _manifest(plan: RunPlan, *, created: dt.datetime, seconds: float, command: list[str] | None, inputs: list[dict],
+              books: dict, jobs: list[dict]) -> dict:
     failed = sum(job["status"] != "ok" for job in jobs)
-    finished = dt.datetime.now(dt.timezone.utc)
-    manifest = {
+    return {
         "manifest_version": MANIFEST_VERSION,
         "run_id": plan.run_id,
         "business_date": plan.business_date.isoformat(),
         "created": utc_iso(created),
-        "finished": utc_iso(finished),
-        "duration_seconds": round(time.perf_counter() - clock, 3),
+        "finished": utc_iso(dt.datetime.now(dt.timezone.utc)),
+        "duration_seconds": round(seconds, 3),
         "code_version": code_version(),
         **environment(),
         "workers": plan.workers,
@@ -158,12 +144,94 @@ def run_daily(
         "summary": {"jobs": len(jobs), "ok": len(jobs) - failed, "failed": failed},
         "outputs": {},
     }
+
+
+def _write_archive(run_dir: Path, manifest: dict) -> Path:
+    """The run's index page and log are hashed into the manifest, then the manifest is written."""
     index_path = write_run_index(run_dir, manifest, RUN_INDEX)
     manifest["outputs"]["index"] = {"path": RUN_INDEX, "sha256": sha256_file(index_path)}
+    log_path = run_dir / RUN_LOG
     if not log_path.exists():
-        log_path.touch()
+        with writing(log_path):
+            log_path.touch()
     manifest["outputs"]["log"] = {"path": RUN_LOG, "sha256": sha256_file(log_path)}
     write_manifest(run_dir, manifest)
+    return index_path
+
+
+def _why(exc: BaseException) -> str:
+    """Why a run stopped before its manifest, for its INCOMPLETE.json."""
+    if isinstance(exc, RunInterrupted):
+        return f"interrupted by {exc.signal_name}"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted by SIGINT"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return f"cannot write {exc.filename}: {exc.strerror}" if exc.filename else f"file-system error: {exc.strerror}"
+    return f"stopped by {one_line(f'{type(exc).__name__}: {exc}')}"
+
+
+def _abandon(run_dir: Path, report_root: Path, exc: BaseException) -> None:
+    """Mark the run incomplete (unless its manifest was written) and list it so; best effort (the
+    disk may be what failed)."""
+    with contextlib.suppress(Exception):
+        if not (run_dir / MANIFEST).exists():
+            mark_incomplete(run_dir, _why(exc))
+    with contextlib.suppress(Exception):
+        write_reports_index(report_root)
+
+
+def _note_incomplete(report_root: Path, echo: Callable[[str], None]) -> None:
+    """Mark runs found without a manifest whose process is gone (killed), and say so."""
+    for record in mark_abandoned_runs(report_root):
+        echo(f"note: {describe_incomplete(record)} (marked {INCOMPLETE})")
+
+
+def run_daily(
+    plan: RunPlan,
+    *,
+    command: list[str] | None = None,
+    on_finished: Callable[[int, int, dict, dict], None] | None = print_progress,
+    echo: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Execute a validated plan into a new run folder and seal it; never raises for a failed job.
+
+    Rule: a run that stops before its manifest is written (interrupted, out of disk) is marked
+    incomplete (``INCOMPLETE.json``) before the exception goes on; one killed outright is marked
+    by the next ``bo run`` (or ``bo verify``), which finds its journal unlocked.
+    """
+    echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+    created = dt.datetime.now(dt.timezone.utc)
+    clock = time.perf_counter()
+    _note_incomplete(plan.report_root, echo)
+    # the day's deliveries are ingested and the books rolled to the date before any job runs: every
+    # job reads the same books, and the manifest states what they were given
+    books = prepare_run(plan, echo=echo)
+    books["seconds"] = round(time.perf_counter() - clock, 3)
+    inputs = _inputs(plan)
+    run_dir = Path(plan.report_root) / plan.business_date.isoformat() / plan.run_id
+    journal = open_journal(run_dir, business_date=plan.business_date, started=utc_iso(created), jobs=[job.job_id for job in plan.jobs])
+    sealed = False
+    try:
+        create_run_folder(plan.report_root, plan.business_date, plan.run_id)
+        specs = [_job_spec(plan, job, run_dir) for job in plan.jobs]
+
+        def finished(done: int, total: int, spec: dict, outcome: dict) -> None:
+            journal.job_finished(spec["job_id"], outcome)
+            if on_finished is not None:
+                on_finished(done, total, spec, outcome)
+
+        outcomes = execute_jobs(specs, workers=plan.workers, log_path=run_dir / RUN_LOG, on_finished=finished)
+        manifest = _manifest(plan, created=created, seconds=time.perf_counter() - clock, command=command, inputs=inputs,
+                             books=books, jobs=_job_records(plan, outcomes))
+        index_path = _write_archive(run_dir, manifest)
+        sealed = True
+    except BaseException as exc:
+        if run_dir.is_dir():
+            journal.close(remove=False)
+            _abandon(run_dir, plan.report_root, exc)
+        raise
+    finally:
+        journal.close(remove=sealed or not run_dir.is_dir())
     seal_read_only(run_dir)
     write_reports_index(plan.report_root)
     return RunResult(run_dir=run_dir, index_path=index_path, manifest=manifest)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bo_lib.hashing import sha256_file
+from bo_lib.pipeline.files import write_atomic, writing
 
 MANIFEST = "manifest.json"
 MANIFEST_CHECKSUM = "manifest.sha256"
@@ -44,8 +45,9 @@ def new_run_id(now: dt.datetime | None = None) -> str:
 def create_run_folder(report_root: Path, business_date: dt.date, run_id: str) -> Path:
     """Make ``<reports>/<date>/<run id>/``; an existing folder is never reused."""
     run_dir = Path(report_root) / business_date.isoformat() / run_id
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    run_dir.mkdir(exist_ok=False)
+    with writing(run_dir):
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        run_dir.mkdir(exist_ok=False)
     return run_dir
 
 
@@ -77,10 +79,10 @@ def file_entry(path: Path, relative_to: Path) -> dict:
 
 
 def write_manifest(run_dir: Path, manifest: dict) -> Path:
-    """Write ``manifest.json`` and ``manifest.sha256`` (``sha256sum`` format)."""
-    path = Path(run_dir) / MANIFEST
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (Path(run_dir) / MANIFEST_CHECKSUM).write_text(f"{sha256_file(path)}  {MANIFEST}\n", encoding="utf-8")
+    """Write ``manifest.json``, then ``manifest.sha256`` (``sha256sum`` format), each atomically: a
+    failed write leaves no truncated manifest (and no checksum for a manifest not written)."""
+    path = write_atomic(Path(run_dir) / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(Path(run_dir) / MANIFEST_CHECKSUM, f"{sha256_file(path)}  {MANIFEST}\n")
     return path
 
 
@@ -99,7 +101,8 @@ def seal_read_only(run_dir: Path) -> int:
     count = 0
     for folder, _dirs, files in os.walk(run_dir):
         for name in files:
-            os.chmod(os.path.join(folder, name), stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+            with writing(os.path.join(folder, name)):
+                os.chmod(os.path.join(folder, name), stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
             count += 1
     return count
 

@@ -9,14 +9,28 @@ worker process imports papermill/nbconvert once and then serves many jobs.
 Every exception of a job is caught: the job is marked ``failed`` with a one-line reason, its
 archived notebook starts with an error banner naming that reason (papermill's own banner, which
 points at the failing cell, follows it), and it is rendered to HTML like any other job.
+
+``job_timeout_seconds`` limits the whole execution of a job's notebook (kernel start to last
+cell), not each cell: a watchdog in the worker kills the job's kernel when the limit is reached,
+and the job fails with ``job exceeded its time limit of N s``.
+
+Workers and kernels die with the run (``processes``): a worker is killed when ``bo run`` dies, a
+kernel when its worker dies, even if ``bo run`` is killed with SIGKILL. SIGTERM or SIGINT make
+``bo run`` raise :class:`RunInterrupted` (``interrupts_raise``); ``execute_jobs`` then kills every
+worker and kernel before the exception goes on, so nothing writes to the run folder after it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import contextlib
+import functools
+import math
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -27,9 +41,46 @@ from typing import Callable
 import nbformat
 
 from bo_lib.hashing import sha256_file
+from bo_lib.pipeline.processes import child_dies_with_us, descendants, die_with_parent, kill_all
 
 ERROR_BANNER_TAG = "bo-error-banner"
 PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """``bo run`` received SIGTERM or SIGINT (a KeyboardInterrupt: no ``except Exception``
+    swallows it, and whatever stops on Ctrl-C stops on it)."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"interrupted by {self.signal_name}")
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+@contextlib.contextmanager
+def interrupts_raise():
+    """While the block runs, SIGTERM and SIGINT raise :class:`RunInterrupted` in the main thread
+    (the first one only: a second signal while the run stops is ignored); the previous handlers
+    are restored after. Outside the main thread the block runs unchanged."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum, frame):
+        if not received:
+            received.append(signum)
+            raise RunInterrupted(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def _utc_now() -> str:
@@ -112,6 +163,74 @@ def _finish_outputs(spec: dict, outcome: dict) -> dict:
     return outcome
 
 
+class JobDeadline:
+    """A watchdog for one job: when ``seconds`` have passed it kills every process the job started
+    (its kernel and the kernel's children), and goes on killing any it starts, until the job ends.
+
+    Rule: the limit is wall-clock time for the whole execution; ``expired`` says it was reached.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._before: set[int] = set()
+        self._ended = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="bo-job-deadline", daemon=True)
+
+    @property
+    def reason(self) -> str:
+        return f"job exceeded its time limit of {self.seconds:g} s"
+
+    def _watch(self) -> None:
+        if self._ended.wait(self.seconds):
+            return
+        self.expired = True
+        while True:  # a kernel still starting at the limit is killed once it appears
+            kill_all([pid for pid in descendants(os.getpid()) if pid not in self._before])
+            if self._ended.wait(0.5):
+                return
+
+    def __enter__(self) -> JobDeadline:
+        self._before = set(descendants(os.getpid()))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._ended.set()
+        self._thread.join(timeout=5)
+
+
+@functools.cache
+def kernel_manager_class():
+    """jupyter_client's kernel manager, launching each kernel so that it dies with the worker."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class DiesWithWorkerKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw["preexec_fn"] = child_dies_with_us()
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return DiesWithWorkerKernelManager
+
+
+def _execute_notebook(spec: dict, output_notebook: Path) -> None:
+    """papermill in a fresh kernel; the per-cell timeout is the job's limit too (a fallback: the
+    job's deadline comes first)."""
+    import papermill
+
+    papermill.execute_notebook(
+        spec["input_notebook"],
+        str(output_notebook),
+        parameters=spec["parameters"],
+        kernel_name=spec.get("kernel_name", "python3"),
+        cwd=spec["cwd"],
+        progress_bar=False,
+        request_save_on_cell_execute=False,
+        execution_timeout=math.ceil(spec["timeout_seconds"]),
+        kernel_manager_class=kernel_manager_class(),
+    )
+
+
 def execute_job(spec: dict) -> dict:
     """Run one job (in a worker process): execute, archive the notebook, render HTML.
 
@@ -119,26 +238,17 @@ def execute_job(spec: dict) -> dict:
     input_notebook, output_notebook/output_html (relative to run_dir), parameters, cwd,
     timeout_seconds. Returns the job's outcome; never raises for a job failure.
     """
-    import papermill
-
     run_dir = Path(spec["run_dir"])
     output_notebook = run_dir / spec["output_notebook"]
     output_notebook.parent.mkdir(parents=True, exist_ok=True)
     outcome = {"status": "ok", "error": None, "started": _utc_now(), "outputs": {}, "results": {}}
     clock = time.perf_counter()
+    deadline = JobDeadline(spec["timeout_seconds"])
     try:
-        papermill.execute_notebook(
-            spec["input_notebook"],
-            str(output_notebook),
-            parameters=spec["parameters"],
-            kernel_name=spec.get("kernel_name", "python3"),
-            cwd=spec["cwd"],
-            progress_bar=False,
-            request_save_on_cell_execute=False,
-            execution_timeout=spec["timeout_seconds"],
-        )
+        with deadline:
+            _execute_notebook(spec, output_notebook)
     except Exception as exc:  # every failure is archived, the run goes on
-        outcome.update(status="failed", error=failure_reason(exc))
+        outcome.update(status="failed", error=deadline.reason if deadline.expired else failure_reason(exc))
         try:
             ensure_error_banner(output_notebook, Path(spec["input_notebook"]), outcome["error"])
         except Exception as banner_exc:
@@ -153,8 +263,11 @@ def execute_job(spec: dict) -> dict:
     return outcome
 
 
-def _worker_init(log_path: str | None) -> None:
-    """Send the worker's (and so its kernels') stdout/stderr to the run log, not the terminal."""
+def _worker_init(log_path: str | None, parent_pid: int | None = None) -> None:
+    """The worker dies with ``bo run`` (SIGKILL when its parent dies; Ctrl-C is the parent's to
+    handle), and sends its (and so its kernels') stdout/stderr to the run log, not the terminal."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.filterwarnings("ignore", message=".*is not able to be represented.*")
     if log_path:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -176,6 +289,18 @@ def _failed_in_parent(spec: dict, exc: BaseException) -> dict:
     return outcome
 
 
+def stop_workers(pool: ProcessPoolExecutor) -> list[int]:
+    """Kill every worker of ``pool`` and everything below it (kernels and their children), then
+    let the pool go; returns the pids killed. Rule: once this returns, no process of the pool runs."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pids = [pid for process in processes for pid in (process.pid, *descendants(process.pid))]
+    kill_all(pids)
+    for process in processes:
+        process.join(timeout=10)
+    pool.shutdown(wait=False, cancel_futures=True)
+    return pids
+
+
 def execute_jobs(
     specs: list[dict],
     *,
@@ -186,29 +311,33 @@ def execute_jobs(
     """Execute all jobs, ``workers`` at a time; outcomes come back in the order of ``specs``.
 
     ``on_finished(done_count, total, spec, outcome)`` is called in the parent as each job ends.
+    Anything that stops the parent here (SIGTERM/SIGINT as :class:`RunInterrupted`, an error)
+    first kills the workers and their kernels (``stop_workers``).
     """
     outcomes: list[dict | None] = [None] * len(specs)
     if not specs:
         return []
-    context = multiprocessing.get_context("spawn")
-    done = 0
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=max(1, min(workers, len(specs))),
-        mp_context=context,
+        mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_init,
-        initargs=(str(log_path) if log_path else None,),
-    ) as pool:
+        initargs=(str(log_path) if log_path else None, os.getpid()),
+    )
+    try:
         futures = {pool.submit(execute_job, spec): position for position, spec in enumerate(specs)}
-        for future in as_completed(futures):
+        for done, future in enumerate(as_completed(futures), start=1):
             position = futures[future]
             try:
                 outcome = future.result()
             except Exception as exc:  # BrokenProcessPool, pickling problems, ...
                 outcome = _failed_in_parent(specs[position], exc)
             outcomes[position] = outcome
-            done += 1
             if on_finished is not None:
                 on_finished(done, len(specs), specs[position], outcome)
+    except BaseException:
+        stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
     return outcomes  # type: ignore[return-value]
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import nbformat
 
+from bo_lib.pipeline.files import write_atomic
+
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 _TEMPLATE = r"""
@@ -99,6 +101,4 @@ def render_notebook_html(notebook_path: Path | str, html_path: Path | str, *, ru
         # recorded results are invisible by design; nbconvert would warn once per record
         warnings.filterwarnings("ignore", message=".*is not able to be represented.*")
         body, _ = _exporter().from_notebook_node(notebook, resources=resources)
-    html_path = Path(html_path)
-    html_path.write_text(body, encoding="utf-8")
-    return html_path
+    return write_atomic(Path(html_path), body)

@@ -1,5 +1,6 @@
 """Index pages of the archive: one per run (every job with status and key figures) and one for the
-report root (every run found, regenerated from the manifests on each run).
+report root (every run found, regenerated from the manifests on each run; a run without a
+manifest shows as running or incomplete).
 
 Pages are self-contained (inline CSS, no scripts, no network) so they open from a file share.
 """
@@ -7,9 +8,11 @@ Pages are self-contained (inline CSS, no scripts, no network) so they open from 
 from __future__ import annotations
 
 import json
-import os
 from html import escape
 from pathlib import Path
+
+from bo_lib.pipeline.files import write_atomic
+from bo_lib.pipeline.journal import COMPLETE, RUNNING, read_incomplete, run_folders
 
 MAX_FIGURES = 6
 _RAG = ("red", "amber", "green")
@@ -25,6 +28,7 @@ th { background: #f9fafb; font-size: 12px; text-transform: uppercase; color: #6b
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
 .ok { background: #dcfce7; color: #166534; }
 .failed { background: #fee2e2; color: #991b1b; }
+.running { background: #e0e7ff; color: #3730a3; }
 .rag { display: inline-block; min-width: 18px; text-align: center; border-radius: 3px; padding: 0 4px; margin-right: 2px; font-weight: 600; }
 .red { background: #fecaca; color: #7f1d1d; } .amber { background: #fde68a; color: #78350f; } .green { background: #bbf7d0; color: #14532d; }
 .error { color: #991b1b; font-size: 12px; margin-top: 4px; }
@@ -114,34 +118,53 @@ def render_run_index(manifest: dict) -> str:
 
 
 def write_run_index(run_dir: Path, manifest: dict, name: str = "index.html") -> Path:
-    path = Path(run_dir) / name
-    path.write_text(render_run_index(manifest), encoding="utf-8")
-    return path
+    """Write the run's index page (atomically)."""
+    return write_atomic(Path(run_dir) / name, render_run_index(manifest))
+
+
+def _complete_row(run_dir: Path, manifest_name: str) -> str:
+    link = f"{run_dir.parent.name}/{run_dir.name}/index.html"
+    try:
+        manifest = json.loads((run_dir / manifest_name).read_text(encoding="utf-8"))
+        summary = manifest.get("summary", {})
+        return (
+            f"<td>{escape(str(manifest.get('business_date')))}</td>"
+            f'<td><a href="{escape(link)}"><code>{escape(str(manifest.get("run_id")))}</code></a></td>'
+            f"<td>{summary.get('ok', 0)}</td>"
+            f"<td>{_badge('failed') + ' ' + str(summary['failed']) if summary.get('failed') else '0'}</td>"
+            f"<td>{escape(str(manifest.get('created', '')))}</td>"
+            f"<td><code>{escape(str(manifest.get('code_version', '')))}</code></td>"
+        )
+    except (OSError, ValueError) as exc:
+        return (
+            f"<td>{escape(run_dir.parent.name)}</td><td><code>{escape(run_dir.name)}</code></td>"
+            f'<td colspan="4" class="error">manifest unreadable: {escape(str(exc))}</td>'
+        )
+
+
+def _unsealed_row(run_dir: Path, state: str) -> str:
+    """A run without a manifest: running, or incomplete with what its marker knows."""
+    record = read_incomplete(run_dir) or {}
+    if state == RUNNING:
+        status = '<span class="badge running">running</span>'
+    else:
+        finished, total = len(record.get("jobs_finished") or []), record.get("jobs_total")
+        jobs = f" {finished} of {total} jobs finished" if total is not None else ""
+        reason = f'<div class="error">{escape(str(record.get("reason") or "no manifest"))}</div>'
+        status = f"{_badge('incomplete')}{escape(jobs)}{reason}"
+    return (
+        f"<td>{escape(run_dir.parent.name)}</td><td><code>{escape(run_dir.name)}</code></td>"
+        f'<td colspan="2">{status}</td><td>{escape(str(record.get("started") or ""))}</td><td></td>'
+    )
 
 
 def write_reports_index(report_root: Path, manifest_name: str = "manifest.json") -> Path:
-    """Regenerate ``<reports>/index.html`` from every run manifest present (newest first)."""
+    """Regenerate ``<reports>/index.html`` from every run folder present (newest first): a sealed
+    run from its manifest, a run without one as running or incomplete."""
     report_root = Path(report_root)
     rows = []
-    for manifest_path in sorted(report_root.glob(f"*/*/{manifest_name}"), reverse=True):
-        run_dir = manifest_path.parent
-        link = f"{run_dir.parent.name}/{run_dir.name}/index.html"
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            summary = manifest.get("summary", {})
-            cells = (
-                f"<td>{escape(str(manifest.get('business_date')))}</td>"
-                f'<td><a href="{escape(link)}"><code>{escape(str(manifest.get("run_id")))}</code></a></td>'
-                f"<td>{summary.get('ok', 0)}</td>"
-                f"<td>{_badge('failed') + ' ' + str(summary['failed']) if summary.get('failed') else '0'}</td>"
-                f"<td>{escape(str(manifest.get('created', '')))}</td>"
-                f"<td><code>{escape(str(manifest.get('code_version', '')))}</code></td>"
-            )
-        except (OSError, ValueError) as exc:
-            cells = (
-                f"<td>{escape(run_dir.parent.name)}</td><td><code>{escape(run_dir.name)}</code></td>"
-                f'<td colspan="4" class="error">manifest unreadable: {escape(str(exc))}</td>'
-            )
+    for folder in run_folders(report_root):
+        cells = _complete_row(folder.run_dir, manifest_name) if folder.state == COMPLETE else _unsealed_row(folder.run_dir, folder.state)
         rows.append(f"<tr>{cells}</tr>")
     body = (
         "<h1>Report archive</h1>\n"
@@ -150,8 +173,4 @@ def write_reports_index(report_root: Path, manifest_name: str = "manifest.json")
         "<table>\n<thead><tr><th>Business date</th><th>Run id</th><th>Jobs ok</th><th>Jobs failed</th>"
         "<th>Started</th><th>Code version</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
     )
-    path = report_root / "index.html"
-    temporary = report_root / f".index.html.{os.getpid()}.tmp"
-    temporary.write_text(_page("Report archive", body), encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    return write_atomic(report_root / "index.html", _page("Report archive", body))
