@@ -37,9 +37,6 @@ exit codes:
      and kernels are stopped, the run is marked incomplete (INCOMPLETE.json)
 """
 
-# errors only a write can raise; other errors of the system are named "cannot access"
-_WRITE_ERRNOS = {"ENOSPC", "EDQUOT", "EROFS", "EFBIG"}
-
 
 def _error(message: str) -> int:
     print(f"bo: error: {message}", file=sys.stderr)
@@ -50,13 +47,11 @@ def _os_error(exc: OSError) -> int:
     """Rule: an error the workbench raised itself (no errno: a missing input, a bad path given) is a
     usage error (2); one the system raised is a file-system error (3), printed as one line naming
     the path and the system's reason."""
-    import errno
-
     if exc.errno is None:
         return _error(str(exc))
-    verb = getattr(exc, "operation", None) or ("write" if errno.errorcode.get(exc.errno) in _WRITE_ERRNOS else "access")
-    where = f" {exc.filename}" if exc.filename else ""
-    print(f"bo: cannot {verb}{where}: {exc.strerror or exc}", file=sys.stderr)
+    from bo_lib.pipeline.files import describe_os_error
+
+    print(f"bo: {describe_os_error(exc)}", file=sys.stderr)
     return EXIT_FILESYSTEM
 
 

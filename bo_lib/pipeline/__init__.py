@@ -41,7 +41,7 @@ from bo_lib.pipeline.archive import (
     write_manifest,
 )
 from bo_lib.pipeline.execute import RunInterrupted, execute_jobs, one_line, print_progress
-from bo_lib.pipeline.files import writing
+from bo_lib.pipeline.files import describe_os_error, writing
 from bo_lib.pipeline.index import write_reports_index, write_run_index
 from bo_lib.pipeline.journal import INCOMPLETE, describe_incomplete, mark_abandoned_runs, mark_incomplete, open_journal
 from bo_lib.pipeline.jobs import Job, RunPlan, plan_run
@@ -166,7 +166,7 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted by SIGINT"
     if isinstance(exc, OSError) and exc.errno is not None:
-        return f"cannot write {exc.filename}: {exc.strerror}" if exc.filename else f"file-system error: {exc.strerror}"
+        return describe_os_error(exc)
     return f"stopped by {one_line(f'{type(exc).__name__}: {exc}')}"
 
 
@@ -184,6 +184,19 @@ def _note_incomplete(report_root: Path, echo: Callable[[str], None]) -> None:
     """Mark runs found without a manifest whose process is gone (killed), and say so."""
     for record in mark_abandoned_runs(report_root):
         echo(f"note: {describe_incomplete(record)} (marked {INCOMPLETE})")
+
+
+def _execute(plan: RunPlan, run_dir: Path, journal, on_finished) -> list[dict]:
+    """Create the run folder and execute the jobs into it; each job that ends goes to the journal."""
+    create_run_folder(plan.report_root, plan.business_date, plan.run_id)
+    specs = [_job_spec(plan, job, run_dir) for job in plan.jobs]
+
+    def finished(done: int, total: int, spec: dict, outcome: dict) -> None:
+        journal.job_finished(spec["job_id"], outcome)
+        if on_finished is not None:
+            on_finished(done, total, spec, outcome)
+
+    return execute_jobs(specs, workers=plan.workers, log_path=run_dir / RUN_LOG, on_finished=finished)
 
 
 def run_daily(
@@ -210,28 +223,18 @@ def run_daily(
     inputs = _inputs(plan)
     run_dir = Path(plan.report_root) / plan.business_date.isoformat() / plan.run_id
     journal = open_journal(run_dir, business_date=plan.business_date, started=utc_iso(created), jobs=[job.job_id for job in plan.jobs])
-    sealed = False
     try:
-        create_run_folder(plan.report_root, plan.business_date, plan.run_id)
-        specs = [_job_spec(plan, job, run_dir) for job in plan.jobs]
-
-        def finished(done: int, total: int, spec: dict, outcome: dict) -> None:
-            journal.job_finished(spec["job_id"], outcome)
-            if on_finished is not None:
-                on_finished(done, total, spec, outcome)
-
-        outcomes = execute_jobs(specs, workers=plan.workers, log_path=run_dir / RUN_LOG, on_finished=finished)
+        outcomes = _execute(plan, run_dir, journal, on_finished)
         manifest = _manifest(plan, created=created, seconds=time.perf_counter() - clock, command=command, inputs=inputs,
                              books=books, jobs=_job_records(plan, outcomes))
         index_path = _write_archive(run_dir, manifest)
-        sealed = True
     except BaseException as exc:
         if run_dir.is_dir():
             journal.close(remove=False)
             _abandon(run_dir, plan.report_root, exc)
         raise
-    finally:
-        journal.close(remove=sealed or not run_dir.is_dir())
+    finally:  # the journal goes once the run is sealed, marked or never started
+        journal.close(remove=not run_dir.is_dir() or (run_dir / MANIFEST).exists() or (run_dir / INCOMPLETE).exists())
     seal_read_only(run_dir)
     write_reports_index(plan.report_root)
     return RunResult(run_dir=run_dir, index_path=index_path, manifest=manifest)

@@ -12,15 +12,24 @@ Every failure to write raises :class:`CannotWrite` (an ``OSError`` naming the pa
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
+
+# errors only a write raises: an OSError with one of these is a failed write even if untagged
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 
 class CannotWrite(OSError):
     """Writing ``filename`` failed (errno and strerror from the operating system)."""
 
-    operation = "write"
+
+def describe_os_error(exc: OSError) -> str:
+    """``cannot write <path>: <reason>`` (``cannot access`` when nothing says it was a write)."""
+    verb = "write" if isinstance(exc, CannotWrite) or exc.errno in _WRITE_ERRNOS else "access"
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"cannot {verb}{where}: {exc.strerror or exc}"
 
 
 @contextlib.contextmanager
