@@ -130,12 +130,10 @@ def _identifier(kind: str, pattern: str, rule: str):
 
 
 #: fund codes and the management company's code name the archive folders of a run
-FundCode = _identifier("a fund code", r"^[A-Z0-9][A-Z0-9_-]{0,15}$",
-                       "1 to 16 upper-case letters, digits, '_' or '-', starting with a letter or digit")
-CompanyCode = _identifier("a company code", r"^[A-Z0-9][A-Z0-9_-]{0,15}$",
-                          "1 to 16 upper-case letters, digits, '_' or '-', starting with a letter or digit")
-ShareClassCode = _identifier("a share class code", r"^[A-Z0-9][A-Z0-9_-]{0,15}$",
-                             "1 to 16 upper-case letters, digits, '_' or '-', starting with a letter or digit")
+_SHORT_CODE = (r"^[A-Z0-9][A-Z0-9_-]{0,15}$", "1 to 16 upper-case letters, digits, '_' or '-', starting with a letter or digit")
+FundCode = _identifier("a fund code", *_SHORT_CODE)
+CompanyCode = _identifier("a company code", *_SHORT_CODE)
+ShareClassCode = _identifier("a share class code", *_SHORT_CODE)
 #: account ids name the statement files under inbound/<date>/statements/ (an IBAN has up to 34 characters)
 AccountId = _identifier("an account id", r"^[A-Z0-9][A-Z0-9_-]{0,33}$",
                         "1 to 34 upper-case letters, digits, '_' or '-', starting with a letter or digit")
