@@ -48,6 +48,11 @@ Conventions
   day (``roll="forward"``), which is the market convention: a trade booked on a
   Saturday settles like a Monday trade.  The *cycle* is still looked up with the
   trade date as booked.
+* Except in the US, on a day the exchange is open and the Federal Reserve is closed
+  (Columbus Day, Veterans Day): FINRA's Uniform Practice (its published holiday
+  settlement schedule) settles that day's trades as if made on the previous business
+  day, so a Monday 2026-10-12 trade settles with the Friday's, on Tue 2026-10-13 at
+  T+1 (not 10-14).  :data:`PREVIOUS_DAY_REGIONS` lists the regions with this rule.
 * ``add_business_days(d, n)`` rolls a non-business ``d`` forward first, for every
   ``n`` (so Saturday + 0 = Monday, Saturday - 1 = Friday).
 """
@@ -93,6 +98,10 @@ OTC_CURRENCY_MAP: dict[str, tuple[str, str]] = {
     "GBP": ("UK", "UK_BANK"),
     "JPY": ("JP", "JP_BANK"),
 }
+
+#: regions where a trade on an exchange session that is not a settlement day counts from the
+#: previous settlement day (FINRA Uniform Practice: a bank holiday the exchange trades through)
+PREVIOUS_DAY_REGIONS = frozenset({"US"})
 
 _WEEKMASK = "1111100"
 _YEARS = range(CALENDAR_START.year, CALENDAR_END.year + 1)
@@ -518,7 +527,29 @@ def settlement_date(
     day before counting (market convention); the cycle is looked up on the booked date.
     """
     cycle = settlement_cycle(trade_date, mic, asset_class, currency)
-    return calendar_for(mic, currency, closures).add_business_days(trade_date, cycle)
+    start = _count_from(np.array([_to_day(trade_date)], dtype="datetime64[D]"), mic, currency, closures)[0]
+    return calendar_for(mic, currency, closures).add_business_days(_to_date(start), cycle)
+
+
+def _count_from(days: np.ndarray, market: str, currency: str | None, closures: pd.DataFrame | None) -> np.ndarray:
+    """The day a settlement cycle counts from, per trade date: the trade date itself, or in a
+    :data:`PREVIOUS_DAY_REGIONS` market the previous settlement day when the exchange traded on
+    a day that is not a settlement day (FINRA: Columbus Day and Veterans Day trades settle with
+    the previous business day's). Weekends and exchange holidays are left to roll forward."""
+    mkt, region, _payment, exchange = _resolve(market, currency)
+    if region not in PREVIOUS_DAY_REGIONS or not exchange or not len(days):
+        return days
+    settle = calendar_for(mkt, currency, closures)
+    sessions = _build_exchange_calendar(mkt, exchange, _closure_days(mkt, closures))
+    valid = ~np.isnat(days)
+    shift = np.zeros(days.shape, dtype=bool)
+    shift[valid] = (np.is_busday(days[valid], busdaycal=sessions._busdaycal)
+                    & ~np.is_busday(days[valid], busdaycal=settle._busdaycal))
+    if not shift.any():
+        return days
+    out = days.copy()
+    out[shift] = np.busday_offset(days[shift], -1, roll="forward", busdaycal=settle._busdaycal)
+    return out
 
 
 def settlement_dates(trades: pd.DataFrame, closures: pd.DataFrame | None = None) -> pd.Series:
@@ -568,7 +599,7 @@ def settlement_dates(trades: pd.DataFrame, closures: pd.DataFrame | None = None)
                     f"trade date {_to_date(first)} ({int(bad.sum())} trade(s))"
                 )
             res = np.full(len(pos), np.datetime64("NaT"), dtype="datetime64[D]")
-            res[valid] = cal.offset_array(days[valid], cycles[valid])
+            res[valid] = cal.offset_array(_count_from(days[valid], mkt, ccy or None, closures), cycles[valid])
             out[pos] = res
     return pd.Series(out.astype("datetime64[ns]"), index=trades.index, name="settlement_date")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Protocol
 
 import QuantLib as ql
 
@@ -82,18 +83,57 @@ def coupon_period(on: dt.date, maturity: dt.date, frequency: int) -> tuple[dt.da
         end = start
 
 
-def accrued_interest(on: dt.date, nominal: float, coupon_rate_pct: float, maturity: dt.date, frequency: int, convention: str, ex_coupon_days: int = 0) -> float:
+class BusinessDays(Protocol):
+    """What the ex-coupon rule needs of a calendar (``bo_lib.calendars.BusinessCalendar``)."""
+
+    def add_business_days(self, d: dt.date, n: int) -> dt.date: ...
+
+
+def ex_coupon_date(coupon_date: dt.date, ex_coupon_days: int, calendar: BusinessDays | None) -> dt.date:
+    """First day of the ex-coupon period before ``coupon_date``: ``ex_coupon_days`` business days
+    before it on the bond's payment calendar (UK gilts: seven business days, on the England and
+    Wales calendar; a coupon date on a weekend counts back from the following business day's eve,
+    so Sat 2026-11-07 goes ex on Thu 10-29). Without ex-coupon days the coupon date itself."""
+    if not ex_coupon_days:
+        return coupon_date
+    if calendar is None:
+        raise ValueError(f"an ex-coupon period of {ex_coupon_days} business days needs the bond's payment calendar")
+    return calendar.add_business_days(coupon_date, -int(ex_coupon_days))
+
+
+def record_date(coupon_date: dt.date, ex_coupon_days: int, calendar: BusinessDays | None) -> dt.date:
+    """The record date of a coupon: the business day before the ex-coupon date for a bond with an
+    ex-coupon period (the holder of record at its close is paid), else the coupon date."""
+    if not ex_coupon_days:
+        return coupon_date
+    return calendar.add_business_days(ex_coupon_date(coupon_date, ex_coupon_days, calendar), -1)
+
+
+def coupon_fraction(start: dt.date, end: dt.date, convention: str) -> float:
+    """The coupon of the period (start, end] as a fraction of the annual rate, by the bond's day
+    count: 1/frequency for ACT/ACT ICMA and 30/360 on regular dates; actual days / 360 or / 365
+    for ACT/360 and ACT/365F (a 92-day quarter of an ACT/360 bond pays rate x 92/360)."""
+    return year_fraction(start, end, convention, start, end)
+
+
+def coupon_per_100(start: dt.date, end: dt.date, coupon_rate_pct: float, convention: str) -> float:
+    """Coupon paid per 100 of nominal for the period (start, end]."""
+    return coupon_rate_pct * coupon_fraction(start, end, convention)
+
+
+def accrued_interest(on: dt.date, nominal: float, coupon_rate_pct: float, maturity: dt.date, frequency: int, convention: str,
+                     ex_coupon_days: int = 0, ex_calendar: BusinessDays | None = None) -> float:
     """Accrued interest on ``nominal`` at ``on`` (settlement-date convention not applied here).
 
-    Inside an ex-coupon period (the last ``ex_coupon_days`` calendar days before a coupon date) the
-    buyer does not receive the coupon, so accrual is negative: minus the interest from ``on`` to
-    the coupon date.
+    Inside an ex-coupon period (from the ex-coupon date, ``ex_coupon_days`` business days of
+    ``ex_calendar`` before the coupon date, to the coupon date) the buyer does not receive the
+    coupon, so accrual is negative: minus the interest from ``on`` to the coupon date.
     """
     start, end = coupon_period(on, maturity, frequency)
     coupon = nominal * coupon_rate_pct / 100.0
     if on == end:
         return 0.0
-    if ex_coupon_days and on > end - dt.timedelta(days=ex_coupon_days):
+    if ex_coupon_days and on >= ex_coupon_date(end, ex_coupon_days, ex_calendar):
         return -coupon * year_fraction(on, end, convention, start, end)
     fraction = year_fraction(start, on, convention, start, end)
     return coupon * fraction

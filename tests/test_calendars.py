@@ -81,6 +81,27 @@ def test_columbus_day_fed_closed_nyse_open():
     assert settlement_date(D(2025, 11, 10), "XNYS") == D(2025, 11, 12)
 
 
+def test_trade_on_a_fed_holiday_the_exchange_trades_settles_as_of_the_previous_business_day():
+    # FINRA's holiday schedule: trades of a day the NYSE is open and the Fed closed settle as if
+    # made on the previous business day. Columbus Day Mon 2026-10-12: Fri 10-09 and Mon 10-12
+    # trades both settle Tue 10-13 (T+1), Tue 10-13's on Wed 10-14.
+    assert settlement_date(D(2026, 10, 9), "XNYS") == D(2026, 10, 13)
+    assert settlement_date(D(2026, 10, 12), "XNYS") == D(2026, 10, 13)
+    assert settlement_date(D(2026, 10, 13), "XNYS") == D(2026, 10, 14)
+    # Veterans Day Wed 2026-11-11: Tue 11-10 and Wed 11-11 trades settle Thu 11-12.
+    assert settlement_date(D(2026, 11, 10), "XNYS") == D(2026, 11, 12)
+    assert settlement_date(D(2026, 11, 11), "XNYS") == D(2026, 11, 12)
+    # options and Nasdaq follow the same rule; a weekend trade still rolls forward
+    assert settlement_date(D(2026, 10, 12), "XNAS") == D(2026, 10, 13)
+    assert settlement_date(D(2026, 10, 10), "XNYS") == D(2026, 10, 14)
+    # US treasuries off-exchange: no exchange session on a Fed holiday, nothing to move back
+    assert settlement_date(D(2026, 10, 12), "XOFF", "government_bond", currency="USD") == D(2026, 10, 14)
+    # the vectorised path agrees
+    trades = pd.DataFrame({"trade_date": pd.to_datetime(["2026-10-12", "2026-11-11", "2026-10-13"]),
+                           "market": ["XNYS", "XNYS", "XNYS"], "asset_class": ["equity"] * 3})
+    assert list(settlement_dates(trades).dt.date) == [D(2026, 10, 13), D(2026, 11, 12), D(2026, 10, 14)]
+
+
 def test_fed_saturday_holiday_not_observed_on_friday():
     # Sat 2022-01-01: federal government observes Fri 2021-12-31, the Fed does not.
     assert calendar_for("XOFF", "USD").is_business_day(D(2021, 12, 31))

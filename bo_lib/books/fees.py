@@ -1,16 +1,35 @@
 """Fund expenses per share class: the management fee (% per annum of the previous day's class net
 assets), fixed fees (audit, administration: an annual amount accrued daily), and the performance
 fee with a per-share high-water mark and optional hurdle, accrued daily and crystallised at the
-end of its period. Accruals run over calendar days since the previous NAV on the fund's day basis
-(365 or 360). Pure arithmetic on floats and arrays; rounding happens where the NAV is struck.
+end of its period. Accruals run over calendar days on the fund's day basis (365 or 360): each NAV
+accrues from the day after the previous NAV's accrual to its own date, and the last NAV of a month
+accrues through the month's last calendar day (a month's fee holds every day of it, also the
+weekend or holiday after its last NAV, and the month's payment equals it). Pure arithmetic on floats and arrays; rounding happens where the NAV is struck.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+
+
+def accrued_through(nav_date: dt.date, next_nav_date: dt.date | None) -> dt.date:
+    """The last calendar day a NAV's fee accrual covers: its own date, or the month's last day when
+    the next NAV falls in a later month (Fri 30 Oct 2026 with the next NAV on Mon 2 Nov: 31 Oct)."""
+    following = next_nav_date or (nav_date + dt.timedelta(days=1))
+    if (following.year, following.month) == (nav_date.year, nav_date.month):
+        return nav_date
+    return dt.date(nav_date.year, nav_date.month, calendar.monthrange(nav_date.year, nav_date.month)[1])
+
+
+def accrual_days(previous_nav_date: dt.date, nav_date: dt.date, next_nav_date: dt.date | None) -> int:
+    """Calendar days of fee accrual at ``nav_date``: from the day after the previous NAV's accrual
+    (``accrued_through(previous_nav_date, nav_date)``) through its own (``accrued_through``).
+    Thu 29 -> Fri 30 Oct (next NAV Mon 2 Nov): 2 days (30 and 31 Oct); Fri 30 Oct -> Mon 2 Nov: 2 (1 and 2 Nov)."""
+    return (accrued_through(nav_date, next_nav_date) - accrued_through(previous_nav_date, nav_date)).days
 
 
 def management_fee_accrual(previous_net_assets, fee_pct_per_annum, days: int, day_basis: int):

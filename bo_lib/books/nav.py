@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from bo_lib.books import fees
-from bo_lib.books.accruals import income_entitlements
+from bo_lib.books.accruals import MARKET_CLAIM, income_entitlements
 from bo_lib.books.positions import roll_positions
 from bo_lib.books.state import BookState, make_state, prune_applied_events
 from bo_lib.books.valuation import cost_and_pnl, to_valuation_date, value_positions
@@ -46,7 +46,7 @@ from bo_lib.prices import as_ns, select_prices, valuation_prices
 
 #: the balance-sheet lines, in the order a statement of net assets shows them
 BALANCE_SHEET_LINES = ["investments", "accrued_interest", "cash_at_bank", "securities_sold_receivable", "securities_purchased_payable",
-                       "income_receivable", "subscriptions_receivable", "redemptions_payable", "fixed_fees_payable",
+                       "income_receivable", "market_claims", "subscriptions_receivable", "redemptions_payable", "fixed_fees_payable",
                        "management_fees_payable", "performance_fees_payable"]
 #: fee payments in the cash ledger: F<yymm><fund><class> (FX: fixed fees), P<yymm><fund><class> (a crystallised performance fee)
 MANAGEMENT_FEE_PREFIX, PERFORMANCE_FEE_PREFIX = "F", "P"
@@ -267,9 +267,11 @@ def strike_day(previous: BookState, day: DayInputs, fund: FundParameters, securi
     valuation = _valuation(positions, chosen, fx, securities, ts, fund.fund_code)
 
     # --- income, trades, capital and cash on the grid ---------------------------------------------
-    # entitlement: the trade-date holding at the previous close (an event the books learn late included)
+    # entitlement: the trade-date holding at the previous close (an event the books learn late
+    # included); paid on the holding of record, with market claims for the trades crossing it
     entitled = income_entitlements(todo[todo["basis"].eq("income")], previous.positions.assign(fund=fund.fund_code, effective_date=pd.NaT),
-                                   fund.fund_code, securities, fund.withholding_tax_pct, [d]).assign(recognised_on=ts)
+                                   fund.fund_code, securities, fund.withholding_tax_pct, [d],
+                                   pending_trades=pd.concat([previous.open_trades, day.trades], ignore_index=True)).assign(recognised_on=ts)
     income = pd.concat([previous.open_income.assign(recognised_on=index[0]), entitled], ignore_index=True)
     income["pay_on"] = _on_grid(income["pay_date"], grid)
     trades = pd.concat([previous.open_trades, todays_trades], ignore_index=True)
@@ -300,7 +302,8 @@ def strike_day(previous: BookState, day: DayInputs, fund: FundParameters, securi
         "investments": mv, "accrued_interest": ai, "cash_at_bank": bank,
         "securities_sold_receivable": _by_currency(sold, "trade_on", "net_amount", "settle_on", index, currencies),
         "securities_purchased_payable": -_by_currency(bought, "trade_on", "net_amount", "settle_on", index, currencies),
-        "income_receivable": _by_currency(income, "recognised_on", "net_amount", "pay_on", index, currencies),
+        "income_receivable": _by_currency(income[income["kind"].ne(MARKET_CLAIM)], "recognised_on", "net_amount", "pay_on", index, currencies),
+        "market_claims": _by_currency(income[income["kind"].eq(MARKET_CLAIM)], "recognised_on", "net_amount", "pay_on", index, currencies),
         "subscriptions_receivable": _by_currency(capital[capital["order_type"].eq("SUB")], "deal_on", "amount", "settle_on", index, currencies),
         "redemptions_payable": -_by_currency(capital[capital["order_type"].eq("RED")], "deal_on", "amount", "settle_on", index, currencies),
     }
@@ -407,7 +410,7 @@ def _strike_classes(previous: BookState, fund: FundParameters, d: dt.date, next_
                     capital: pd.DataFrame, capital_today: float, fee_paid: pd.DataFrame, flows_d: dict, index: pd.DatetimeIndex):
     """Step 4-5 for the day: the classes' split of the pool's result, fees, NAV per share, dealing."""
     ts = index[1]
-    days = (d - previous.business_date).days
+    days = fees.accrual_days(previous.business_date, d, next_nav_date)
     classes = {c.code: c for c in fund.share_classes}
     before = previous.classes.set_index("share_class")
     paid = {kind: fee_paid[fee_paid["kind"].eq(kind)].groupby("share_class")["amount"].sum() for kind in ("management", "fixed", "performance")}

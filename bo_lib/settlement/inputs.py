@@ -119,7 +119,10 @@ def _income_due(state, events: pd.DataFrame, fund: FundParameters, securities: p
     projected = income_entitlements(future, state.positions.assign(fund=fund.fund_code, effective_date=pd.NaT), fund.fund_code, securities,
                                     fund.withholding_tax_pct, sorted(pd.to_datetime(future["ex_date"]).dt.date.unique())) if len(future) else pd.DataFrame(columns=columns)
     due = pd.concat([state.open_income.reindex(columns=columns), projected.reindex(columns=columns)], ignore_index=True)
-    due = due.drop_duplicates("event_id").reset_index(drop=True)
+    # the income on the holding of record and any market claims on the event: one cash amount due
+    keys = [c for c in columns if c not in ("holding", "net_amount")]
+    due = due.fillna({"withholding_tax_pct": 0.0}).groupby(keys, as_index=False, sort=False, dropna=False)[["holding", "net_amount"]].sum()
+    due = due.drop_duplicates("event_id").reindex(columns=columns).reset_index(drop=True)
     for column in ("event_id", "event_type", "security_id", "currency"):
         due[column] = due[column].astype("str")
     for column in ("ex_date", "pay_date"):

@@ -752,6 +752,14 @@ def _orders_for_day(rng: np.random.Generator, fund: dict, d: dt.date, i: int, da
     return [{"investor_id": inv, "share_class": sc, "order_type": t, "amount": amt, "units": u} for inv, sc, t, amt, u in orders]
 
 
+def _fees_accrued_to(valuation_day: dt.date, next_valuation_day: dt.date) -> dt.date:
+    """The administrator accrues fees for every calendar day of a month in that month: the last
+    valuation of a month accrues through the month's last day (the weekend after a Friday 30th)."""
+    if (next_valuation_day.year, next_valuation_day.month) == (valuation_day.year, valuation_day.month):
+        return valuation_day
+    return (valuation_day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
 def _last_session_of_year(world: World, d: dt.date) -> bool:
     return world.session.add_business_days(d + dt.timedelta(days=1), 0).year != d.year
 
@@ -802,7 +810,8 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
         prev = world.opening_date
         settle_cal = calendars.calendar_for(fund["calendar"], base, world.universe.closures)
         for i, d in enumerate(world.dates):
-            days = (d - prev).days
+            following = world.dates[i + 1] if i + 1 < len(world.dates) else world.session.add_business_days(d + dt.timedelta(days=1), 0)
+            days = (_fees_accrued_to(d, following) - _fees_accrued_to(prev, d)).days
             # corporate actions since the previous valuation, on holdings at the previous close
             for ev in events[(events["ex_date"] > prev) & (events["ex_date"] <= d)].itertuples():
                 held = positions.get(ev.security_id, 0.0)
