@@ -17,17 +17,17 @@ The books' rules the figures follow (``bo_lib/books/nav.py``):
   - (the pool after dealing on P - class fees paid on D); it is split across the classes pro rata
   to their gross assets (net assets + their own fees accrued) at P, after dealing;
 * management fee accrued on D = class net assets at P (after dealing) x rate % p.a. x calendar
-  days (D - P) / the fund's day basis; a fixed fee = annual amount x days / day basis;
+  days / the fund's day basis, the days from the previous NAV's accrual to D's (the last NAV of a
+  month accrues through the month's last day); a fixed fee = annual amount x days / day basis;
 * NAV per share = round_half_up(net assets / units, nav decimals); a subscription dealt on D
   buys round_half_up(amount / NAV per share of D, unit decimals) units;
 * FX fixings are quoted X -> USD: a rate to a EUR base is rate(X->USD) / rate(EUR->USD), so
   USD -> EUR = 1 / rate(EUR->USD).
 
-Three rules the books get wrong today are written as they should be, each in its own
-``xfail(strict=True)`` test (they are being fixed in parallel; the fix flips them to passing, and
-strict makes it say so): (a) income entitlement on the settled holding at the record date with a
-market claim for a cum sale not settled by then, (b) an ACT/360 or ACT/365F coupon amount =
-nominal x rate x days in the period / 360 (365), (c) the month-end fee cut-off.
+Three rules an audit found broken have their own tests here: (a) income entitlement on the
+settled holding at the record date with a market claim for a cum sale not settled by then (paid
+with the sale's settlement), (b) an ACT/360 or ACT/365F coupon amount = nominal x rate x days in
+the period / 360 (365), (c) the month-end fee cut-off (every day of October accrued in October).
 """
 
 from __future__ import annotations
@@ -477,8 +477,6 @@ def test_a_cum_sale_settling_after_the_record_date_before_and_after_the_coupon(c
         assert row["nav_per_share"] == HANDA_NPS["cum"][day], day
 
 
-@pytest.mark.xfail(strict=True, reason="rule (a): the books entitle income on the trade-date holding at the previous close "
-                                       "(600,000: 12,200.00), not the settled holding at the record date (1,000,000: 20,333.33)")
 def test_a_cum_sale_settling_after_the_record_date_is_entitled_on_the_settled_nominal(coupon):
     _, result = coupon["cum"][D(2026, 10, 15)]
     income = _entitlement(result)
@@ -486,9 +484,6 @@ def test_a_cum_sale_settling_after_the_record_date_is_entitled_on_the_settled_no
     assert float(income["gross_amount"].max()) == pytest.approx(20_333.33, abs=CENT)  # 1,000,000 x 4% x 183 / 360
 
 
-@pytest.mark.xfail(strict=True, reason="rule (a): no market claim is booked for a cum sale unsettled at the record date: the "
-                                       "15 Oct NAV holds the full coupon received (1,126,422.22) instead of netting the claim "
-                                       "of 8,133.33 owed to the buyer")
 def test_a_cum_sale_settling_after_the_record_date_owes_the_buyer_a_market_claim(coupon):
     day = D(2026, 10, 15)
     _, result = coupon["cum"][day]
@@ -499,8 +494,6 @@ def test_a_cum_sale_settling_after_the_record_date_owes_the_buyer_a_market_claim
     assert float(result.pool_flows["pnl"].iloc[0]) == pytest.approx(66.67, abs=CENT)  # 600,000 x 4% x 1 / 360
 
 
-@pytest.mark.xfail(strict=True, reason="rule (b): the controls' expected coupon is nominal x rate / frequency (20,000.00), not "
-                                       "nominal x rate x actual days / 360 or 365")
 @pytest.mark.parametrize("day_count, amount", [("ACT/360", 20_333.33),  # 1,000,000 x 4% x 183 / 360
                                                ("ACT/365F", 20_054.79)])  # 1,000,000 x 4% x 183 / 365
 def test_the_coupon_of_an_act360_or_act365f_bond_counts_the_days_of_its_period(day_count, amount):
@@ -589,8 +582,6 @@ def test_cut_off_fund_figures_the_rule_does_not_change(cut_off):
     assert _class(fixed[D(2026, 11, 2)][1], D(2026, 11, 2), "A")["nav_per_share"] == 99.9950  # 9,999,500.00 / 100,000
 
 
-@pytest.mark.xfail(strict=True, reason="rule (c): the last NAV of October (Fri 30 Oct) accrues 1 day; 31 Oct is accrued on "
-                                       "Mon 2 Nov, in November (R 99.9900 instead of 99.9850)")
 def test_the_last_nav_of_a_month_accrues_the_fee_to_the_month_end(cut_off):
     day = D(2026, 10, 30)
     _, result = cut_off["management"][day]
@@ -607,8 +598,6 @@ def test_the_last_nav_of_a_month_accrues_the_fee_to_the_month_end(cut_off):
     assert october == pytest.approx({"R": 599.98, "I": 359.9952}, abs=SIX)
 
 
-@pytest.mark.xfail(strict=True, reason="rule (c): Mon 2 Nov accrues 3 days (31 Oct, 1, 2 Nov) instead of November's 2, so "
-                                       "October's fee paid leaves 31 Oct's accrual mixed into November's")
 def test_the_october_fee_paid_leaves_only_novembers_accrual(cut_off):
     day = D(2026, 11, 2)
     _, result = cut_off["management"][day]
@@ -621,8 +610,6 @@ def test_the_october_fee_paid_leaves_only_novembers_accrual(cut_off):
         assert _class(result, day, share_class)["net_assets"] == pytest.approx(net_assets, abs=CENT)
 
 
-@pytest.mark.xfail(strict=True, reason="rule (c), fixed fees: the last NAV of October accrues 1 day of the audit fee, not 2 "
-                                       "(30 and 31 Oct): payable 200.00 instead of 300.00, NAV 99.9980 instead of 99.9970")
 def test_the_last_nav_of_a_month_accrues_the_fixed_fee_to_the_month_end(cut_off):
     day = D(2026, 10, 30)
     _, result = cut_off["fixed"][day]

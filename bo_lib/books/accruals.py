@@ -69,16 +69,17 @@ def market_claims(events: pd.DataFrame, pending_trades: pd.DataFrame | None) -> 
     the register: the seller is paid and owes the buyer the income (a market claim). A trade made
     on or after the ex-date that settles by the record date puts the buyer on the register without
     the entitlement (a reverse claim). Columns: event_id, trade_id, counterparty, claim_quantity
-    (positive: the fund claims the income from the counterparty; negative: the fund owes it).
-    ``pending_trades``: the fund's trades not settled at the close before the recognition (and the
+    (positive: the fund claims the income from the counterparty; negative: the fund owes it) and
+    claim_pay_date (the event's pay date, or the trade's settlement when later: a claim settles
+    with its trade). ``pending_trades``: the fund's trades not settled at the close before the recognition (and the
     day's), with trade_date, settlement_date, side, quantity, security_id, trade_id, broker_id.
     """
-    cols = ["event_id", "trade_id", "counterparty", "claim_quantity"]
+    cols = ["event_id", "trade_id", "counterparty", "claim_quantity", "claim_pay_date"]
     if pending_trades is None or pending_trades.empty or events.empty:
         return pd.DataFrame(columns=cols)
     t = pending_trades.assign(trade_date=pd.to_datetime(pending_trades["trade_date"]), settlement_date=pd.to_datetime(pending_trades["settlement_date"]))
     t = t.assign(signed=np.where(t["side"].eq("BUY"), 1.0, -1.0) * t["quantity"].astype("float64"))
-    pairs = events[["event_id", "security_id", "ex_date", "record_date"]].merge(t, on="security_id", how="inner")
+    pairs = events[["event_id", "security_id", "ex_date", "record_date", "pay_date"]].merge(t, on="security_id", how="inner")
     if pairs.empty:
         return pd.DataFrame(columns=cols)
     ex, record = pd.to_datetime(pairs["ex_date"]), pd.to_datetime(pairs["record_date"]).fillna(pd.to_datetime(pairs["ex_date"]))
@@ -90,7 +91,9 @@ def market_claims(events: pd.DataFrame, pending_trades: pd.DataFrame | None) -> 
     quantity = np.where(cum_late[cum_late | ex_early], claims["signed"], -claims["signed"])
     return pd.DataFrame({"event_id": claims["event_id"].to_numpy(), "trade_id": claims["trade_id"].to_numpy(),
                          "counterparty": claims["broker_id"].fillna("").to_numpy() if "broker_id" in claims else "",
-                         "claim_quantity": quantity})
+                         "claim_quantity": quantity,
+                         # a claim is paid on the pay date, or when its trade settles if that is later
+                         "claim_pay_date": np.maximum(pd.to_datetime(claims["pay_date"]).to_numpy(), claims["settlement_date"].to_numpy())})
 
 
 def income_entitlements(corporate_actions: pd.DataFrame, movements: pd.DataFrame, fund: str, securities: pd.DataFrame,
@@ -125,6 +128,7 @@ def income_entitlements(corporate_actions: pd.DataFrame, movements: pd.DataFrame
     claimed = claims.groupby("event_id")["claim_quantity"].sum()
     income = ev.assign(kind=INCOME, trade_id="", counterparty="", holding=ev["entitled"] - ev["event_id"].map(claimed).fillna(0.0))
     claim_rows = claims.merge(ev.drop(columns=["entitled"]), on="event_id").rename(columns={"claim_quantity": "holding"}).assign(kind=MARKET_CLAIM)
+    claim_rows = claim_rows.assign(pay_date=claim_rows["claim_pay_date"]).drop(columns="claim_pay_date")
     rows = pd.concat([income, claim_rows], ignore_index=True) if len(claim_rows) else income
     rows = rows[rows["holding"].ne(0)].copy()
     country = rows["security_id"].map(securities.set_index("security_id")["country"])

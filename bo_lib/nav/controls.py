@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from bo_lib.daycount import coupon_period
+from bo_lib.daycount import coupon_per_100, coupon_period
 from bo_lib.rag import AMBER, GREEN, RED, worst_first
 
 #: a shadow NAV within this % of the administrator's agrees (NAV per share rounding, fee accrual cents)
@@ -122,7 +122,8 @@ def coupons_without_event(valuation: pd.DataFrame, securities: pd.DataFrame, cor
             nominal = held.loc[held["security_id"].eq(sid) & held["nav_date"].le(on), :].sort_values("nav_date")
             qty = float(nominal.loc[nominal["nav_date"].eq(nominal["nav_date"].max()), "quantity"].sum()) if len(nominal) else 0.0
             if not booked and qty:
-                amount = qty * float(b["coupon_rate"]) / freq / 100
+                start = coupon_period(end, maturity, freq)[0]
+                amount = qty * coupon_per_100(start, end, float(b["coupon_rate"]), str(b["day_count"])) / 100
                 rows.append({"security_id": sid, "coupon_date": on, "nominal": qty, "coupon_amount": amount, "currency": b["currency"], "rag": AMBER,
                              "detail": f"coupon of {end} due per the bond's schedule: accrued interest reset, no INTR event, no coupon income booked"})
             if end >= maturity:
