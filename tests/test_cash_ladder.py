@@ -49,7 +49,10 @@ def test_flows_trades_capital_and_coupon(glbd):
     assert flows.loc["T261106GLBD003", "amount"] == -763_787.62  # purchase settling 2026-11-10
     coupon = flows.loc["CI261107BD00004"]  # the gilt's coupon on 2026-11-09: 2.125 per 100 nominal
     assert coupon["flow_type"] == "coupon" and coupon["account"] == "GB29NWBK60161331926819"
-    assert coupon["amount"] == pytest.approx(9_010_000 * 2.125 / 100)
+    # paid to the holder of record at the close of Wed 28 Oct (the gilt goes ex seven UK business days before
+    # its Sat 7 Nov coupon, on Thu 29 Oct): 10,900,000 settled nominal; the 1,150,000 sold on 28 Oct settles on
+    # the ex-date, so it was sold ex and the coupon stays with the fund: 10,900,000 x 2.125% = 231,625.00
+    assert coupon["amount"] == pytest.approx(10_900_000 * 2.125 / 100)
     assert "T261030GLBD904" not in flows.index  # the failing sale is cash at risk, not a projected flow
     risk = result.at_risk.set_index("reference")
     assert risk.loc["T261030GLBD904", "amount"] == 477_612.86
@@ -64,5 +67,5 @@ def test_overdraft_is_flagged(glbd):
     ladder = cash_ladder.cash_ladder(balances, result.flows, cash_ladder.at_risk(result.report, cash_accounts), FINAL, 5)
     gbp = ladder[ladder["currency"].eq("GBP")].set_index("day")
     assert not gbp.loc[0, "overdraft"] and gbp.loc[1, "overdraft"]  # two gilt purchases exceed cash + coupon on 2026-11-09
-    assert gbp.loc[1, "projected_balance"] == pytest.approx(1_000_000 + 191_462.50 - 1_145_333.08 - 884_845.84)
+    assert gbp.loc[1, "projected_balance"] == pytest.approx(1_000_000 + 231_625.00 - 1_145_333.08 - 884_845.84)
     assert cash_ladder.ladder_breaks(ladder).empty

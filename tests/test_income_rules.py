@@ -21,6 +21,8 @@ T = pd.Timestamp
 SECURITIES = pd.DataFrame([
     {"security_id": "GILT", "asset_class": "government_bond", "country": "GB", "currency": "GBP", "coupon_rate": 4.25, "coupon_frequency": 2,
      "day_count": "ACT/ACT ICMA", "maturity_date": "2032-11-07", "ex_coupon_days": 7},
+    {"security_id": "NOEX", "asset_class": "corporate_bond", "country": "GB", "currency": "GBP", "coupon_rate": 4.25, "coupon_frequency": 2,
+     "day_count": "ACT/ACT ICMA", "maturity_date": "2032-11-07", "ex_coupon_days": 0},
     {"security_id": "FRN360", "asset_class": "corporate_bond", "country": "NO", "currency": "EUR", "coupon_rate": 4.10, "coupon_frequency": 4,
      "day_count": "ACT/360", "maturity_date": "2029-01-20", "ex_coupon_days": 0},
     {"security_id": "DEEQ", "asset_class": "equity", "country": "DE", "currency": "EUR", "coupon_rate": None, "coupon_frequency": None,
@@ -45,18 +47,19 @@ GILT_COUPON = pd.DataFrame([{"event_id": "CI261107GILT", "event_type": "INTR", "
                              "gross_rate": 2.125, "event_status": "CONF"}])
 
 
-def test_gilt_coupon_is_paid_on_the_holding_of_record_with_market_claims_for_the_trades_crossing_it():
-    # The gilt goes ex on Thu 29 Oct (seven UK business days before Sat 7 Nov), record date Wed 28 Oct.
+def test_a_coupon_is_paid_on_the_holding_of_record_with_market_claims_for_the_trades_crossing_it():
+    # A bond without an ex-coupon period whose coupon the agent announces ex Thu 29 Oct, record Wed 28 Oct
+    # (trades are cum or ex by trade date, as for shares).
     # Opening 10,240,000 nominal. Three trades:
     #  S1 sells 1,000,000 on Wed 28 Oct (cum), settles Thu 29 Oct: after the record date, so the fund is still
     #     on the register for it and owes the buyer the coupon: a market claim of -1,000,000 x 2.125% = -21,250.00
     #  B1 buys 500,000 on Tue 27 Oct (cum), settles Thu 29 Oct: the fund is entitled but not on the register:
     #     it claims 500,000 x 2.125% = +10,625.00 from the seller
     #  S2 sells 1,230,000 on Fri 30 Oct (ex), settles Mon 2 Nov: sold ex-coupon, the fund keeps the coupon, no claim
-    trades = [_trade("S1", "GILT", "SELL", 1_000_000, "2026-10-28", "2026-10-29"),
-              _trade("B1", "GILT", "BUY", 500_000, "2026-10-27", "2026-10-29", "BRK-NOR"),
-              _trade("S2", "GILT", "SELL", 1_230_000, "2026-10-30", "2026-11-02")]
-    out = income_entitlements(GILT_COUPON, _movements({"GILT": 10_240_000}, trades), "F", SECURITIES, {}, [D(2026, 10, 29)],
+    trades = [_trade("S1", "NOEX", "SELL", 1_000_000, "2026-10-28", "2026-10-29"),
+              _trade("B1", "NOEX", "BUY", 500_000, "2026-10-27", "2026-10-29", "BRK-NOR"),
+              _trade("S2", "NOEX", "SELL", 1_230_000, "2026-10-30", "2026-11-02")]
+    out = income_entitlements(GILT_COUPON.assign(security_id="NOEX"), _movements({"NOEX": 10_240_000}, trades), "F", SECURITIES, {}, [D(2026, 10, 29)],
                               pending_trades=pd.DataFrame(trades)).set_index(["kind", "trade_id"])
     # entitled (trade-date holding at the close of 28 Oct): 10,240,000 - 1,000,000 + 500,000 = 9,740,000
     # holder of record (settled at the close of 28 Oct): 10,240,000 -> the custodian pays 10,240,000 x 2.125% = 217,600.00
@@ -74,9 +77,9 @@ def test_gilt_coupon_is_paid_on_the_holding_of_record_with_market_claims_for_the
     assert sorted(claims["trade_id"]) == ["B1", "S1"]
 
 
-def test_a_sale_made_ex_coupon_keeps_the_whole_coupon():
-    # The sample world's case: GLBD holds 10,240,000 of the gilt and sells 1,230,000 ex-coupon on 30 Oct
-    # (settling 2 Nov, after the 28 Oct record date): entitled on all 10,240,000 = GBP 217,600.00, no claim.
+def test_a_gilt_sold_after_the_ex_date_keeps_the_whole_coupon():
+    # 10,240,000 of the gilt held; 1,230,000 sold ex-coupon on 30 Oct (settling 2 Nov, after the 28 Oct
+    # record date): entitled on all 10,240,000 = GBP 217,600.00, no claim.
     trades = [_trade("S2", "GILT", "SELL", 1_230_000, "2026-10-30", "2026-11-02")]
     out = income_entitlements(GILT_COUPON, _movements({"GILT": 10_240_000}, []), "F", SECURITIES, {}, [D(2026, 10, 29)],
                               pending_trades=pd.DataFrame(trades))
@@ -147,3 +150,20 @@ def test_month_end_fee_accrual_holds_every_day_of_the_month():
     days = [D(2026, 9, 30)] + [D(2026, 10, x) for x in (1, 2, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16, 19, 20, 21, 22, 23, 26, 27, 28, 29, 30)] + [D(2026, 11, 2)]
     october = sum(accrual_days(p, d, n) for p, d, n in zip(days, days[1:], days[2:]))
     assert october == 31
+
+
+def test_a_gilt_sold_cum_settling_on_the_ex_date_is_still_the_sellers_coupon():
+    # The sample world's GLBD: 10,900,000 nominal settled at the close of Tue 27 Oct; it sells 1,150,000
+    # on Wed 28 Oct (the record date) for settlement Thu 29 Oct, the ex-date: a gilt trade settling on or
+    # after the ex-dividend date is ex (the sale was priced with negative accrued interest), so GLBD stays on
+    # the register and keeps the coupon on all 10,900,000 (10,900,000 x 2.125% = GBP 231,625.00), no claim.
+    # It also sells 1,230,000 on Fri 30 Oct (settling 2 Nov) and buys 490,000 on Thu 29 Oct: both after the record date.
+    trades = [_trade("S28", "GILT", "SELL", 1_150_000, "2026-10-28", "2026-10-29"),
+              _trade("B29", "GILT", "BUY", 490_000, "2026-10-29", "2026-10-30"),
+              _trade("S30", "GILT", "SELL", 1_230_000, "2026-10-30", "2026-11-02")]
+    pending = pd.DataFrame(trades[:1])  # what is unsettled at the close of 28 Oct (the NAV of 29 Oct recognises the coupon)
+    out = income_entitlements(GILT_COUPON, _movements({"GILT": 10_900_000}, trades), "F", SECURITIES, {}, [D(2026, 10, 29)],
+                              pending_trades=pending)
+    assert list(out["kind"]) == [INCOME]
+    assert out["holding"].iloc[0] == 10_900_000
+    assert out["net_amount"].iloc[0] == pytest.approx(231_625.00)

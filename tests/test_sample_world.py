@@ -655,6 +655,14 @@ def _holding_before(w: LongWorld, fund: str, sid: str, day: str) -> float:
     return float(qty + t.loc[(t["fund"] == fund) & (t["security_id"] == sid) & (t["trade_date"] < day), "delta"].sum())
 
 
+def _settled_by(w: LongWorld, fund: str, sid: str, day: str) -> float:
+    """Settled holding at the close of ``day``: the opening plus the trades settling on or before it."""
+    op = w.opening("positions.csv")
+    qty = op.loc[(op["fund"] == fund) & (op["security_id"] == sid), "quantity"].astype(float).sum()
+    t = _trade_date_holdings(w)
+    return float(qty + t.loc[(t["fund"] == fund) & (t["security_id"] == sid) & (t["settlement_date"] <= day), "delta"].sum())
+
+
 def test_long_world_episodes_every_27_business_days_and_every_story_in_each(long_world):
     w = long_world
     assert w.anchors == [w.dates[i] for i in range(len(w.dates) - 1, 19, -27)][::-1]
@@ -898,7 +906,9 @@ def test_long_world_every_coupon_of_every_held_bond_has_its_intr_event(long_worl
         b = sec.loc[sid]
         ex_days = int(float(b["ex_coupon_days"] or 0))
         for c in _coupon_dates(dt.date.fromisoformat(b["maturity_date"]), int(float(b["coupon_frequency"])), opening_date - dt.timedelta(days=1)):
-            ex = c - dt.timedelta(days=ex_days - 1) if ex_days else c
+            uk_or_other = calendars.calendar_for("XOFF", b["currency"])
+            # gilts go ex seven business days of the UK calendar before the coupon, record the business day before
+            ex = uk_or_other.add_business_days(c, -ex_days) if ex_days else c
             if not opening_date < ex <= final:
                 continue
             eid = f"CI{c:%y%m%d}{sid}"
@@ -907,10 +917,15 @@ def test_long_world_every_coupon_of_every_held_bond_has_its_intr_event(long_worl
             pay = calendars.calendar_for("XOFF", b["currency"]).add_business_days(c, 0)  # weekend coupons roll forward
             while not sessions.is_business_day(pay):  # ... and to a day the sources deliver files (only the Bund's 2027-02-15, Presidents' Day)
                 pay = calendars.calendar_for("XOFF", b["currency"]).add_business_days(pay + dt.timedelta(days=1), 0)
-            record = c - dt.timedelta(days=ex_days) if ex_days else c
+            record = uk_or_other.add_business_days(ex, -1) if ex_days else c
             assert (ev["event_type"], ev["security_id"], ev["ex_date"], ev["record_date"], ev["pay_date"]) == (
                 "INTR", sid, ex.isoformat(), record.isoformat(), pay.isoformat()), eid
-            assert float(ev["gross_rate"]) == pytest.approx(float(b["coupon_rate"]) / float(b["coupon_frequency"]))
+            # the coupon per 100 by the day count: ACT/360 and ACT/365F count the period's actual days
+            months = 12 // int(float(b["coupon_frequency"]))
+            previous = (pd.Timestamp(c) - pd.DateOffset(months=months)).date()
+            per_100 = {"ACT/360": float(b["coupon_rate"]) * (c - previous).days / 360,
+                       "ACT/365F": float(b["coupon_rate"]) * (c - previous).days / 365}.get(b["day_count"], float(b["coupon_rate"]) / float(b["coupon_frequency"]))
+            assert float(ev["gross_rate"]) == pytest.approx(per_100, abs=1e-9), eid
             announced = dt.date.fromisoformat(ev["announcement_date"])
             assert announced == first if (ex - first).days <= 40 else 30 <= (ex - announced).days <= 40, eid
             days_listed = set(feed.loc[feed["event_id"] == eid, "file_date"])
@@ -918,7 +933,8 @@ def test_long_world_every_coupon_of_every_held_bond_has_its_intr_event(long_worl
             if pay > final:
                 continue
             for fund in ("GLBD",):
-                nominal = _holding_before(w, fund, sid, ex.isoformat())
+                # a gilt trades ex by settlement date: its coupon is the holder of record's (settled at the record date)
+                nominal = _settled_by(w, fund, sid, record.isoformat()) if ex_days else _holding_before(w, fund, sid, ex.isoformat())
                 if not nominal:
                     continue
                 amount = round(nominal * float(ev["gross_rate"]) / 100, 2)
@@ -928,9 +944,9 @@ def test_long_world_every_coupon_of_every_held_bond_has_its_intr_event(long_worl
                 assert float(books["amount"].iloc[0]) == pytest.approx(amount)
                 assert list(paid[["value_date", "transaction_code", "amount"]].itertuples(index=False, name=None)) == [(pay.isoformat(), "NINT", amount)], eid
     assert set(events.index[events["event_type"] == "INTR"]) == expected
-    # the gilt's weekend coupon: ex-coupon seven days, paid on the Monday
     gilt = events.loc["CI261107BD00004"]
-    assert (gilt["ex_date"], gilt["record_date"], gilt["pay_date"]) == ("2026-11-01", "2026-10-31", "2026-11-09")
+    # coupon Sat 7 Nov: ex seven UK business days before (Thu 29 Oct), record Wed 28 Oct, paid Mon 9 Nov
+    assert (gilt["ex_date"], gilt["record_date"], gilt["pay_date"]) == ("2026-10-29", "2026-10-28", "2026-11-09")
 
 
 def test_long_world_the_maturing_note_is_bought_held_and_redeemed(long_world):

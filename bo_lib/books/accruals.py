@@ -26,6 +26,11 @@ def ex_coupon_days(bond: pd.Series) -> int:
     return int(days) if days is not None and pd.notna(days) else 0
 
 
+def _ex_coupon_days_of(securities: pd.DataFrame) -> pd.Series:
+    column = securities["ex_coupon_days"] if "ex_coupon_days" in securities else pd.Series(0, index=securities.index)
+    return pd.Series(pd.to_numeric(column, errors="coerce").fillna(0).to_numpy(), index=securities["security_id"])
+
+
 def accrued_interest_per_nominal(securities: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
     """Accrued interest per 1 of nominal for each (security_id, price_date) pair of a bond, by the
     bond's coupon, frequency, day count and ex-coupon days. Negative inside an ex-coupon period.
@@ -102,11 +107,14 @@ def income_entitlements(corporate_actions: pd.DataFrame, movements: pd.DataFrame
     """Cash income the fund is entitled to from the corporate-actions feed: dividends (DVCA) net of
     the fund's withholding-tax rate for the issuer's country, coupons (INTR) per 100 of nominal.
 
-    The fund is entitled on its trade-date holding at the close before the ex-date. The issuer
-    pays the holder of record: the settled holding at the record date, which differs by the
-    trades crossing it (``market_claims``). So each event gives an ``income`` row on the holding
-    of record (what the custodian pays) and a ``market claim`` row per crossing trade (what a
-    counterparty owes the fund, or the fund owes it); together they are the entitlement.
+    The issuer pays the holder of record: the settled holding at the record date. The fund is
+    entitled on its trade-date holding at the close before the ex-date, which differs by the trades
+    crossing the record date (``market_claims``). So each event gives an ``income`` row on the
+    holding of record (what the custodian pays) and a ``market claim`` row per crossing trade (what
+    a counterparty owes the fund, or the fund owes it); together they are the entitlement. A bond
+    with an ex-coupon period (UK gilts, record date the business day before the ex-date) trades ex
+    by settlement date: a trade settling after the record date was priced ex (negative accrued
+    interest), so the coupon is the holder of record's and there is no claim.
 
     Recognised on the first valuation date on or after the ex-date (income in the NAV), receivable
     until the pay date. Amounts are rounded half-up to cents per row. Columns: ``INCOME_COLUMNS``.
@@ -127,6 +135,10 @@ def income_entitlements(corporate_actions: pd.DataFrame, movements: pd.DataFrame
     claims = market_claims(ev, pending_trades)
     claimed = claims.groupby("event_id")["claim_quantity"].sum()
     income = ev.assign(kind=INCOME, trade_id="", counterparty="", holding=ev["entitled"] - ev["event_id"].map(claimed).fillna(0.0))
+    # a bond with an ex-coupon period (the gilts) trades ex by settlement date: whoever is on the
+    # register at the record date has the coupon, the crossing trade was priced ex, nothing to claim
+    by_settlement = set(ev.loc[ev["security_id"].map(_ex_coupon_days_of(securities)).gt(0), "event_id"])
+    claims = claims[~claims["event_id"].isin(by_settlement)]
     claim_rows = claims.merge(ev.drop(columns=["entitled"]), on="event_id").rename(columns={"claim_quantity": "holding"}).assign(kind=MARKET_CLAIM)
     claim_rows = claim_rows.assign(pay_date=claim_rows["claim_pay_date"]).drop(columns="claim_pay_date")
     rows = pd.concat([income, claim_rows], ignore_index=True) if len(claim_rows) else income

@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from bo_lib import calendars
 from bo_lib.data.layout import INBOUND_FILES, OPENING_FILES, REFERENCE_FILES, statement_path
-from bo_lib.data.sample_world import feeds, simulate
+from bo_lib.data.sample_world import conventions, feeds, simulate
 from bo_lib.data.sample_world.universe import MATURING_BOND_ID, build_universe, business_dates_from
 from bo_lib.money import round_half_up_array
 
@@ -75,7 +74,7 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
     rng = np.random.default_rng(seed)
     universe = build_universe(rng, n_funds=funds, n_securities=securities)
     simulate.assign_roles(universe)
-    cal = calendars.trading_calendar("XNYS", universe.closures)
+    cal = conventions.exchange_sessions("XNYS", universe.closures)
     dates = business_dates_from(opening_date, days, cal)
     all_dates = [opening_date] + dates
     # the maturing note's prices come from a stream of their own: the main stream is untouched by it
@@ -335,7 +334,7 @@ def _tell_static_stories(world: simulate.World, story: feeds.SeededExceptions) -
                           isin=ev["isin"], note="dividend paid net of 26.375% German withholding; the books expect the 15% treaty rate; "
                           "the bank refunds the difference (same reference) three days after the anchor", refunded_on=d[ep.wht_refund])
         if "USEQ" in funds:
-            settle_cal = calendars.calendar_for(funds["USEQ"]["calendar"], funds["USEQ"]["base_currency"], world.universe.closures)
+            settle_cal = conventions.settlement_calendar(funds["USEQ"]["calendar"], funds["USEQ"]["base_currency"], world.universe.closures)
             settles = world.roll_to_session(settle_cal.add_business_days(d[a - 1], simulate.SETTLEMENT_DAYS_CAPITAL["USEQ"]), settle_cal)
             story.add("cash", "legitimate_identical_entries", "USEQ", settles if settles <= fin else anchor, episode=anchor,
                       note="two identical 250,000.00 subscriptions from NOM-PLATFORM-02 settle the same day: two entries, not a duplicate (not an exception)",

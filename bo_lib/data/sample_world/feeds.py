@@ -11,11 +11,11 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from bo_lib import calendars
 from bo_lib.data.formats.camt053 import write_camt053
 from bo_lib.data.formats.mt940 import write_mt940
 from bo_lib.data.formats.statement import BankStatement, StatementEntry
-from bo_lib.data.sample_world.simulate import BANK_CHARGE, MATURING_BOND_ID, WHT_CHARGED_PCT, World, cash_account, fx_rate
+from bo_lib.data.sample_world import conventions
+from bo_lib.data.sample_world.simulate import BANK_CHARGE, coupon_holder_of_record, MATURING_BOND_ID, WHT_CHARGED_PCT, World, cash_account, fx_rate
 from bo_lib.money import round_half_up_array
 
 TRADE_COLUMNS = ["trade_id", "fund", "account", "security_id", "isin", "side", "quantity", "price", "currency", "gross_amount",
@@ -279,7 +279,7 @@ def plan_bank_charges(world: World) -> None:
     if "USEQ" not in funds:
         return
     account = cash_account(funds["USEQ"], "USD")
-    cal = calendars.calendar_for("XOFF", "USD")
+    cal = conventions.payment_calendar("USD")
     for ep in world.episodes:
         if ep.charge is None:
             continue
@@ -312,7 +312,8 @@ def cash_entries(world: World, settlements: pd.DataFrame, view: str = "bank") ->
     refunds = []
     for ev in events[events["event_type"].isin(["DVCA", "INTR", "REDM"])].itertuples():
         for fund in funds.values():
-            held = _holding_at(world, fund["fund_code"], ev.security_id, ev.ex_date)
+            of_record = coupon_holder_of_record(world, fund["fund_code"], ev)
+            held = _holding_at(world, fund["fund_code"], ev.security_id, ev.ex_date) if of_record is None else of_record
             if not held:
                 continue
             if ev.event_type == "DVCA":
@@ -402,7 +403,7 @@ def bank_statements(world: World, entries: pd.DataFrame, story: SeededExceptions
     for fund in world.universe.funds:
         for acct in fund["cash_accounts"]:
             account, ccy = acct["account"], acct["currency"]
-            cal = calendars.calendar_for("XOFF", ccy)
+            cal = conventions.payment_calendar(ccy)
             opening = world.opening_cash[(world.opening_cash["account"] == account)]["balance"].sum()
             balance = Decimal(str(opening))
             seq = 0
@@ -527,12 +528,12 @@ def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.Dat
             extra = {"confirm_id": f"C{d:%y%m%d}NOR7731", "broker_id": "BRK-NOR", "client_reference": f"T{d:%y%m%d}USEQ977",
                      "account": funds["USEQ"]["securities_accounts"][0]["account"], "isin": sec["isin"], "side": "BUY", "quantity": 1_200.0,
                      "price": px, "currency": "USD", "gross_amount": gross, "commission": comm, "fees": 0.0, "net_amount": gross + comm,
-                     "trade_date": d, "settlement_date": calendars.settlement_date(d, sec["mic"], "equity", "USD")}
+                     "trade_date": d, "settlement_date": conventions.settlement_date(d, sec["mic"], "equity", "USD")}
             conf = pd.concat([conf, pd.DataFrame([extra])], ignore_index=True)
             story.add("trade", "confirm_without_trade", "USEQ", d, episode=episode, confirm_id=extra["confirm_id"],
                       client_reference=extra["client_reference"], broker_id="BRK-NOR")
     if i + 1 in anchors and (tid := pick("GLBD", 0) or pick("USEQ", 3)) is not None:
-        cal = calendars.calendar_for("XNYS", "USD")
+        cal = conventions.settlement_calendar("XNYS", "USD")
         conf.loc[at(tid), "settlement_date"] = cal.add_business_days(conf.loc[at(tid), "settlement_date"].iloc[0], 1)
         story.add("trade", "trade_settlement_date_difference", str(t.loc[t["trade_id"] == tid, "fund"].iloc[0]), d,
                   episode=world.dates[i + 1], trade_id=tid, field="settlement_date")

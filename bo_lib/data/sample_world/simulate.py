@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bo_lib import calendars
+from bo_lib.data.sample_world import conventions
 from bo_lib.data.sample_world.universe import MATURING_BOND_ID, Universe, fund_eligible_securities
 from bo_lib.money import round_half_up_array
-from bo_lib.daycount import accrued_interest, coupon_period
 
 FX_START = {"USD": 1.0, "EUR": 1.0850, "GBP": 1.2900, "CHF": 1.1300, "JPY": 0.006700}  # USD per unit
 SEC_FEE_RATE = 0.0000278  # SEC Section 31 fee on US equity sales
@@ -91,7 +90,7 @@ class World:
     fee_payments: pd.DataFrame = field(default_factory=pd.DataFrame)
     fails: pd.DataFrame = field(default_factory=pd.DataFrame)  # seeded settlement fails
     seeded: list[dict] = field(default_factory=list)
-    session: calendars.BusinessCalendar | None = None  # the date grid: NYSE sessions (every feed arrives on them)
+    session: conventions.Calendar | None = None  # the date grid: NYSE sessions (every feed arrives on them)
     episodes: list[Episode] = field(default_factory=list)  # oldest first
     seeded_trades: pd.DataFrame = field(default_factory=pd.DataFrame)  # OMS trades of the stories and schedules
     bank_charges: list[dict] = field(default_factory=list)
@@ -126,13 +125,13 @@ class World:
 
     def bank_day(self, i: int, currency: str) -> int | None:
         """First date index from ``i`` on that is a business day of ``currency``'s payment system."""
-        cal = calendars.calendar_for("XOFF", currency)
+        cal = conventions.payment_calendar(currency)
         for j in range(max(i, 0), len(self.dates)):
             if cal.is_business_day(self.dates[j]):
                 return j
         return None
 
-    def roll_to_session(self, day: dt.date, cal: calendars.BusinessCalendar) -> dt.date:
+    def roll_to_session(self, day: dt.date, cal: conventions.Calendar) -> dt.date:
         """``day`` rolled forward on ``cal`` until it is also a session of the date grid (cash and
         securities only move on days the sources deliver files)."""
         day = cal.add_business_days(day, 0)
@@ -247,8 +246,7 @@ def _security_value(sec: pd.Series, quantity: float, price: float, on: dt.date) 
     mv = quantity * price * float(sec["price_multiplier"])
     ai = 0.0
     if sec["asset_class"] in ("government_bond", "corporate_bond"):
-        ai = accrued_interest(on, quantity, float(sec["coupon_rate"]), dt.date.fromisoformat(sec["maturity_date"]),
-                              int(sec["coupon_frequency"]), sec["day_count"], int(sec["ex_coupon_days"] or 0))
+        ai = conventions.accrued_interest(on, quantity, sec)
     return mv, ai
 
 
@@ -348,12 +346,12 @@ _SETTLEMENT: dict[tuple, dt.date] = {}
 
 def prime_settlement_dates(dates: list[dt.date], securities: pd.DataFrame, closures: pd.DataFrame | None) -> None:
     """Standard settlement dates of every (date, market, asset class, currency) of the master, in
-    one vectorised call (``calendars.settlement_dates``: the same rule as the scalar function)."""
+    one vectorised call (``conventions.settlement_dates``: the same rule as the scalar function)."""
     key = _closures_key(closures)
     kinds = securities[["mic", "asset_class", "currency"]].drop_duplicates()
     grid = pd.DataFrame([(d, k.mic, k.asset_class, k.currency) for d in dates for k in kinds.itertuples()],
                         columns=["trade_date", "market", "asset_class", "currency"])
-    settle = calendars.settlement_dates(grid, closures)
+    settle = conventions.settlement_dates(grid, closures)
     for row, day in zip(grid.itertuples(index=False), settle.dt.date):
         _SETTLEMENT[(row.trade_date, row.market, row.asset_class, row.currency, key)] = day
 
@@ -362,14 +360,14 @@ def standard_settlement_date(trade_date: dt.date, sec: pd.Series, closures: pd.D
     """Trade date + the market's cycle on its settlement calendar (memoised: the calendars are exact but slow)."""
     key = (trade_date, sec["mic"], sec["asset_class"], sec["currency"], _closures_key(closures))
     if key not in _SETTLEMENT:
-        _SETTLEMENT[key] = calendars.settlement_date(trade_date, sec["mic"], sec["asset_class"], sec["currency"], closures)
+        _SETTLEMENT[key] = conventions.settlement_date(trade_date, sec["mic"], sec["asset_class"], sec["currency"], closures)
     return _SETTLEMENT[key]
 
 
 def seeded_settlement_date(world: World, trade_date: dt.date, sec: pd.Series, closures: pd.DataFrame | None) -> dt.date:
     """A scheduled trade's settlement date: the standard one, or (agreed with the broker) the next
     settlement day that is also a session of the date grid when the standard one is not."""
-    cal = calendars.calendar_for(sec["mic"], sec["currency"], closures)
+    cal = conventions.settlement_calendar(sec["mic"], sec["currency"], closures)
     return world.roll_to_session(standard_settlement_date(trade_date, sec, closures), cal)
 
 
@@ -573,8 +571,9 @@ def build_corporate_actions(world: World) -> None:
 
 def _bond_events(world: World) -> list[dict]:
     """ISO 15022 INTR for every coupon of every bond whose ex-date falls in the window (ex-coupon
-    bonds: ex-date = coupon - (ex days - 1), record date = coupon - ex days; others: both the coupon
-    date), and REDM at maturity (100 per 100 nominal). Pay date: the coupon date rolled forward on
+    bonds, the gilts: ex-date seven UK business days before the coupon, record date the business
+    day before; others: both the coupon date), the coupon per 100 by the bond's day count (an
+    ACT/360 quarter of 92 days pays rate x 92 / 360), and REDM at maturity (100 per 100 nominal). Pay date: the coupon date rolled forward on
     the currency's payment calendar (and to a session of the date grid)."""
     secs = world.securities()
     fin = world.dates[-1]
@@ -585,11 +584,10 @@ def _bond_events(world: World) -> list[dict]:
             continue
         freq = int(sec["coupon_frequency"])
         exdays = int(sec["ex_coupon_days"] or 0)
-        pay_cal = calendars.calendar_for("XOFF", sec["currency"])
-        coupon = coupon_period(world.opening_date + dt.timedelta(days=1), maturity, freq)[1]
+        pay_cal = conventions.payment_calendar(sec["currency"])
+        start, coupon = conventions.coupon_period(world.opening_date + dt.timedelta(days=1), maturity, freq)
         while True:
-            ex = coupon - dt.timedelta(days=exdays - 1) if exdays else coupon
-            record = coupon - dt.timedelta(days=exdays) if exdays else coupon
+            ex, record = conventions.ex_and_record_dates(coupon, sec["currency"], exdays)
             if ex > fin:
                 break
             pay = world.roll_to_session(coupon, pay_cal)
@@ -597,12 +595,13 @@ def _bond_events(world: World) -> list[dict]:
                       "record_date": record, "pay_date": pay, "currency": sec["currency"]}
             if ex > world.opening_date:
                 events.append({"event_id": f"CI{coupon:%y%m%d}{sid}", "event_type": "INTR", **common,
-                               "gross_rate": float(sec["coupon_rate"]) / freq, "ratio_new": np.nan, "ratio_old": np.nan, "event_status": "CONF"})
+                               "gross_rate": round(conventions.coupon_amount(100.0, float(sec["coupon_rate"]), start, coupon, sec["day_count"], freq), 10),
+                               "ratio_new": np.nan, "ratio_old": np.nan, "event_status": "CONF"})
             if coupon >= maturity:
                 events.append({"event_id": f"CR{coupon:%y%m%d}{sid}", "event_type": "REDM", **{**common, "ex_date": coupon, "record_date": coupon},
                                "gross_rate": 100.0, "ratio_new": np.nan, "ratio_old": np.nan, "event_status": "CONF"})
                 break
-            coupon = coupon_period(coupon + dt.timedelta(days=1), maturity, freq)[1]
+            start, coupon = conventions.coupon_period(coupon + dt.timedelta(days=1), maturity, freq)
     return events
 
 
@@ -658,11 +657,11 @@ def plan_seeded_trades(world: World) -> None:
             if fund_code not in funds:
                 continue
             sec = secs.loc[roles[role]]
-            cal = calendars.calendar_for(sec["mic"], sec["currency"], closures)
+            cal = conventions.settlement_calendar(sec["mic"], sec["currency"], closures)
             used_age = age
             while True:  # both dates on the grid (older by a day when a holiday is in the way)
                 isd = cal.add_business_days(d[a], -used_age)
-                cycle = calendars.settlement_cycle(isd, sec["mic"], sec["asset_class"], sec["currency"])
+                cycle = conventions.settlement_cycle(isd, sec["mic"], sec["asset_class"], sec["currency"])
                 trade_date = cal.add_business_days(isd, -cycle)
                 if trade_date in on_grid and world.session.is_business_day(isd):
                     break
@@ -752,6 +751,25 @@ def _orders_for_day(rng: np.random.Generator, fund: dict, d: dt.date, i: int, da
     return [{"investor_id": inv, "share_class": sc, "order_type": t, "amount": amt, "units": u} for inv, sc, t, amt, u in orders]
 
 
+def settled_holding(world: World, fund: str, security_id: str, on: dt.date) -> float:
+    """The fund's holding of a security settled by the close of ``on`` (the register's view): the
+    opening position plus every trade whose settlement date is on or before it."""
+    op = world.opening_positions
+    qty = float(op.loc[(op["fund"] == fund) & (op["security_id"] == security_id), "quantity"].sum())
+    t = world.trades
+    t = t[(t["fund"] == fund) & (t["security_id"] == security_id) & (t["settlement_date"] <= on)]
+    return qty + float((np.where(t["side"] == "BUY", 1, -1) * t["quantity"]).sum())
+
+
+def coupon_holder_of_record(world: World, fund: str, ev) -> float | None:
+    """A bond with an ex-coupon period (the gilts) trades ex by settlement date: a trade settling on
+    or after the ex-date carries no coupon, so the coupon is the holder of record's, the settled
+    holding at the record date. None for any other event (entitled on the holding before the ex-date)."""
+    if ev.event_type != "INTR" or ev.record_date == ev.ex_date:
+        return None
+    return settled_holding(world, fund, ev.security_id, ev.record_date)
+
+
 def _fees_accrued_to(valuation_day: dt.date, next_valuation_day: dt.date) -> dt.date:
     """The administrator accrues fees for every calendar day of a month in that month: the last
     valuation of a month accrues through the month's last day (the weekend after a Friday 30th)."""
@@ -808,7 +826,7 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
         for c in classes.values():  # opening cash was rounded to cents: spread the difference
             c["A"] *= scale
         prev = world.opening_date
-        settle_cal = calendars.calendar_for(fund["calendar"], base, world.universe.closures)
+        settle_cal = conventions.settlement_calendar(fund["calendar"], base, world.universe.closures)
         for i, d in enumerate(world.dates):
             following = world.dates[i + 1] if i + 1 < len(world.dates) else world.session.add_business_days(d + dt.timedelta(days=1), 0)
             days = (_fees_accrued_to(d, following) - _fees_accrued_to(prev, d)).days
@@ -823,7 +841,9 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
                     country = secs.at[ev.security_id, "country"]
                     cash[ev.currency] = cash.get(ev.currency, 0.0) + float(round_half_up_array(held * ev.gross_rate * (1 - wht.get(country, 0.0) / 100), 2))
                 elif ev.event_type == "INTR":
-                    cash[ev.currency] = cash.get(ev.currency, 0.0) + float(round_half_up_array(held * ev.gross_rate / 100, 2))
+                    of_record = coupon_holder_of_record(world, code, ev)
+                    nominal = held if of_record is None else of_record
+                    cash[ev.currency] = cash.get(ev.currency, 0.0) + float(round_half_up_array(nominal * ev.gross_rate / 100, 2))
                 elif ev.event_type == "REDM":  # the position goes at the ex-date, the proceeds are due
                     cash[ev.currency] = cash.get(ev.currency, 0.0) + float(round_half_up_array(held * ev.gross_rate / 100, 2))
                     positions[ev.security_id] = 0.0
