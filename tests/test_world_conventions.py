@@ -432,3 +432,13 @@ def test_pay_date_rolls_the_coupon_forward_on_the_payment_calendar():
     assert pay_date(D(2026, 10, 12), "USD") == D(2026, 10, 13)
     assert pay_date(D(2026, 5, 1), "EUR") == D(2026, 5, 4)
     assert pay_date(D(2026, 11, 16), "USD") == D(2026, 11, 16)
+
+
+def test_the_worlds_own_half_up_rounding():
+    from bo_lib.data.sample_world.conventions import round_half_up_array
+
+    assert float(round_half_up_array(2.675, 2)) == 2.68  # stored as 2.67499999...
+    assert float(round_half_up_array(-2.675, 2)) == -2.68  # a tie goes away from zero
+    assert float(round_half_up_array(56_050 * 266.9693, 2)) == 14_963_629.27  # the product is exactly ...629.265
+    assert float(round_half_up_array(1.00004999, 4)) == 1.0000
+    assert list(round_half_up_array(pd.Series([0.125, 0.135]), 2)) == [0.13, 0.14]

@@ -23,7 +23,7 @@ import yaml
 from bo_lib.data.layout import INBOUND_FILES, OPENING_FILES, REFERENCE_FILES, statement_path
 from bo_lib.data.sample_world import conventions, feeds, simulate
 from bo_lib.data.sample_world.universe import MATURING_BOND_ID, build_universe, business_dates_from
-from bo_lib.money import round_half_up_array
+from bo_lib.data.sample_world.conventions import round_half_up_array
 
 DEFAULT_SEED = 20260930
 DEFAULT_OPENING_DATE = dt.date(2026, 9, 30)  # a quarter end

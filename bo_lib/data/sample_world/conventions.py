@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -766,3 +767,26 @@ def accrued_interest(on, nominal: float, sec: Mapping, ex_date=None) -> float:
     if ex <= d < end:
         return -float(nominal) * rate / 100.0 * year_fraction(d, end, conv, start, end, freq, **kw)
     return float(nominal) * rate / 100.0 * year_fraction(accrual_start, d, conv, start, end, freq, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# rounding: the administrator's and the custodians' own half-up rounding of amounts
+
+
+def _half_up_one(value: float, exponent: Decimal) -> float:
+    if value != value:  # NaN stays NaN
+        return value
+    # first to five more places than asked, which clears the binary noise of a product such as
+    # 56,050 x 266.9693 = 14,963,629.265 (stored as ...264999998), then half-up on the decimal
+    places = -exponent.as_tuple().exponent + 5
+    return float(Decimal(f"{float(value):.{places}f}").quantize(exponent, rounding=ROUND_HALF_UP))
+
+
+def round_half_up_array(values, decimals: int = 2):
+    """Amounts rounded half-up (a tie away from zero) at ``decimals``, each taken at the decimal value
+    it stands for (2.675 -> 2.68). A scalar gives a 0-d array, a Series a Series, anything else an array."""
+    exponent = Decimal(1).scaleb(-decimals)
+    if isinstance(values, pd.Series):
+        return values.astype("float64").map(lambda v: _half_up_one(v, exponent))
+    arr = np.asarray(values, dtype="float64")
+    return np.vectorize(lambda v: _half_up_one(v, exponent), otypes=["float64"])(arr) if arr.size else arr

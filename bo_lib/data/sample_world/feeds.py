@@ -16,7 +16,7 @@ from bo_lib.data.formats.mt940 import write_mt940
 from bo_lib.data.formats.statement import BankStatement, StatementEntry
 from bo_lib.data.sample_world import conventions
 from bo_lib.data.sample_world.simulate import BANK_CHARGE, coupon_holder_of_record, MATURING_BOND_ID, WHT_CHARGED_PCT, World, cash_account, fx_rate
-from bo_lib.money import round_half_up_array
+from bo_lib.data.sample_world.conventions import round_half_up_array
 
 TRADE_COLUMNS = ["trade_id", "fund", "account", "security_id", "isin", "side", "quantity", "price", "currency", "gross_amount",
                  "accrued_interest", "commission", "fees", "net_amount", "trade_date", "settlement_date", "broker_id"]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from bo_lib.data.sample_world import conventions
 from bo_lib.data.sample_world.universe import MATURING_BOND_ID, Universe, fund_eligible_securities
-from bo_lib.money import round_half_up_array
+from bo_lib.data.sample_world.conventions import round_half_up_array
 
 FX_START = {"USD": 1.0, "EUR": 1.0850, "GBP": 1.2900, "CHF": 1.1300, "JPY": 0.006700}  # USD per unit
 SEC_FEE_RATE = 0.0000278  # SEC Section 31 fee on US equity sales
