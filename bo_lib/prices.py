@@ -1,6 +1,27 @@
-"""The one price hierarchy: the price each holding is valued at, by the fund's ranked sources per
-asset class with manual overrides first, carried forward (and flagged) where no source priced it;
-and the factors that make a previous close comparable after a split or a dividend going ex.
+"""The one price hierarchy: the price each holding is valued at, and the factors that make a
+previous close comparable after a split or a dividend going ex. Every control values through it:
+the books' NAV (``bo_lib.books.nav``), the position recon's price for what the custodian does not
+price (``bo_lib.recon.positions``), the CSDR penalty reference price (``bo_lib.settlement.csdr``),
+the 13F holdings value (``bo_lib.regulatory.form13f``) and the intake's best source
+(``bo_lib.intake.control``). None ranks sources of its own.
+
+**The one rule**, for a security held by a fund on a date:
+
+1. a manual override (``price_overrides``: approved, with a reason) of the security and date comes
+   first (``source`` ``MANUAL``, ``source_rank`` 0);
+2. then the fund's ranked sources for the security's asset class, best first
+   (``FundParameters.pricing.hierarchy``);
+3. a source outside the hierarchy (not listed for the asset class) is never used, not even when it
+   is the only one that priced the security: its price is the feed's, not a valuation price;
+4. where neither an override nor a ranked source priced the security that day, the last price
+   chosen by 1-2 on or before the date is carried forward, flagged (``carried_forward`` True,
+   ``price_as_of`` the date of the price used): a pricing exception every control shows, never a
+   silent fallback. Where none was chosen in the history a control reads, the price is NaN.
+
+A fund's hierarchy prices the fund's holdings; a report across funds (the 13F) prices each
+position by the hierarchy of the fund that holds it (``fund_holding_prices``). ``select_prices``
+is steps 1-3 (every delivered date), ``valuation_prices`` step 4; ``holding_prices`` and
+``fund_holding_prices`` are the whole rule in one call.
 
 Conventions: equities and options are priced per unit (options times their contract multiplier),
 bonds per 100 of nominal (the securities master's ``price_multiplier`` of 0.01 turns a clean
@@ -94,8 +115,9 @@ def valuation_prices(chosen: pd.DataFrame, held: pd.DataFrame, dates: list[dt.da
     missing = today["price"].isna()
     if missing.any():
         # carry the latest earlier price forward (merge_asof: the last chosen price on or before the date)
-        last = pd.merge_asof(today.loc[missing, ["price_date", "security_id"]].sort_values("price_date"),
-                             chosen[["price_date", "security_id", "price", "source", "price_as_of"]].sort_values("price_date"),
+        # (security ids as objects on both sides: merge_asof refuses keys of different string dtypes)
+        last = pd.merge_asof(today.loc[missing, ["price_date", "security_id"]].astype({"security_id": object}).sort_values("price_date"),
+                             chosen[["price_date", "security_id", "price", "source", "price_as_of"]].astype({"security_id": object}).sort_values("price_date"),
                              on="price_date", by="security_id", direction="backward", allow_exact_matches=True)
         today = today.set_index(["price_date", "security_id"])
         last = last.set_index(["price_date", "security_id"])
@@ -105,6 +127,37 @@ def valuation_prices(chosen: pd.DataFrame, held: pd.DataFrame, dates: list[dt.da
     today["is_override"] = today["is_override"].fillna(False).astype(bool)
     today["sources_delivered"] = today["sources_delivered"].fillna(0).astype("int64")
     return today
+
+
+def holding_prices(held: pd.DataFrame, price_history: pd.DataFrame, securities: pd.DataFrame, hierarchy: dict[str, list[str]],
+                   overrides: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The one rule in one call: the price each held security is valued at on each date by the
+    fund's ``hierarchy`` (``select_prices`` then ``valuation_prices``).
+
+    ``held``: price_date, security_id (other columns are ignored); ``price_history``: prices by
+    source of the date and of as many deliveries before it as a carried-forward price may reach
+    back. Returns ``valuation_prices()`` rows (one per price_date and security_id held).
+    """
+    need = held[["price_date", "security_id"]].drop_duplicates()
+    history = price_history[price_history["security_id"].isin(need["security_id"])]
+    chosen = select_prices(history, securities, hierarchy, overrides)
+    return valuation_prices(chosen, need, sorted(as_ns(need["price_date"]).dt.date.unique()))
+
+
+def fund_holding_prices(held: pd.DataFrame, price_history: pd.DataFrame, securities: pd.DataFrame,
+                        hierarchies: dict[str, dict[str, list[str]]], overrides: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``holding_prices`` for many funds at once, each position priced by the hierarchy of the fund
+    holding it (a fund without a hierarchy prices nothing: NaN).
+
+    ``held``: fund, price_date, security_id. Returns ``valuation_prices()`` rows with ``fund``.
+    """
+    need = held[["fund", "price_date", "security_id"]].drop_duplicates()
+    parts = [holding_prices(rows, price_history, securities, hierarchies.get(fund, {}), overrides).assign(fund=fund)
+             for fund, rows in need.groupby("fund", sort=True)]
+    if not parts:
+        empty = holding_prices(need, price_history.iloc[0:0], securities, {}, None)
+        return empty.assign(fund=pd.Series(dtype="object"))
+    return pd.concat(parts, ignore_index=True)
 
 
 def unchanged_runs(chosen: pd.DataFrame) -> pd.Series:

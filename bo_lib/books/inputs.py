@@ -4,7 +4,9 @@ last few deliveries (a carried-forward or stale price needs its history, the age
 not).
 
 ``day_inputs`` reads one day; ``DeliveryWindow`` reads a run of days at once (one query per dataset
-for a gap the books fill forward) and hands out each day's slice.
+for a gap the books fill forward) and hands out each day's slice. ``price_window`` is the same
+reach of prices for a control valuing holdings outside the books (the position recon, the 13F), so
+a price is carried forward as far back as the NAV carries it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,23 @@ _SHARED_DATASETS = ("corporate_actions", "fx_rates")
 def day_inputs(catalogue: Catalogue, fund: str, business_date: dt.date, price_window: int = PRICE_WINDOW_DELIVERIES) -> DayInputs:
     """The deliveries ``business_date`` brings to ``fund``'s books."""
     return DeliveryWindow(catalogue, fund, [business_date], price_window).day(business_date)
+
+
+def price_window(catalogue: Catalogue, day: dt.date, deliveries: int = PRICE_WINDOW_DELIVERIES) -> pd.DataFrame:
+    """Prices by source of the last ``deliveries`` price dates up to ``day``: the inbound deliveries,
+    and the opening book's prices when the window reaches back to the opening (a price date too)."""
+    with catalogue.session():
+        opened = catalogue.opening_date()
+        inbound = [d for d in catalogue.business_dates(up_to=day) if opened is None or d > opened]
+        dates = ([opened] if opened is not None and opened <= day else []) + inbound
+        window = dates[-deliveries:] if deliveries > 0 else []
+        frames = []
+        if opened is not None and opened in window:
+            frames.append(catalogue.opening()["opening_prices"])
+        if [d for d in window if d != opened]:
+            frames.append(catalogue.rows("prices", start=min(d for d in window if d != opened), end=day))
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else catalogue.rows("prices", on=day)
 
 
 class DeliveryWindow:

@@ -14,6 +14,7 @@ import pandas as pd
 from bo_lib import calendars
 from bo_lib.data.formats.statement import statement_integrity
 from bo_lib.data.layout import INBOUND_FILES, STATEMENT_SUFFIXES
+from bo_lib.prices import as_ns, select_prices, unchanged_runs, valuation_prices
 from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
 from bo_lib.rag import worst_first_key
 
@@ -72,38 +73,38 @@ def row_counts(today: dict[str, int], previous: dict[str, int] | None, tolerance
 
 
 def price_freshness(price_history: pd.DataFrame, held: pd.DataFrame, business_date: dt.date, hierarchy: dict[str, list[str]],
-                    stale_days: int = 3) -> pd.DataFrame:
-    """Per security the fund holds: which sources delivered a price for the business date, whether
-    the best source's price is dated before it, and for how many deliveries it has not changed."""
+                    stale_days: int = 3, overrides: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per security the fund holds: which sources delivered a price for the business date, the
+    source of the price the fund values it at by the one rule (``bo_lib.prices.holding_prices``:
+    an override, else the fund's ranked sources; a source outside the hierarchy never counts) and
+    the date of that price (before the business date: carried forward), and for how many
+    deliveries that price has not changed.
+
+    ``no price today``: no override and no ranked source priced it (only an unranked source did,
+    or none); ``fewer sources than the hierarchy``: fewer of its ranked sources delivered than the
+    hierarchy lists."""
     bd = pd.Timestamp(business_date)
     holdings = held[held["quantity"].ne(0)].copy()
     hist = price_history[price_history["security_id"].isin(holdings["security_id"])]
-    today = hist[hist["price_date"].eq(bd)]
+    today = hist[as_ns(hist["price_date"]).eq(bd)]
     sources = today.groupby("security_id")["source"].agg(lambda s: ", ".join(sorted(s))).rename("sources_today")
-    latest = hist.groupby("security_id")["price_date"].max().rename("latest_price_date")
-    table = holdings.merge(sources, on="security_id", how="left").merge(latest, on="security_id", how="left")
+    chosen = select_prices(hist, holdings[["security_id", "asset_class"]], hierarchy, overrides)
+    # changes between consecutive deliveries of the chosen price (five equal closes: unchanged for 4)
+    runs = chosen[["price_date", "security_id"]].assign(unchanged_deliveries=unchanged_runs(chosen) - 1)
+    valued = valuation_prices(chosen, holdings[["security_id"]].assign(price_date=bd), [business_date])
+    valued = valued.merge(runs.rename(columns={"price_date": "price_as_of"}), on=["price_as_of", "security_id"], how="left")
+    valued = valued.rename(columns={"source": "best_source", "price_as_of": "latest_price_date"})
+    table = holdings.merge(sources, on="security_id", how="left").merge(
+        valued[["security_id", "best_source", "latest_price_date", "carried_forward", "sources_delivered", "unchanged_deliveries"]],
+        on="security_id", how="left")
     table["sources_today"] = table["sources_today"].fillna("")
-    best = []
-    unchanged = []
-    for row in table.itertuples():  # one row per held security: tens to a few thousand
-        ranked = hierarchy.get(row.asset_class, [])
-        px = hist[hist["security_id"] == row.security_id]
-        chosen = next((s for s in ranked if (px["source"] == s).any()), px["source"].iloc[0] if len(px) else None)
-        series = px[px["source"] == chosen].sort_values("price_date")["price"].to_numpy() if chosen else np.array([])
-        best.append(chosen or "")
-        run = 0
-        for a, b in zip(series[::-1][:-1], series[::-1][1:]):
-            if a != b:
-                break
-            run += 1
-        unchanged.append(run)
-    table["best_source"] = best
-    table["unchanged_deliveries"] = unchanged
+    table["best_source"] = table["best_source"].fillna("")
+    table["unchanged_deliveries"] = table["unchanged_deliveries"].fillna(0).astype("int64")
     table["age_days"] = (bd - table["latest_price_date"]).dt.days
-    missing = table["sources_today"].eq("")
+    missing = table["carried_forward"].fillna(True).astype(bool)
     stale = ~missing & table["unchanged_deliveries"].ge(stale_days)
     expected_sources = table["asset_class"].map(lambda ac: len(hierarchy.get(ac, [])))
-    single = ~missing & table["sources_today"].str.count(",").add(1).lt(expected_sources)
+    single = ~missing & table["sources_delivered"].lt(expected_sources)
     table["status"] = np.select([missing, stale, single], ["no price today", f"unchanged for {stale_days}+ deliveries", "fewer sources than the hierarchy"], default="fresh")
     table["rag"] = np.select([missing, stale, single], [RED, AMBER, AMBER], default=GREEN)
     cols = ["security_id", "isin", "name", "asset_class", "currency", "quantity", "sources_today", "best_source", "latest_price_date",
@@ -216,7 +217,8 @@ def assess(day) -> IntakeResult:
     today_rows = dict(day.today_rows) | {"statement_entries": len(day.statement_entries)}
     previous_rows = (dict(day.previous_rows) | {"statement_entries": len(day.previous_statement_entries)}) if day.previous_rows is not None else None
     counts = row_counts(today_rows, previous_rows)
-    prices = price_freshness(day.price_history, day.fund_securities, day.business_date, fund.pricing.hierarchy, fund.pricing.stale_days)
+    prices = price_freshness(day.price_history, day.fund_securities, day.business_date, fund.pricing.hierarchy, fund.pricing.stale_days,
+                             day.price_overrides)
     currencies = {fund.base_currency, *(c.currency for c in fund.share_classes), *(a.currency for a in fund.cash_accounts),
                   *day.fund_securities.loc[day.fund_securities["quantity"].ne(0), "currency"].dropna()}
     fx = fx_freshness(day.fx_history, sorted(currencies), day.business_date, fund.pricing.fx_move_pct)

@@ -42,6 +42,7 @@ class FundDay:
     violations: list[Violation] = field(default_factory=list)
     #: business days of the delivery calendar since the opening with no delivery (the books' record)
     missing_days: tuple[dt.date, ...] = ()
+    price_overrides: pd.DataFrame | None = None  # manual price overrides (the one price rule's first step)
 
     @property
     def violations_table(self) -> pd.DataFrame:
@@ -72,10 +73,11 @@ def gather_fund_day(store: Path | str, fund: FundParameters, business_date: dt.d
             previous_statements, previous_entries = statements.iloc[0:0], entries.iloc[0:0]
         prices = catalogue.rows("prices", start=window[0], end=business_date)
         fx = catalogue.rows("fx_rates", start=window[0], end=business_date)
+        overrides = catalogue.price_overrides()
         state = load_state(store, code, business_date)
     held = _held(state, reference["securities"])
     return FundDay(fund, business_date, previous, delivered, today, before, statements, entries, previous_entries, previous_statements,
-                   prices, fx, held, violations, state.missing_days if state is not None else ())
+                   prices, fx, held, violations, state.missing_days if state is not None else (), overrides if len(overrides) else None)
 
 
 def _row_counts(catalogue: Catalogue, fund: str, day: dt.date) -> dict[str, int]:

@@ -106,7 +106,8 @@ def run_recons(day: ReconDay) -> DailyRecon:
         custodian = custodian[~(custodian["account"] + "|" + custodian["isin"]).isin(held_keys) & ~custodian["account"].isin(whole)]
     position_recon = reconcile_positions(positions, custodian, day.securities, day.settlement_status, day.trades_named,
                                          day.prices, day.fx_rates, business_date=day.business_date, base_currency=fund.base_currency,
-                                         tolerances=fund.tolerances, price_hierarchy=fund.pricing.hierarchy)
+                                         tolerances=fund.tolerances, price_hierarchy=fund.pricing.hierarchy,
+                                         price_overrides=day.price_overrides)
     waiting = set(held.loc[held["recon"] == "cash", "account"])
     ledger, entries, statements = day.cash_ledger, day.statement_entries, day.statements
     carried = day.carried

@@ -3,7 +3,8 @@ settled positions at the close (the closing state) and the day's settlements, th
 positions, settlement status, broker confirmations, prices, FX, cash ledger and bank statements, the
 trades the status feed names, and what the previous day's cash recon left open (its unmatched
 ledger lines and bank entries, the last closing balance of each statement). Nothing older than the
-previous reconciled day is read.
+previous reconciled day is read, but prices: those of the last few deliveries (a price carried forward
+as the NAV carries it, ``bo_lib.books.inputs.price_window``) and the manual overrides.
 
 Never raises on bad data: violations are collected for the report; a custodian row or a statement
 that cannot be read is held out of the day's recon (named), not turned into breaks.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bo_lib.books.inputs import price_window
 from bo_lib.books.state import BookState, load_state
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.data.errors import Violation, violations_frame
@@ -45,7 +47,7 @@ class ReconDay:
     custodian_positions: pd.DataFrame
     settlement_status: pd.DataFrame
     broker_confirms: pd.DataFrame
-    prices: pd.DataFrame
+    prices: pd.DataFrame  # by source: the day's and the few deliveries before it (books.inputs.price_window)
     fx_rates: pd.DataFrame
     cash_ledger: pd.DataFrame  # the day's ledger lines
     statements: pd.DataFrame  # the day's statements (one row each)
@@ -55,6 +57,7 @@ class ReconDay:
     violations: list[Violation] = field(default_factory=list)
     held_out: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=HELD_OUT_COLUMNS))
     problems: list[str] = field(default_factory=list)
+    price_overrides: pd.DataFrame | None = None  # manual price overrides (the one price rule's first step)
 
     @property
     def violations_table(self) -> pd.DataFrame:
@@ -96,12 +99,13 @@ def _gather(store, fund, code, business_date, previous_recon_date, reference, st
         violations = catalogue.violations(fund=code, on=business_date, datasets=RECON_DATASETS + ("statement",))
         day = {
             "broker_confirms": catalogue.rows("broker_confirms", fund=code, on=business_date),
-            "prices": catalogue.rows("prices", on=business_date), "fx_rates": _fixings(catalogue, business_date, previous),
+            "prices": price_window(catalogue, business_date), "fx_rates": _fixings(catalogue, business_date, previous),
             "cash_ledger": catalogue.rows("cash_ledger", fund=code, on=business_date),
         }
         delivered = catalogue.deliveries(on=business_date, reference=True, statement_accounts=[a.account for a in fund.cash_accounts])
         named_ids = set(status["client_reference"]) | (set(before.open_trades["trade_id"]) if before is not None else set())
         named = catalogue.rows("trades", fund=code, keys=("trade_id", named_ids))
+        overrides = catalogue.price_overrides()
     problems = [] if state is not None else [f"no books for {business_date}: the books could not be rolled to the date (see the intake report)"]
     if state is None:  # nothing to reconcile against: no side is compared, so no break is made up
         custodian, status, trades_today, statements, entries = (f.iloc[0:0] for f in (custodian, status, trades_today, statements, entries))
@@ -121,7 +125,8 @@ def _gather(store, fund, code, business_date, previous_recon_date, reference, st
     return ReconDay(fund, business_date, previous, opened, reference["securities"], reference["market_closures"], books,
                     before.settled_positions.assign(fund=code) if before is not None else books.iloc[0:0], settling, trades_today, named,
                     custodian, status, day["broker_confirms"], day["prices"], day["fx_rates"], day["cash_ledger"], statements, entries,
-                    carried if carried is not None else load_carried(store, code, previous), delivered, violations, held, problems)
+                    carried if carried is not None else load_carried(store, code, previous), delivered, violations, held, problems,
+                    overrides if len(overrides) else None)
 
 
 def _settling(before: BookState | None, trades_today: pd.DataFrame, business_date: dt.date) -> pd.DataFrame:

@@ -29,7 +29,7 @@ import pandas as pd
 
 from bo_lib.codes import UNSETTLED_STATUSES
 from bo_lib.fx import to_base
-from bo_lib.prices import select_prices
+from bo_lib.prices import as_ns, holding_prices
 from bo_lib.recon.engine import ReconResult, Tolerance, reconcile
 
 OPTION_ACCOUNT_SUFFIX = "-OPT"
@@ -52,6 +52,7 @@ class PositionRecon:
     result: ReconResult  # the engine's table (books = left, custodian = right)
     table: pd.DataFrame  # one row per account and ISIN, with classification and value in base currency
     options_excluded: pd.DataFrame  # option positions (no custodian feed) left out
+    books_prices: pd.DataFrame | None = None  # the fund's valuation price of each books position (bo_lib.prices.holding_prices)
 
     @property
     def breaks(self) -> pd.DataFrame:
@@ -86,23 +87,20 @@ def _ratio_match(books_quantity: np.ndarray, custodian_quantity: np.ndarray) -> 
     return found
 
 
-def _book_prices(prices: pd.DataFrame, securities: pd.DataFrame, hierarchy: dict[str, list[str]]) -> pd.Series:
-    """Best price of the day per security by the fund's price hierarchy (for positions the
-    custodian does not report, so has no price for)."""
-    if prices.empty:
-        return pd.Series(dtype="float64")
-    return select_prices(prices, securities, hierarchy).drop_duplicates("security_id", keep="last").set_index("security_id")["price"]
-
-
 def reconcile_positions(books_positions: pd.DataFrame, custodian: pd.DataFrame, securities: pd.DataFrame, status: pd.DataFrame,
                         trades: pd.DataFrame, prices: pd.DataFrame, fx_rates: pd.DataFrame, *, business_date: dt.date,
-                        base_currency: str, tolerances, price_hierarchy: dict[str, list[str]] | None = None) -> PositionRecon:
+                        base_currency: str, tolerances, price_hierarchy: dict[str, list[str]] | None = None,
+                        price_overrides: pd.DataFrame | None = None) -> PositionRecon:
     """Books settled positions vs the custodian's holdings for one business date.
 
     ``books_positions``: fund, account, security_id, quantity (``books_settled_positions``);
     ``custodian``: the custodian_positions feed of the date; ``status``: the settlement_status
-    feed of the date; ``tolerances``: the fund's ``Tolerances`` (position_quantity,
-    market_value_abs, market_value_rel).
+    feed of the date; ``prices``: prices by source of the date and the deliveries before it;
+    ``tolerances``: the fund's ``Tolerances`` (position_quantity, market_value_abs, market_value_rel).
+
+    The books' market value is at the custodian's price; where the custodian has none (a position
+    it does not report), at the fund's own valuation price of the date by the one rule
+    (``bo_lib.prices.holding_prices``: override, ranked sources, else the last price carried forward).
     """
     sec = securities.set_index("security_id")
     is_option = books_positions["account"].str.endswith(OPTION_ACCOUNT_SUFFIX)
@@ -114,7 +112,9 @@ def reconcile_positions(books_positions: pd.DataFrame, custodian: pd.DataFrame, 
     # market value in the books at the custodian's price (the vendor's where the custodian has none)
     cust_price = custodian.set_index(["account", "isin"])["price"]
     price = pd.Series(cust_price.reindex(pd.MultiIndex.from_frame(books[["account", "isin"]])).to_numpy(), index=books.index)
-    vendor = books["security_id"].map(_book_prices(prices[prices["security_id"].isin(books["security_id"])], securities, price_hierarchy or {}))
+    held = pd.DataFrame({"price_date": as_ns(pd.Series(business_date, index=books.index)), "security_id": books["security_id"]})
+    books_prices = holding_prices(held, prices, securities, price_hierarchy or {}, price_overrides)
+    vendor = books["security_id"].map(books_prices.set_index("security_id")["price"])
     multiplier = books["security_id"].map(sec["price_multiplier"]).fillna(1.0)
     books["market_value"] = books["quantity"] * price.fillna(vendor) * multiplier
     result = reconcile(books[["account", "isin", "quantity", "market_value"]], custodian[["account", "isin", "quantity", "market_value"]],
@@ -145,7 +145,7 @@ def reconcile_positions(books_positions: pd.DataFrame, custodian: pd.DataFrame, 
                "market_value_left", "market_value_right", "market_value_diff", "status", "classification", "trades", "ratio",
                "break_value_base", "detail"]
     table = table[columns]
-    return PositionRecon(business_date, result, table, options)
+    return PositionRecon(business_date, result, table, options, books_prices)
 
 
 def _details(table: pd.DataFrame, qty_diff: pd.Series) -> pd.Series:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bo_lib.fx import to_base
 from bo_lib.recon.engine import ReconResult, Tolerance, reconcile
-from bo_lib.recon.positions import to_base
 
 COMPARED = ("side", "quantity", "price", "net_amount", "settlement_date")
 SIDE = "side difference"

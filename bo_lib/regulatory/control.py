@@ -53,7 +53,8 @@ def form13f_report(inputs, schema_dir: Path | None, signature_date: dt.date) -> 
     the close of the quarter end and that day's prices."""
     hierarchies = {code: fund.pricing.hierarchy for code, fund in inputs.funds.items()}
     qe = inputs.at_quarter_end
-    holdings = form13f.holdings_13f(qe.positions, inputs.securities, qe.prices, qe.fx_rates, hierarchies)
+    holdings = form13f.holdings_13f(qe.positions, inputs.securities, qe.prices, qe.fx_rates, hierarchies, as_of=qe.date,
+                                    overrides=inputs.price_overrides)
     rows = form13f.information_table_rows(holdings)
     summary = form13f.table_summary(rows)
     breaks = form13f.edgar_rule_breaks(rows)
@@ -74,7 +75,8 @@ def month_end_13f_values(inputs) -> pd.DataFrame:
     rows = []
     for day in sorted(inputs.month_end_valuations):
         valuation = inputs.month_end_valuations[day]
-        values = form13f.holdings_13f(valuation.positions, inputs.securities, valuation.prices, valuation.fx_rates, hierarchies)
+        values = form13f.holdings_13f(valuation.positions, inputs.securities, valuation.prices, valuation.fx_rates, hierarchies,
+                                      as_of=valuation.date, overrides=inputs.price_overrides)
         rows.append({"valuation_date": pd.Timestamp(day), "value_usd": float(values.loc[values["reportable"], "value_usd"].sum())})
     return form13f.filing_test(pd.DataFrame(rows, columns=["valuation_date", "value_usd"]))
 
@@ -188,6 +190,8 @@ def summarise(report: Form13FReport, filing_test: pd.DataFrame, monitor: Thresho
 
 
     met = filing_test[filing_test["meets_threshold"]]
+    held = report.holdings
+    carried = held[held["reportable"] & held["price_carried_forward"] & held["price"].notna()] if "price_carried_forward" in held else held.iloc[0:0]
     rows = [
         ("Ownership thresholds (13D/13G)", worst(us["rag"]), len(us),
          crossing_text(us) or f"no crossing of 5% or 10% since {monitor.since}"),
@@ -201,13 +205,15 @@ def summarise(report: Form13FReport, filing_test: pd.DataFrame, monitor: Thresho
         (f"Filings due in the next {DUE_SOON_BUSINESS_DAYS} business days", worst(due_soon["rag"]), len(due_soon),
          "; ".join(f"{r.filing} for {r.period_end:%Y-%m-%d} due {r.due_date:%Y-%m-%d} ({r.business_days_to_due:.0f} business days)"
                    for r in due_soon.itertuples()) or "none"),
-        (f"13F information table ({report.period_end})", RED if len(report.rule_breaks) or report.schema_errors else GREEN,
+        (f"13F information table ({report.period_end})", RED if len(report.rule_breaks) or report.schema_errors else AMBER if len(carried) else GREEN,
          int(report.rule_breaks["row"].nunique()) + len(report.schema_errors) if len(report.rule_breaks) else len(report.schema_errors),
-         (f"{report.rule_breaks['row'].nunique()} holding(s) break EDGAR's rules: "
-          + "; ".join(f"{r.cusip or '(no CUSIP)'} {r.name_of_issuer}: {r.rule}" for r in report.rule_breaks.head(5).itertuples()))
-         if len(report.rule_breaks) else
-         (f"{len(report.schema_errors)} schema error(s): {report.schema_errors[0]}" if report.schema_errors else
-          f"{report.summary['table_entry_total']} rows, value total {_usd(report.summary['table_value_total'])}; EDGAR's rules met")),
+         ((f"{report.rule_breaks['row'].nunique()} holding(s) break EDGAR's rules: "
+           + "; ".join(f"{r.cusip or '(no CUSIP)'} {r.name_of_issuer}: {r.rule}" for r in report.rule_breaks.head(5).itertuples()))
+          if len(report.rule_breaks) else
+          (f"{len(report.schema_errors)} schema error(s): {report.schema_errors[0]}" if report.schema_errors else
+           f"{report.summary['table_entry_total']} rows, value total {_usd(report.summary['table_value_total'])}; EDGAR's rules met"))
+         + ("; " + ", ".join(sorted(f"{r.cusip} {r.name_of_issuer} ({r.fund})" for r in carried.itertuples()))
+            + f": no ranked source priced them at the period end, valued at the last price carried forward" if len(carried) else "")),
         ("13F filing requirement ($100M test)", GREEN, int(len(met)),
          (f"13(f) securities ${met['value_usd'].iloc[0]:,.2f} (exact, before row rounding) on {met['valuation_date'].iloc[0]:%Y-%m-%d}: {met['filings_required'].iloc[0]}")
          if len(met) else f"below $100M on every month-end trading day delivered ({len(filing_test)})"),

@@ -17,10 +17,14 @@ This module owns:
 Decisions (documented here, tested in tests/test_form13f.py):
 
 * **Value** is in whole US dollars (filings since 2023-01-03). Each position is valued exactly
-  (quantity x price x price multiplier x quarter-end FX rate to USD, the price taken by the
-  holding fund's price hierarchy); positions of one row are summed and the **row** is rounded
-  ROUND_HALF_UP once (``bo_lib.money.round_half_up_array``), so the value total is the sum of the
-  rounded rows, as on the summary page.
+  (quantity x price x price multiplier x quarter-end FX rate to USD); positions of one row are
+  summed and the **row** is rounded ROUND_HALF_UP once (``bo_lib.money.round_half_up_array``), so
+  the value total is the sum of the rounded rows, as on the summary page.
+* **Price and FX** are the workbench's one rule (``bo_lib.prices``, ``bo_lib.fx``), as the NAV
+  values the same position: a manual override first, then the holding fund's ranked sources for
+  the asset class; a source outside the hierarchy is never used (before, it priced a position no
+  ranked source had priced); where none priced it on the date, the last chosen price carried
+  forward (``price_carried_forward``, ``price_as_of``). The rate to USD is ``fx.rate_to_base``.
 * **Options** are reported on the underlying's CUSIP, with ``putCall`` (``Put``/``Call``) on a row
   of their own, never netted with the stock. Following the SEC staff's 13F FAQ, shares and value
   are those of the **underlying**: shares = contracts x contract multiplier (SH), value = those
@@ -47,7 +51,9 @@ import numpy as np
 import pandas as pd
 from lxml import etree
 
+from bo_lib.fx import rate_to_base
 from bo_lib.money import round_half_up_array
+from bo_lib.prices import as_ns, fund_holding_prices
 
 NS_INFORMATION_TABLE = "http://www.sec.gov/edgar/document/thirteenf/informationtable"
 NS_FILER = "http://www.sec.gov/edgar/thirteenffiler"
@@ -95,27 +101,6 @@ class Form13FError(ValueError):
 # Holdings
 
 
-def best_prices(prices: pd.DataFrame, positions: pd.DataFrame, hierarchies: dict[str, dict[str, list[str]]]) -> pd.DataFrame:
-    """The price of each position's security from the holding fund's hierarchy (best source
-    first; a source outside the hierarchy only when no ranked source priced it).
-
-    ``positions`` has fund, security_id and asset_class; returns it with price, price_source,
-    price_currency (NaN price where no source priced the security)."""
-    ranks = pd.DataFrame(
-        [(fund, asset_class, source, rank) for fund, hierarchy in hierarchies.items()
-         for asset_class, sources in hierarchy.items() for rank, source in enumerate(sources)],
-        columns=["fund", "asset_class", "source", "rank"])
-    keyed = positions.reset_index(drop=True).assign(_position=lambda f: np.arange(len(f)))
-    candidates = keyed[["_position", "fund", "security_id", "asset_class"]].merge(
-        prices[["security_id", "source", "price", "currency"]], on="security_id", how="inner")
-    candidates = candidates.merge(ranks, on=["fund", "asset_class", "source"], how="left")
-    candidates["rank"] = candidates["rank"].fillna(1_000)
-    chosen = candidates.sort_values(["_position", "rank", "source"]).drop_duplicates("_position")
-    chosen = chosen.rename(columns={"source": "price_source", "currency": "price_currency"})
-    out = keyed.merge(chosen[["_position", "price", "price_source", "price_currency"]], on="_position", how="left")
-    return out.drop(columns="_position")
-
-
 def title_of_class(securities: pd.DataFrame) -> pd.Series:
     """Title of class as on the 13F list: COM for shares, NOTE <coupon>% <maturity year> for notes."""
     maturity_year = pd.to_datetime(securities["maturity_date"]).dt.year.astype("Int64").astype(str)
@@ -125,17 +110,21 @@ def title_of_class(securities: pd.DataFrame) -> pd.Series:
 
 
 def holdings_13f(positions: pd.DataFrame, securities: pd.DataFrame, prices: pd.DataFrame, fx_rates: pd.DataFrame,
-                 hierarchies: dict[str, dict[str, list[str]]], discretion: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
+                 hierarchies: dict[str, dict[str, list[str]]], discretion: dict[str, tuple[str, str]] | None = None, *,
+                 as_of: dt.date | None = None, overrides: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every fund position at quarter end, with whether and how it goes on the 13F.
 
-    ``positions``: fund, account, security_id, quantity. ``prices``: the quarter-end prices by
-    source; ``fx_rates``: from_currency -> USD; ``hierarchies``: fund -> the fund's price
-    hierarchy; ``discretion``: fund -> (investment discretion, other manager), default SOLE.
+    ``positions``: fund, account, security_id, quantity. ``prices``: prices by source of the
+    valuation date ``as_of`` and the deliveries before it (a price is carried forward from them);
+    without ``price_date`` they are all the valuation date's, and without ``as_of`` the valuation
+    date is their latest. ``fx_rates``: the date's fixings from_currency -> USD; ``hierarchies``:
+    fund -> the fund's price hierarchy; ``overrides``: manual price overrides; ``discretion``:
+    fund -> (investment discretion, other manager), default SOLE.
 
     Returns one row per position: reportable (bool), exclusion_reason, the reported security
     (the underlying for options) with cusip, name_of_issuer, title_of_class, put_call, sh_prn,
-    shares_or_principal, price, price_source, fx_rate, value_usd (exact, unrounded), discretion
-    and voting authority columns.
+    shares_or_principal, price, price_source, price_as_of, price_carried_forward, fx_rate,
+    value_usd (exact, unrounded), discretion and voting authority columns.
     """
     discretion = discretion or {}
     master = securities.set_index("security_id")
@@ -161,13 +150,16 @@ def holdings_13f(positions: pd.DataFrame, securities: pd.DataFrame, prices: pd.D
     held["reportable"] = long & on_list
     held["exclusion_reason"] = np.select([~on_list, ~long], ["not on the 13(f) list", "short position (13F reports long positions only)"], "")
 
-    priced = best_prices(prices, held.rename(columns={"security_id": "held_security_id", "reported_security_id": "security_id",
-                                                      "asset_class": "held_asset_class", "reported_asset_class": "asset_class"}),
-                         hierarchies)
+    # the reported security (the underlying of an option) at the price of the holding fund's hierarchy
+    day = _valuation_day(prices, as_of)
+    history = prices if "price_date" in prices else prices.assign(price_date=day)
+    need = pd.DataFrame({"fund": held["fund"], "price_date": as_ns(pd.Series(day, index=held.index)), "security_id": held["reported_security_id"]})
+    priced = need.merge(fund_holding_prices(need, history, securities, hierarchies, overrides), on=["fund", "price_date", "security_id"], how="left")
     held["price"] = priced["price"].to_numpy()
-    held["price_source"] = priced["price_source"].to_numpy()
-    rates = fx_rates[fx_rates["to_currency"].eq("USD")].drop_duplicates("from_currency", keep="last").set_index("from_currency")["rate"]
-    held["fx_rate"] = held["reported_currency"].map(lambda c: 1.0 if c == "USD" else rates.get(c, np.nan)).astype("float64")
+    held["price_source"] = priced["source"].to_numpy()
+    held["price_as_of"] = priced["price_as_of"].to_numpy()
+    held["price_carried_forward"] = priced["carried_forward"].fillna(True).astype(bool).to_numpy()
+    held["fx_rate"] = rate_to_base(held["reported_currency"], fx_rates, "USD")
     held["value_usd"] = held["shares_or_principal"] * held["price"] * held["reported_multiplier"] * held["fx_rate"]
 
     chosen = held["fund"].map(lambda f: discretion.get(f, ("SOLE", "")))
@@ -180,9 +172,18 @@ def holdings_13f(positions: pd.DataFrame, securities: pd.DataFrame, prices: pd.D
     held["voting_none"] = np.where(votes, 0.0, held["shares_or_principal"])
     cols = ["fund", "account", "security_id", "quantity", "reportable", "exclusion_reason", "reported_security_id", "cusip",
             "name_of_issuer", "title_of_class", "put_call", "sh_prn", "shares_or_principal", "price", "price_source",
-            "reported_currency", "fx_rate", "value_usd", "investment_discretion", "other_manager",
+            "price_as_of", "price_carried_forward", "reported_currency", "fx_rate", "value_usd", "investment_discretion", "other_manager",
             "voting_sole", "voting_shared", "voting_none"]
     return held[cols]
+
+
+def _valuation_day(prices: pd.DataFrame, as_of: dt.date | None) -> pd.Timestamp:
+    """The valuation date: ``as_of``, else the latest price date (prices without a date: one day's)."""
+    if as_of is not None:
+        return pd.Timestamp(as_of)
+    if "price_date" in prices and prices["price_date"].notna().any():
+        return pd.Timestamp(pd.to_datetime(prices["price_date"]).max())
+    return pd.Timestamp(0)
 
 
 def information_table_rows(holdings: pd.DataFrame) -> pd.DataFrame:

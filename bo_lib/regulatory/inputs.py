@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bo_lib.books.inputs import price_window
 from bo_lib.books.state import read_frames, state_index
 from bo_lib.calendars import trading_calendar
 from bo_lib.codes import RATIO_EVENTS
@@ -32,7 +33,7 @@ class Valuation:
 
     date: dt.date
     positions: pd.DataFrame  # fund, account, security_id, quantity
-    prices: pd.DataFrame
+    prices: pd.DataFrame  # by source: the date's and the few deliveries before it (a price carried forward)
     fx_rates: pd.DataFrame
 
 
@@ -52,6 +53,7 @@ class RegulatoryInputs:
     delivered: pd.DataFrame
     violations: list[Violation] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    price_overrides: pd.DataFrame | None = None  # manual price overrides (the one price rule's first step)
 
     @property
     def delivery_dates(self) -> list[dt.date]:
@@ -99,11 +101,13 @@ def gather_regulatory(store: Path | str, company: ManagementCompany, funds: dict
         valuations = {d: _valuation(store, catalogue, d, opened) for d in month_ends}
         violations = catalogue.violations(on=business_date, datasets=REGULATORY_DATASETS)
         delivered = catalogue.deliveries(on=business_date, reference=True, statement_accounts=[])
+        overrides = catalogue.price_overrides()
     currency = {(code, c.code): c.currency for code, f in funds.items() for c in f.share_classes}
     classes["currency"] = [currency.get((f, c), "") for f, c in zip(classes["fund"], classes["share_class"])]
     return RegulatoryInputs(company, funds, business_date, quarter_end, at_qe, classes[["fund", "share_class", "currency", "net_assets"]],
                             positions[["date", "fund", "account", "security_id", "quantity"]], events.reset_index(drop=True), valuations,
-                            reference["securities"], reference["market_closures"], delivered, violations, problems)
+                            reference["securities"], reference["market_closures"], delivered, violations, problems,
+                            overrides if len(overrides) else None)
 
 
 def _struck_dates(store: Path | str, funds: dict[str, FundParameters]) -> set[dt.date]:
@@ -113,13 +117,14 @@ def _struck_dates(store: Path | str, funds: dict[str, FundParameters]) -> set[dt
 
 
 def _valuation(store: Path | str, catalogue: Catalogue, day: dt.date, opened: dt.date | None) -> Valuation:
-    """Every fund's positions at the close of ``day`` and the day's prices and FX (the opening
-    book's quarter-end valuation when ``day`` is the opening)."""
+    """Every fund's positions at the close of ``day``, the prices of the day and of the deliveries
+    before it (``books.inputs.price_window``: a price carried forward as the NAV carries it) and
+    the day's FX (the opening book's quarter-end valuation when ``day`` is the opening)."""
     positions = read_frames(store, "positions", dates=[day]).rename(columns={"book_fund": "fund"})[["fund", "account", "security_id", "quantity"]]
     if day == opened:
         opening = catalogue.opening()
         return Valuation(day, positions, opening["opening_prices"], opening["opening_fx_rates"])
-    return Valuation(day, positions, catalogue.rows("prices", on=day), catalogue.rows("fx_rates", on=day))
+    return Valuation(day, positions, price_window(catalogue, day), catalogue.rows("fx_rates", on=day))
 
 
 def _month_end_days(booked: list[dt.date], years: set[int], business_date: dt.date, closures: pd.DataFrame) -> list[dt.date]:

@@ -91,6 +91,9 @@ def summarise(result: SettlementResult) -> pd.DataFrame:
     month = result.penalties_this_month
     paid, received = float(month["paid"].sum()), float(month["received"].sum())
     missing_price = result.penalties[result.penalties["penalty"].isna()]
+    penalties = result.penalties
+    carried_price = penalties[penalties["reference_price_carried_forward"].fillna(False).astype(bool)
+                              & pd.to_datetime(penalties["penalty_date"]).dt.strftime("%Y-%m").eq(result.month)]
     overdrafts = result.ladder[result.ladder["overdraft"]]
     worst = result.ladder[result.ladder["overdraft_if_fails_settle"] & ~result.ladder["overdraft"]]
     ladder_breaks = ladder_mod.ladder_breaks(result.ladder)
@@ -103,8 +106,10 @@ def summarise(result: SettlementResult) -> pd.DataFrame:
         ("Custodian reporting", RED if len(not_reported) or len(unknown) else GREEN, len(not_reported) + len(unknown),
          "; ".join([f"{t} not reported by the custodian" for t in not_reported["trade_id"]] + [f"{t} reported but not in our books" for t in unknown["trade_id"]])
          or f"all {len(report)} open instructions reported"),
-        ("CSDR penalties this month", RED if len(missing_price) else AMBER if paid > 0 else GREEN, int(month["penalty_days"].sum()),
+        ("CSDR penalties this month", RED if len(missing_price) else AMBER if paid > 0 or len(carried_price) else GREEN, int(month["penalty_days"].sum()),
          (f"{len(missing_price)} penalty day(s) without a reference price; " if len(missing_price) else "")
+         + (f"{len(carried_price)} penalty day(s) at a reference price carried forward (no ranked source priced the day); "
+            if len(carried_price) else "")
          + (f"{result.month}: paid EUR {paid:,.2f}, received EUR {received:,.2f}, net EUR {received - paid:+,.2f}" if len(month) else "no penalties accrued")),
         ("Projected overdrafts", RED if len(overdrafts) or len(ladder_breaks) or len(no_account) else AMBER if len(worst) else GREEN,
          int(overdrafts["account"].nunique()),
@@ -129,7 +134,8 @@ def assess(inputs, ladder_days: int = ladder_mod.DEFAULT_DAYS, fail_rate_days: i
     report = status.settlement_report(instructions, inputs.status_history, bd, inputs.closures, inputs.fx_rates, fund.base_currency)
     failing = status.fails(report)
     rates = status.counterparty_fail_rates(inputs.status_history, instructions, bd, fail_rate_days, inputs.counterparties)
-    days = csdr.penalty_days(instructions, inputs.status_history, inputs.prices, fund.pricing.hierarchy, bd, inputs.closures)
+    days = csdr.penalty_days(instructions, inputs.status_history, inputs.prices, fund.pricing.hierarchy, bd, inputs.closures,
+                             inputs.price_overrides)
     penalties = csdr.csdr_penalties(days).reindex(columns=csdr.PENALTY_COLUMNS)
     cash_accounts = pd.DataFrame([a.model_dump() for a in fund.cash_accounts])
     balances = cash_accounts[["account", "currency"]].merge(inputs.statements[["account", "closing_date", "closing_balance"]], on="account", how="left")

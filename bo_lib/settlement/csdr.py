@@ -8,7 +8,11 @@ For each business day an instruction fails to settle, from its intended settleme
   central bank's overnight credit rate of the settlement currency (floored at zero) / day basis.
 
 Each day uses that day's reference price and is rounded half-up to the cent on its own; a month's
-total is the sum of the rounded days. Rates are effective-dated data, not code:
+total is the sum of the rounded days. The reference price is the workbench's one valuation rule
+(``bo_lib.prices``): a manual override of the day first, then the fund's ranked sources for the
+asset class; a source outside the hierarchy is never used (before, it ranked last and could price
+a day no ranked source had priced); a day no override or ranked source priced takes the last
+chosen price carried forward, flagged (``reference_price_carried_forward``, ``reference_price_as_of``). Rates are effective-dated data, not code:
 ``bo_lib/reference/csdr_penalty_rates.csv`` (Commission Delegated Regulation (EU) 2017/389 as
 amended by (EU) 2021/70) and ``bo_lib/reference/central_bank_rates.csv`` (e.g. the ECB marginal
 lending facility), each row with its source. The day basis of the cash rate is a column of the
@@ -29,6 +33,7 @@ import pandas as pd
 
 from bo_lib import calendars
 from bo_lib.money import round_half_up, round_half_up_array
+from bo_lib.prices import holding_prices
 from bo_lib.settlement.status import FAILING_STATUSES
 
 SECURITIES, CASH = "securities", "cash"
@@ -134,7 +139,8 @@ def _default_day_basis(currency: str) -> int:
 
 
 PENALTY_COLUMNS = ["penalty_date", "trade_id", "counterparty", "security_id", "isin", "market", "currency", "csdr_category", "reason_code",
-                   "fail_type", "direction", "failing_quantity", "reference_price", "reference_price_source", "penalty_value",
+                   "fail_type", "direction", "failing_quantity", "reference_price", "reference_price_source", "reference_price_as_of",
+                   "reference_price_carried_forward", "penalty_value",
                    "daily_rate_bp", "cash_rate_pct", "day_basis", "penalty", "signed_penalty"]
 
 
@@ -176,11 +182,12 @@ def csdr_penalties(failing_instructions: pd.DataFrame) -> pd.DataFrame:
 
 
 def penalty_days(report_instructions: pd.DataFrame, status_history: pd.DataFrame, prices: pd.DataFrame,
-                 price_hierarchy: dict[str, list[str]], business_date: dt.date, closures: pd.DataFrame | None = None) -> pd.DataFrame:
+                 price_hierarchy: dict[str, list[str]], business_date: dt.date, closures: pd.DataFrame | None = None,
+                 overrides: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each (instruction, day) on which an instruction in an EU CSD (EUR settlement in an EU
     market) was reported failing, from its intended settlement date up to ``business_date``, on
     business days of its settlement calendar; with that day's failing quantity and reference
-    price (closing price of the best source by the fund's price hierarchy for the asset class).
+    price (the fund's valuation price of the day: ``with_reference_prices``).
 
     ``report_instructions``: ``custody_instructions`` rows (trade_id, counterparty, security_id,
     isin, market, currency, asset_class, csdr_category, price_multiplier)."""
@@ -196,23 +203,25 @@ def penalty_days(report_instructions: pd.DataFrame, status_history: pd.DataFrame
         days = days[elapsed.eq(1)]  # the status date is itself a settlement business day
     days = days.assign(penalty_date=days["status_date"], failing_quantity=days["quantity"] - days["settled_quantity"])
     days = days.drop(columns=["status_date", "client_reference", "quantity", "settled_quantity"]).reset_index(drop=True)
-    return with_reference_prices(days, prices, price_hierarchy)
+    return with_reference_prices(days, prices, price_hierarchy, overrides)
 
 
-def with_reference_prices(days: pd.DataFrame, prices: pd.DataFrame, price_hierarchy: dict[str, list[str]]) -> pd.DataFrame:
-    """Adds ``reference_price`` and ``reference_price_source`` to rows with security_id,
-    asset_class and penalty_date: that day's price of the highest-ranked source of the fund's
-    hierarchy for the asset class (a source outside the hierarchy ranks last; NaN: no price)."""
-    ranks = pd.DataFrame([(ac, src, i) for ac, srcs in price_hierarchy.items() for i, src in enumerate(srcs)],
-                         columns=["asset_class", "source", "rank"])
-    keyed = days.reset_index(drop=True).rename_axis("_row").reset_index()
-    quotes = keyed[["_row", "security_id", "asset_class", "penalty_date"]].merge(
-        prices[["security_id", "price_date", "source", "price"]], left_on=["security_id", "penalty_date"],
-        right_on=["security_id", "price_date"], how="inner").merge(ranks, on=["asset_class", "source"], how="left")
-    best = quotes.fillna({"rank": 99}).sort_values(["_row", "rank", "source"]).drop_duplicates("_row").set_index("_row")
-    keyed["reference_price"] = keyed["_row"].map(best["price"]).astype("float64")
-    keyed["reference_price_source"] = keyed["_row"].map(best["source"]).fillna("")
-    return keyed.drop(columns="_row")
+def with_reference_prices(days: pd.DataFrame, prices: pd.DataFrame, price_hierarchy: dict[str, list[str]],
+                          overrides: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Adds ``reference_price``, ``reference_price_source``, ``reference_price_as_of`` and
+    ``reference_price_carried_forward`` to rows with security_id and penalty_date: the price the
+    fund values the security at that day by the one rule (``bo_lib.prices.holding_prices``: an
+    override, else the fund's ranked sources, else the last chosen price carried forward; NaN
+    where none was ever chosen in ``prices``)."""
+    keyed = days.reset_index(drop=True)
+    need = pd.DataFrame({"price_date": pd.to_datetime(keyed["penalty_date"]).astype("datetime64[ns]"), "security_id": keyed["security_id"]})
+    asset_classes = keyed[["security_id", "asset_class"]].drop_duplicates("security_id")  # the instructions' master columns
+    priced = need.merge(holding_prices(need, prices, asset_classes, price_hierarchy, overrides), on=["price_date", "security_id"], how="left")
+    keyed["reference_price"] = priced["price"].astype("float64").to_numpy()
+    keyed["reference_price_source"] = priced["source"].fillna("").astype(object).to_numpy()
+    keyed["reference_price_as_of"] = priced["price_as_of"].to_numpy()
+    keyed["reference_price_carried_forward"] = (priced["carried_forward"].fillna(False).astype(bool) & priced["price"].notna()).to_numpy()
+    return keyed
 
 
 def monthly_penalties(penalties: pd.DataFrame) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from bo_lib.books.accruals import income_entitlements
+from bo_lib.books.inputs import PRICE_WINDOW_DELIVERIES
 from bo_lib.books.state import load_state
 from bo_lib.codes import INCOME_EVENTS
 from bo_lib.data.catalogue import Catalogue
@@ -48,13 +49,14 @@ class SettlementInputs:
     holdings: pd.DataFrame  # the books' trade-date positions at the close
     trades: pd.DataFrame  # the trades the status window names, the books' open trades, today's trades
     status_history: pd.DataFrame  # custodian status rows of the fund, one feed per status_date
-    prices: pd.DataFrame  # all sources, every date of the status window
+    prices: pd.DataFrame  # all sources, every date of the status window and a few deliveries before it (carried forward)
     fx_rates: pd.DataFrame  # the business date's fixings (X -> USD)
     capital_activity: pd.DataFrame
     corporate_actions: pd.DataFrame  # the business date's feed: every live event
     income_due: pd.DataFrame  # dividends and coupons the books expect to be paid (receivable, or going ex before paying)
     statements: pd.DataFrame  # latest statement per cash account: account, currency, closing_date, closing_balance
     violations: list[Violation] = field(default_factory=list)
+    price_overrides: pd.DataFrame | None = None  # manual price overrides (the one price rule's first step)
 
     @property
     def status_today(self) -> pd.DataFrame:
@@ -83,7 +85,10 @@ def gather_settlement(store: Path | str, fund: FundParameters, business_date: dt
         trades = catalogue.rows("trades", fund=code, keys=("trade_id", named))
         today = catalogue.rows("trades", fund=code, on=business_date)
         trades = pd.concat([trades, today[~today["trade_id"].isin(trades["trade_id"])]], ignore_index=True)
-        prices = catalogue.rows("prices", start=start, end=business_date)
+        # a penalty day no ranked source priced takes the last chosen price: as far back as the NAV reaches
+        earlier = [d for d in dates if d < start][-(PRICE_WINDOW_DELIVERIES - 1):] if PRICE_WINDOW_DELIVERIES > 1 else []
+        prices = catalogue.rows("prices", start=earlier[0] if earlier else start, end=business_date)
+        overrides = catalogue.price_overrides()
         capital = catalogue.rows("capital_activity", fund=code, start=dates[-CAPITAL_LOOKBACK_DAYS:][0] if dates else business_date,
                                  end=business_date)
         events = catalogue.rows("corporate_actions", on=business_date)
@@ -96,7 +101,7 @@ def gather_settlement(store: Path | str, fund: FundParameters, business_date: dt
     previous = dates[-2] if len(dates) > 1 else None
     return SettlementInputs(fund, business_date, previous, delivered, reference["securities"], reference["counterparties"],
                             reference["market_closures"], holdings, trades.reset_index(drop=True), status, prices, fx, capital, events, income,
-                            statements, violations)
+                            statements, violations, overrides if len(overrides) else None)
 
 
 def _latest_statements(catalogue: Catalogue, fund: FundParameters, dates: list[dt.date]) -> pd.DataFrame:

@@ -5,7 +5,7 @@ intended settlement date; fails by reason, counterparty, market, currency and ag
 counterparty fail rates over a look-back window.
 
 Pure functions over DataFrames (no I/O). Amounts are the instruction currency's unless the
-column says ``_base`` (the fund's base currency at the business date's fixings).
+column says ``_base`` (the fund's base currency at the business date's fixings, ``bo_lib.fx.rate_to_base``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bo_lib import calendars
+from bo_lib.fx import rate_to_base
 from bo_lib.money import round_half_up_array
 
 SETTLED, PENDING, FAILING = "settled", "pending", "failing"
@@ -49,14 +50,6 @@ def custody_instructions(trades: pd.DataFrame, securities: pd.DataFrame) -> pd.D
     sec = securities[["security_id", "name", "asset_class", "mic", "csdr_category", "price_multiplier"]].rename(columns={"mic": "market"})
     out = trades.merge(sec, on="security_id", how="left").rename(columns={"broker_id": "counterparty"})
     return out[out["asset_class"].ne("option")].reset_index(drop=True)
-
-
-def fx_to_base(currencies: pd.Series, fx_rates: pd.DataFrame, base_currency: str) -> pd.Series:
-    """Units of the base currency per unit of each currency, from fixings quoted X -> USD."""
-    to_usd = dict(zip(fx_rates.loc[fx_rates["to_currency"].eq("USD"), "from_currency"], fx_rates.loc[fx_rates["to_currency"].eq("USD"), "rate"]))
-    to_usd["USD"] = 1.0
-    base = to_usd.get(base_currency, np.nan)
-    return currencies.map(to_usd).astype("float64") / base
 
 
 def age_bucket(age: pd.Series) -> pd.Series:
@@ -121,7 +114,7 @@ def settlement_report(instructions: pd.DataFrame, status_history: pd.DataFrame, 
     known = joined["market"].notna()
     region[known] = calendars.settlement_regions(joined[known])
     joined["csdr_in_scope"] = region.eq("EU") & joined["currency"].eq("EUR")
-    rate = fx_to_base(joined["currency"], fx_rates, base_currency) if fx_rates is not None else pd.Series(np.nan, index=joined.index)
+    rate = rate_to_base(joined["currency"], fx_rates, base_currency) if fx_rates is not None else pd.Series(np.nan, index=joined.index)
     joined["unsettled_amount_base"] = round_half_up_array(joined["unsettled_amount"] * rate, 2)
     order = joined["state"].map({NOT_IN_BOOKS: 0, NOT_REPORTED: 1, FAILING: 2, PENDING: 3, SETTLED: 4})
     joined = joined.assign(_order=order).sort_values(["_order", "age_business_days", "trade_id"], ascending=[True, False, True])

@@ -70,8 +70,8 @@ show_table(result.counts, "Rows per dataset", decimals={"change_pct": 1})
 """),
     md("""
 ## Prices and FX
-For each security the fund holds: which sources priced it today, the best source by the fund's price
-hierarchy, and for how many deliveries that price has not changed. FX: a fixing for every currency the
+For each security the fund holds: which sources priced it today, the source the fund values it at (the one price
+rule: override, ranked sources), and for how many deliveries that price has not changed. FX: a fixing for every currency the
 fund needs, and its move against the previous fixing.
 """),
     code("""

@@ -53,7 +53,7 @@ show_exceptions(result.summary, f"Regulatory exceptions for {company.code} on {d
 ## Form 13F for the quarter end
 The latest calendar quarter end before the business date: every fund's positions in the books' closing state of
 that day (the quarter-end state, the next quarter's opening), long positions in securities on the 13(f) list
-only, valued with each fund's best price source and the quarter-end FX rate. One row per CUSIP,
+only, valued at the price the holding fund's NAV uses (one price rule) and the quarter-end FX rate. One row per CUSIP,
 put/call, investment discretion and other manager; options are reported on the underlying's CUSIP with
 `putCall` on rows of their own, with the underlying's shares and value (SEC staff 13F FAQ). Values are
 whole US dollars, each row rounded half-up once from its exact value.

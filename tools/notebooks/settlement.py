@@ -86,8 +86,8 @@ show_figure(charts.counterparty_fail_rates(result.fail_rates, f"{fund}: fail rat
     md("""
 ## CSDR cash penalties
 Fails in EU CSDs (EUR settlement on XETR, XPAR, XAMS, or EUR OTC bonds), for each business day of failure
-from the intended settlement date: reference price (that day's close, best source of the fund's price
-hierarchy) x failing quantity x the category's daily rate (lack of securities), or x the ECB marginal lending
+from the intended settlement date: reference price (the day's price the fund values at: override, ranked
+sources, else carried forward) x failing quantity x the category's daily rate (lack of securities), or x the ECB marginal lending
 rate / 360 (lack of cash). Each day is rounded to the cent; a month is the sum of its days. Negative: we pay.
 """),
     code("""
