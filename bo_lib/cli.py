@@ -225,9 +225,22 @@ def _stale_dates(setup: _Setup, code: str, up_to) -> list:
     from bo_lib.data.catalogue import Catalogue
 
     index = state_index(setup.store, code).set_index("business_date")
-    latest = Catalogue(setup.store).latest_ingest()
-    return [d for d, at in zip(latest["business_date"], latest["ingested_at"])
-            if d <= up_to and d in index.index and pd.Timestamp(at) > pd.Timestamp(index.at[d, "computed_at"])]
+    catalogue = Catalogue(setup.store)
+    latest = catalogue.latest_ingest()
+    changes = list(zip(latest["business_date"], latest["ingested_at"])) + list(catalogue.price_override_changes().itertuples(index=False))
+    return sorted({d for d, at in changes if d <= up_to and d in index.index and pd.Timestamp(at) > pd.Timestamp(index.at[d, "computed_at"])})
+
+
+def _price_flags(setup: _Setup, fund, day) -> list[str]:
+    """The NAV of ``day`` struck at a price its own control flagged (the NAV report's reasons): what a close refuses."""
+    from bo_lib.books.state import state_index
+    from bo_lib.nav.daily import nav_report
+    from bo_lib.nav.inputs import gather_nav
+
+    index = state_index(setup.store, fund.fund_code)
+    if index.empty or day not in set(index["business_date"]):
+        return []  # no books for the day: the close says so
+    return list(nav_report(gather_nav(setup.store, fund, day)).flagged_prices["reason"])
 
 
 def _cmd_close(args: argparse.Namespace, argv: list[str]) -> int:
@@ -240,7 +253,8 @@ def _cmd_close(args: argparse.Namespace, argv: list[str]) -> int:
     day = _date(args.date, "--date")
     closures = Catalogue(setup.store).reference()["market_closures"]
     action = close_books(setup.store, fund.fund_code, day, args.by or _user(), next_business_day=next_nav_date(fund, day, closures),
-                         comment=args.comment or "", stale_dates=_stale_dates(setup, fund.fund_code, day))
+                         comment=args.comment or "", stale_dates=_stale_dates(setup, fund.fund_code, day),
+                         price_flags=_price_flags(setup, fund, day))
     navs = ", ".join(f"{c} {v:,.{fund.nav_decimals}f}" for c, v in action.nav_per_share.items())
     print(f"closed {fund.fund_code} through {day}" + (f" ({action.period})" if action.period else "") + f": NAV per share {navs}; "
           "a later correction to a locked day is shown as restatement required until `bo reopen`")

@@ -190,9 +190,10 @@ def test_every_coupon_date_has_its_event(sample_days, securities):
 
 
 def test_summary_and_nothing_else(reports):
-    expected = {"USEQ": {"pricing exceptions": "red", "FX fixings": "amber", "shadow vs administrator": "amber"},
+    expected = {"USEQ": {"pricing exceptions": "red", "NAV at a flagged price": "red", "FX fixings": "amber", "shadow vs administrator": "amber",
+                         "cash in the NAV": "amber"},
                 "GLBD": {"shadow vs administrator": "red", "FX fixings": "amber"},
-                "MAHF": {"FX fixings": "amber"}}
+                "MAHF": {"FX fixings": "amber", "cash in the NAV": "amber"}}
     for code, report in reports.items():
         flagged = report.summary[report.summary["rag"] != "green"].set_index("check")["rag"].to_dict()
         assert flagged == expected[code], code

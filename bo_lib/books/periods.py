@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,13 @@ import pandas as pd
 
 from bo_lib.books.quality import provisional_reasons
 from bo_lib.books.state import STATES, load_state
-from bo_lib.store import ensure_schema, open_store, register_table, select_frame, table_exists
+from bo_lib.store import (
+    ensure_schema,
+    open_store,
+    register_table,
+    select_frame,
+    table_exists,
+)
 
 AUDIT = "book_period_audit"
 AUDIT_COLUMNS = {"fund": "VARCHAR", "business_date": "DATE", "action": "VARCHAR", "locked_through": "DATE", "period": "VARCHAR",
@@ -74,9 +81,15 @@ def audit_trail(store: Path | str, fund: str | None = None) -> pd.DataFrame:
 
 
 def close_books(store: Path | str, fund: str, business_date: dt.date, by: str, *, next_business_day: dt.date | None = None,
-                comment: str = "", stale_dates: list[dt.date] | None = None) -> PeriodAction:
+                comment: str = "", stale_dates: list[dt.date] | None = None, price_flags: Sequence[str] = ()) -> PeriodAction:
     """Lock ``fund``'s books and NAV up to ``business_date`` (which must have been processed and be
-    current: ``stale_dates`` lists days whose deliveries changed since they were struck)."""
+    current: ``stale_dates`` lists days whose deliveries changed since they were struck).
+
+    ``price_flags``: the holdings the NAV of ``business_date`` is struck at a price its own pricing
+    control flagged, unresolved (an unconfirmed jump, a stale or a carried-forward price: the NAV
+    report's ``flagged_prices`` reasons, each naming the security and the exception; ``bo close``
+    passes them). Such a NAV is not approved and the period does not close on it until a manual
+    price override of the day resolves each and the day is struck again."""
     if not by or not by.strip():
         raise PeriodError("a close needs the name of who closes (--by)")
     stale = sorted(d for d in (stale_dates or []) if d <= business_date)
@@ -95,6 +108,12 @@ def close_books(store: Path | str, fund: str, business_date: dt.date, by: str, *
         current = locked_through(store, fund, con)
         if current is not None and current >= business_date:
             raise PeriodError(f"{fund}: the books are already locked through {current}")
+        if price_flags:
+            flags = list(price_flags)
+            raise PeriodError(f"{fund}: the NAV of {business_date} is struck at {len(flags)} price(s) its own control flagged and cannot be "
+                              f"closed: {'; '.join(flags[:3])}{f' (and {len(flags) - 3} more)' if len(flags) > 3 else ''}; resolve each with "
+                              f"a manual price override of the day (overrides/prices.csv, with a reason and who approved it) and run "
+                              f"`bo run --date {business_date}`")
         nav = dict(zip(state.classes["share_class"], state.classes["nav_per_share"].astype(float)))
         digest = con.execute(f"SELECT digest FROM {STATES} WHERE fund = ? AND business_date = ?", [fund, business_date]).fetchall()[0][0]
         period = period_of(business_date, next_business_day)

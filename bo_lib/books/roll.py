@@ -7,8 +7,9 @@ day's deliveries were last ingested, and strikes only the days that need it:
 
 * a day never processed (a gap is filled forward from the latest state, oldest first; the opening
   book is the start only when there is no state at all);
-* a day whose deliveries changed since it was struck (a corrected re-delivery), or whose previous
-  day's state changed: it is struck again, and a NAV per share that moves is recorded as a
+* a day whose deliveries changed since it was struck (a corrected re-delivery, or a manual price
+  override of the day added, changed or withdrawn: ``Catalogue.price_override_changes``), or whose
+  previous day's state changed: it is struck again, and a NAV per share that moves is recorded as a
   restatement (``book_restatements``, status ``restated``);
 * unless the day is locked (``bo_lib.books.periods``): then nothing is recomputed. The day is
   struck on the side and, if a class's NAV per share would move, the effect per class and per share
@@ -104,6 +105,9 @@ def _roll(con, catalogue: Catalogue, fund: FundParameters, up_to: dt.date, run_i
     latest = catalogue.latest_ingest()
     overrides = catalogue.price_overrides()
     ingested = dict(zip(latest["business_date"], latest["ingested_at"]))
+    for day, at in catalogue.price_override_changes().itertuples(index=False):  # a manual price of the day changed: the day's input did
+        if day in ingested and pd.Timestamp(at) > pd.Timestamp(ingested[day]):
+            ingested[day] = at
     stored = {row.business_date: row for row in state_index(None, code, con).itertuples(index=False)}
     lock = locked_through(None, code, con)
     checked = _known_checks(con, code)

@@ -152,6 +152,27 @@ class Catalogue:
         """Manual price overrides (approved, with a reason), current version."""
         return self.rows("price_overrides").drop(columns=["delivery_date"])
 
+    def price_override_changes(self) -> pd.DataFrame:
+        """When the manual price overrides of each price date last changed: the ingest time of the
+        latest version of the overrides file whose rows of that date (security, price) differ from
+        the version before it (an override added, changed or withdrawn). A day the books struck
+        before its overrides changed is struck again. Columns: price_date, changed_at."""
+        with self.session():
+            versions = self._query(f"SELECT delivery_id, version, ingested_at FROM {DELIVERIES} WHERE dataset = ? ORDER BY version, ingested_at",
+                                   ["price_overrides"])
+            rows = self._query(f"SELECT r.delivery_id, r.price_date, r.security_id, r.price FROM {dataset_table('price_overrides')} r "
+                               f"WHERE NOT {_HELD_OUT}")
+        changed: dict = {}
+        before: dict = {}
+        for v in versions.itertuples():  # a handful of versions of a small file
+            mine = rows[rows["delivery_id"].eq(v.delivery_id)]
+            now = {pd.Timestamp(d).date(): frozenset(zip(g["security_id"], g["price"].astype(float))) for d, g in mine.groupby("price_date")}
+            for day in set(now) | set(before):
+                if now.get(day) != before.get(day):
+                    changed[day] = pd.Timestamp(v.ingested_at)
+            before = now
+        return pd.DataFrame({"price_date": list(changed), "changed_at": list(changed.values())}, columns=["price_date", "changed_at"])
+
     def opening(self, fund: str | None = None) -> dict[str, pd.DataFrame]:
         """The latest opening book (positions, cash, share classes, prices, FX) of ``fund`` or all."""
         with self.session():

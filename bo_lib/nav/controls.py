@@ -59,14 +59,20 @@ def shadow_vs_administrator(class_nav: pd.DataFrame, admin_nav: pd.DataFrame, ma
     out["explained_per_share"] = 0.0
     if price_exception_impact is not None and len(price_exception_impact):
         impact = price_exception_impact.groupby("nav_date")["impact_base"].sum()
-        share = out["net_assets_before_dealing"] / out.groupby("nav_date")["net_assets_before_dealing"].transform("sum")
         # our price above the alternative source: the administrator's NAV is lower by that much
-        out["explained_per_share"] = -out["nav_date"].map(impact).fillna(0.0) * share / out["units_outstanding"]
+        out["explained_per_share"] = -per_share_of_pool(out, out["nav_date"].map(impact).fillna(0.0))
     out["unexplained_per_share"] = out["difference_per_share"] - out["explained_per_share"]
     cols = ["nav_date", "share_class", "shadow_nav_per_share", "administrator_nav_per_share", "difference_per_share", "difference_pct",
             "materiality_pct", "error_value", "explained_per_share", "unexplained_per_share", "units_outstanding", "administrator_units",
             "units_difference", "status", "rag"]
     return out[cols].sort_values(["nav_date", "share_class"]).reset_index(drop=True)
+
+
+def per_share_of_pool(class_nav: pd.DataFrame, pool_effect: pd.Series) -> pd.Series:
+    """An effect on the common pool's net assets (base, per row's nav_date) per unit of each class:
+    shared by the classes' net assets before dealing, as the day's result is, over units outstanding."""
+    share = class_nav["net_assets_before_dealing"] / class_nav.groupby("nav_date")["net_assets_before_dealing"].transform("sum")
+    return pool_effect * share / class_nav["units_outstanding"]
 
 
 def units_rollforward(class_nav: pd.DataFrame, unit_decimals: int) -> pd.DataFrame:

@@ -7,16 +7,20 @@ figures the archive index shows. What the NAV notebook displays, in one call (``
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from bo_lib.books.nav import NavResult
 from bo_lib.books.quality import provisional_reasons
 from bo_lib.nav import controls
+from bo_lib.nav.cash import ACCOUNT_COLUMNS as CASH_ACCOUNT_COLUMNS
+from bo_lib.nav.cash import ITEM_COLUMNS as CASH_ITEM_COLUMNS
+from bo_lib.nav.cash import CashInNav, cash_in_nav
+from bo_lib.nav.cash import summary_line as cash_line
 from bo_lib.nav.explain import nav_explain
 from bo_lib.nav.inputs import NavInputs
-from bo_lib.nav.pricing import fx_exceptions, price_exceptions
+from bo_lib.nav.pricing import FLAGGED_COLUMNS, flagged_line, flagged_prices, fx_exceptions, price_exceptions
 from bo_lib.prices import ratio_adjustment
 from bo_lib.rag import AMBER, GREEN, RED, worst_first
 
@@ -39,6 +43,23 @@ class NavReport:
     position_exceptions: pd.DataFrame
     coupons_without_event: pd.DataFrame
     summary: pd.DataFrame
+    cash: CashInNav | None = None  # the books' cash per account against the bank, and the reconciling items
+    flagged_prices: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAGGED_COLUMNS))  # struck at a flagged price
+
+    @property
+    def cash_accounts(self) -> pd.DataFrame:
+        """Per cash account: book cash, the latest bank balance and its date, the check (book cash - items = bank)."""
+        return self.cash.accounts if self.cash is not None else pd.DataFrame(columns=CASH_ACCOUNT_COLUMNS)
+
+    @property
+    def cash_items(self) -> pd.DataFrame:
+        """The reconciling items between the books' cash and the bank, classified, with their NAV effect."""
+        return self.cash.items if self.cash is not None else pd.DataFrame(columns=CASH_ITEM_COLUMNS)
+
+    @property
+    def approvable(self) -> bool:
+        """Whether the NAV may be approved: not struck at a price its own control flagged."""
+        return self.flagged_prices.empty
 
     @property
     def class_table(self) -> pd.DataFrame:
@@ -73,6 +94,9 @@ class NavReport:
         figures["restatements_required"] = int(len(self.inputs.required))
         figures["navs_restated_unlocked"] = int(len(self.inputs.restated))
         figures["locked_through"] = self.inputs.locked_through.isoformat() if self.inputs.locked_through else None
+        figures["cash_items"] = len(self.cash_items)
+        figures["cash_nav_effect_base"] = round(self.cash.nav_effect_base, 2) if self.cash is not None else None
+        figures["flagged_prices"] = len(self.flagged_prices)
         return figures
 
     @property
@@ -125,10 +149,25 @@ def nav_report(inputs: NavInputs) -> NavReport:
     units = controls.units_rollforward(history, fund.unit_decimals)
     positions = controls.position_exceptions(result.valuation, result.cash, d)
     coupons = controls.coupons_without_event(result.valuation, inputs.securities, day.corporate_actions, result.valuation_dates)
+    flagged = flagged_prices(prices, history, d, fund.base_currency)
+    cash = nav_cash(inputs)
     summary = controls.summary(prices, fx, moves, shadow, units, positions, result.ledger_suspense, coupons, explain, d,
                                fund.base_currency, len(inputs.violations))
     summary = with_books_checks(summary, inputs, result)
-    return NavReport(d, inputs, result, explain, prices, fx, moves, shadow, units, positions, coupons, summary)
+    extra = pd.DataFrame([flagged_line(flagged, d), cash_line(cash, fund.base_currency)])
+    summary = worst_first(pd.concat([summary, extra], ignore_index=True))
+    return NavReport(d, inputs, result, explain, prices, fx, moves, shadow, units, positions, coupons, summary, cash, flagged)
+
+
+def nav_cash(inputs: NavInputs) -> CashInNav | None:
+    """The cash in the NAV of the day against the bank (``bo_lib.nav.cash``), from what ``gather_nav`` read."""
+    if inputs.state is None or inputs.result is None:
+        return None
+    fx = inputs.result.fx
+    fx = fx[fx["rate_date"].eq(pd.Timestamp(inputs.business_date))]
+    return cash_in_nav(inputs.state.cash, inputs.cash_statements, inputs.cash_entries, inputs.cash_ledger, inputs.settlement_status,
+                       inputs.cash_events, inputs.securities, inputs.fund.withholding_tax_pct, inputs.state.open_income, fx, inputs.history,
+                       business_date=inputs.business_date, base_currency=inputs.fund.base_currency)
 
 
 def valued_today(valuation: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:

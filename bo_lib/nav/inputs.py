@@ -1,7 +1,9 @@
 """What the NAV report of one fund and business date reads: the books' states of the previous NAV
 date and of the day (the day struck again from the previous state, for every figure behind it),
 the NAV history of the last quarter from the stored states, the administrator's NAVs of the same
-window, the day's and the previous day's FX, the restatements recorded, the lock, the violations.
+window, the day's and the previous day's FX, the restatements recorded, the lock, the violations;
+for the cash in the NAV, the fund's bank statements and the books' cash-ledger lines of the window,
+the day's settlement status and the dividend events the ledger names.
 Nothing older than the history window is read, whatever the age of the books.
 """
 
@@ -48,6 +50,14 @@ class NavInputs:
     delivered: pd.DataFrame  # the day's deliveries (inventory with versions) for the run header
     violations: list[Violation] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # the cash in the NAV against the bank (``bo_lib.nav.cash``): the fund's statements, their
+    # entries and the books' cash-ledger lines delivered in the history window (after its first
+    # date), the day's settlement status feed, and the dividend events the ledger names
+    cash_statements: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cash_entries: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cash_ledger: pd.DataFrame = field(default_factory=pd.DataFrame)
+    settlement_status: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cash_events: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def violations_table(self) -> pd.DataFrame:
@@ -76,6 +86,12 @@ def _gather(store: Path | str, fund: FundParameters, business_date: dt.date) -> 
         # the window's NAV dates and the one before the first (its closing is the first day's opening)
         window = [d for d in index["business_date"] if d <= business_date][-(HISTORY_NAV_DATES + 1):]
         admin_history = catalogue.rows("admin_nav", fund=code, start=window[0], end=business_date) if window else catalogue.rows("admin_nav", on=business_date)
+        cash_from = (window[0] if window else business_date) + dt.timedelta(days=1)
+        statements, entries = catalogue.statements(fund=code, start=cash_from, end=business_date)
+        ledger = catalogue.rows("cash_ledger", fund=code, start=cash_from, end=business_date)
+        status = catalogue.rows("settlement_status", fund=code, on=business_date)
+        dividends = set(ledger.loc[ledger["movement_type"].eq("DIVIDEND"), "reference"])
+        events = catalogue.rows("corporate_actions", keys=("event_id", dividends)).drop_duplicates("event_id", keep="last")
     row = index[index["business_date"].eq(business_date)]
     problems = []
     previous = state = result = day = None
@@ -95,4 +111,5 @@ def _gather(store: Path | str, fund: FundParameters, business_date: dt.date) -> 
     flows = read_frames(store, "flows", code, start=start, end=business_date).rename(columns={"book_date": "nav_date"})
     return NavInputs(fund, business_date, previous, state, result, day, securities, history.drop(columns="book_fund"),
                      flows.drop(columns="book_fund"), admin_history, fx_history, unlocked_restatements(store, code),
-                     pending_restatements(store, code), locked_through(store, code), delivered, violations, problems)
+                     pending_restatements(store, code), locked_through(store, code), delivered, violations, problems,
+                     statements, entries, ledger, status, events)

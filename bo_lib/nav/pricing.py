@@ -11,8 +11,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from bo_lib.nav.controls import per_share_of_pool
 from bo_lib.prices import as_ns, unchanged_runs
-from bo_lib.rag import AMBER, RED, worst_first_key
+from bo_lib.rag import AMBER, GREEN, RED, worst_first_key
 
 DEFAULT_JUMP_PCT = {"equity": 5.0, "government_bond": 1.0, "corporate_bond": 1.0, "option": 25.0}
 
@@ -128,3 +129,61 @@ def fx_exceptions(fx_history: pd.DataFrame, business_date: dt.date, move_pct: fl
         + ("" if r.affects_fund else "; the fund holds no " + r.currency + ": no NAV impact, a feed exception")
         for r in table.itertuples()]
     return table[["currency", "rate", "previous_rate", "move_pct", "exception", "affects_fund", "rag", "detail"]].reset_index(drop=True)
+
+
+#: the pricing exceptions a NAV may not be approved at: struck at a jump nobody confirmed, a stale or a
+#: carried-forward price. A manual price override of the day (overrides/prices.csv) resolves them.
+FLAGGING_EXCEPTIONS = ("price_jump", "price_stale", "price_missing")
+FLAGGED_COLUMNS = ["security_id", "name", "exception", "source", "price", "fallback_price", "quantity", "market_value_base",
+                   "fallback_effect_base", "rag", "detail", "reason"]
+
+
+def flagged_prices(exceptions: pd.DataFrame, class_nav: pd.DataFrame, business_date: dt.date, base_currency: str) -> pd.DataFrame:
+    """The holdings the NAV of ``business_date`` is struck at a price its own control flagged
+    (``price_exceptions``: a price jump, a stale or a carried-forward price) and no manual override
+    resolves, each with the NAV effect of the fallback source: the next-ranked source's price of the
+    day, (fallback - used) x quantity x multiplier x FX = market value in base x (fallback / used - 1)
+    (for a jump, minus the exception's ``impact_base``), in base and per share of each class
+    (``per_share_<class>``, shared by class assets as the day's result is). No other source priced
+    it today: the effect is unknown (NaN). ``reason`` names the security and the exception (what the
+    NAV summary and the period close say)."""
+    if exceptions.empty:
+        return pd.DataFrame(columns=FLAGGED_COLUMNS)
+    overridden = set(exceptions.loc[exceptions["exception"].eq("price_override"), "security_id"])
+    out = exceptions[exceptions["exception"].isin(FLAGGING_EXCEPTIONS) & ~exceptions["security_id"].isin(overridden)].copy()
+    if out.empty:
+        return pd.DataFrame(columns=FLAGGED_COLUMNS)
+    out["fallback_price"] = out["secondary_price"].astype("float64")
+    out["fallback_effect_base"] = (out["market_value_base"] * (out["fallback_price"] / out["price"] - 1)).round(2)
+    out["rag"] = RED
+    day = pd.Timestamp(business_date)
+    today = class_nav[pd.to_datetime(class_nav["nav_date"]).eq(day)].reset_index(drop=True) if len(class_nav) else class_nav
+    per_unit = per_share_of_pool(today, pd.Series(1.0, index=today.index)) if len(today) else pd.Series(dtype="float64")
+    classes = list(zip(today.get("share_class", []), per_unit))
+    for share_class, unit in classes:
+        out[f"per_share_{share_class}"] = (out["fallback_effect_base"] * unit).round(6)
+    out["reason"] = [f"{r.security_id} ({r.name}) {r.exception.removeprefix('price_')}: {r.detail}" for r in out.itertuples()]
+    texts = []
+    for r in out.to_dict("records"):  # a handful
+        if pd.isna(r["fallback_effect_base"]):
+            texts.append(f"NAV struck at {r['source']} {r['price']:,.4f}; no other source priced it today: the fallback's effect is unknown")
+            continue
+        shares = ", ".join(f"{r[f'per_share_{c}']:+,.4f} class {c}" for c, _ in classes)
+        texts.append(f"NAV struck at {r['source']} {r['price']:,.4f}; at the next-ranked source's {r['fallback_price']:,.4f} it would move "
+                     f"{r['fallback_effect_base']:+,.2f} {base_currency}" + (f" ({shares} per share)" if shares else ""))
+    out["detail"] = texts
+    extra = [f"per_share_{c}" for c, _ in classes]
+    return out[FLAGGED_COLUMNS + extra].reset_index(drop=True)
+
+
+def flagged_line(flagged: pd.DataFrame, business_date: dt.date) -> dict:
+    """The NAV summary's line: red while the NAV is struck at a flagged price (not approvable: the
+    period close refuses it), green otherwise."""
+    check = "NAV at a flagged price"
+    if flagged.empty:
+        return {"check": check, "rag": GREEN, "count": 0,
+                "detail": "no holding valued at a price its own control flagged (or each resolved by a manual override)"}
+    return {"check": check, "rag": RED, "count": len(flagged),
+            "detail": f"not approvable, the period close refuses it: {'; '.join(f'{r.reason} ({r.detail})' for r in flagged.itertuples())}; "
+                      f"resolve with a manual price override of the day (overrides/prices.csv, with a reason and who approved it), then "
+                      f"`bo run --date {business_date}` strikes the NAV again"}

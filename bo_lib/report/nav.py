@@ -1,5 +1,5 @@
-"""Charts of the NAV report: NAV per share history (shadow and administrator) and the NAV explain
-waterfall."""
+"""Charts and views of the NAV report: NAV per share history (shadow and administrator), the NAV
+explain waterfall, the cash in the NAV against the bank, the holdings struck at a flagged price."""
 
 from __future__ import annotations
 
@@ -64,3 +64,26 @@ def nav_explorer(class_history: pd.DataFrame, valuation: pd.DataFrame, interacti
         w.observe(redraw, names="value")
     redraw()
     display(widgets.VBox([widgets.HBox([class_pick, position_pick]), span, out]))
+
+
+def show_cash_in_nav(accounts: pd.DataFrame, items: pd.DataFrame, base_currency: str) -> None:
+    """Per cash account the books' cash against the latest bank statement (with the check: book cash -
+    reconciling items = bank balance), then each reconciling item, classified, with its NAV effect."""
+    from bo_lib.report.display import show_table
+
+    per_share = {c: 6 for c in items.columns if c.startswith("per_share_")}
+    show_table(accounts, f"Cash in the NAV: books against the latest bank statement (account currency; base {base_currency})",
+               decimals={"rate_to_base": 6},
+               note="ties: book cash - reconciling items = bank balance; untraced: what no entry of the window explains")
+    show_table(items, f"Reconciling items and their NAV effect (amount = books - bank; NAV effect in {base_currency} and per share)",
+               decimals=per_share, note="empty: the books' cash is the bank's in every account")
+
+
+def show_flagged_prices(flagged: pd.DataFrame, base_currency: str) -> None:
+    """The holdings the NAV is struck at a price its own control flagged, with the fallback source's NAV effect."""
+    from bo_lib.report.display import show_table
+
+    decimals = {"price": 4, "fallback_price": 4, "quantity": 0} | {c: 4 for c in flagged.columns if c.startswith("per_share_")}
+    show_table(flagged.drop(columns=["reason"], errors="ignore"),
+               f"NAV struck at a flagged price: the fallback source's effect ({base_currency}, and per share)", decimals=decimals,
+               note="empty: no holding valued at a flagged price, or each resolved by a manual override; otherwise the NAV is not approvable")

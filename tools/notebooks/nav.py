@@ -27,7 +27,7 @@ from bo_lib.nav.explain import explain_steps
 from bo_lib.nav.inputs import gather_nav
 from bo_lib.parameters import check_notebook_parameters, load_funds
 from bo_lib.report import record_key_figures, record, show_exceptions, show_figure, show_run_header, show_table
-from bo_lib.report.nav import explain_waterfall, nav_explorer, nav_history_chart
+from bo_lib.report.nav import explain_waterfall, nav_explorer, nav_history_chart, show_cash_in_nav, show_flagged_prices
 from bo_lib.store import resolve_store
 """),
     code("""
@@ -79,6 +79,18 @@ show_table(report.class_table, f"NAV per class on {date} ({base})",
                      "high_water_mark": 4, "difference_pct": 3})
 show_table(report.balance_sheet_today, f"Statement of net assets on {date} ({base})")
 """),
+    md("""
+## Cash in the NAV against the bank
+Per cash account, the books' cash at the bank (the NAV's cash line) against the closing balance of the
+latest MT940 / camt.053 statement delivered, and each reconciling item with its effect on the NAV: an
+**unbooked bank charge** (the NAV is overstated until it is booked), **failed-trade cash** (the books took
+the cash on the contractual settlement date, the bank has not: a timing item, no NAV effect),
+**withholding tax above the treaty rate** (the excess is a reclaim receivable, not cash), and any
+**unexplained difference** (red). Book cash - reconciling items = bank balance, per account.
+"""),
+    code("""
+show_cash_in_nav(report.cash_accounts, report.cash_items, base)
+"""),
     md("## Shadow NAV against the administrator"),
     code("""
 today = report.shadow_vs_administrator[report.shadow_vs_administrator["nav_date"] == pd.Timestamp(date)]
@@ -106,11 +118,15 @@ show_table(report.explain, "NAV explain, every NAV date of the last quarter", de
 ## Pricing and FX exceptions
 A holding with no price today is valued at its last price (carried forward); a price repeated for the
 fund's stale-days limit or more is stale; a move beyond the asset class's tolerance (after splits and
-dividends) is a jump, with the secondary source's move beside it.
+dividends) is a jump, with the secondary source's move beside it. A NAV struck at an unconfirmed jump, a stale
+or a carried-forward price is **not approvable** (the period close refuses it) until a manual price override
+of the day (`overrides/prices.csv`, with a reason and who approved it) resolves it; beside each, what the
+next-ranked source's price would move the NAV by.
 """),
     code("""
 show_table(report.price_exceptions, "Pricing exceptions of held securities",
            decimals={"price": 4, "previous_price": 4, "secondary_price": 4, "move_pct": 2, "secondary_move_pct": 2, "quantity": 0})
+show_flagged_prices(report.flagged_prices, base)
 show_table(report.fx_exceptions, "FX fixing exceptions", decimals={"rate": 6, "previous_rate": 6, "move_pct": 2})
 show_table(report.coupons_without_event, "Coupon dates without a coupon event", decimals={"nominal": 0})
 show_table(report.position_exceptions, "Positions with no price, negative positions or cash")
