@@ -121,8 +121,10 @@ def test_cash_items_classified_with_their_nav_effect_by_hand():
     assert fail["classification"] == FAILED_TRADE and fail["amount"] == 50000.0 and fail["nav_effect_base"] == 0.0 and fail["rag"] == "green"
     assert "PENF" in fail["detail"] and "2026-11-18" in fail["detail"]
     wht = items.loc[("111", "CA1")]
-    assert wht["classification"] == WHT_EXCESS and wht["amount"] == 1137.50 and wht["nav_effect_base"] == -1137.50
-    assert wht["per_share_A"] == pytest.approx(-0.11375) and wht["per_share_B"] == pytest.approx(-0.2275)
+    # 1,137.50 withheld above the treaty rate: reclaimable, so no NAV effect, but the books hold it as cash: amber until
+    # it is booked as a reclaim receivable
+    assert wht["classification"] == WHT_EXCESS and wht["amount"] == 1137.50 and wht["nav_effect_base"] == 0.0 and wht["rag"] == "amber"
+    assert wht["per_share_A"] == 0.0 and wht["per_share_B"] == 0.0
     assert "26.375% withholding" in wht["detail"] and "15% treaty rate" in wht["detail"] and "reclaim receivable" in wht["detail"]
     other = items.loc[("222", "X1")]
     assert other["classification"] == UNEXPLAINED and other["amount"] == -1000.0 and other["nav_effect"] == 1000.0
@@ -131,7 +133,7 @@ def test_cash_items_classified_with_their_nav_effect_by_hand():
     assert untraced["classification"] == UNEXPLAINED and untraced["amount"] == 5.0 and untraced["nav_effect_base"] == -5.50
     # the items add up to each account's difference
     assert cash.items.groupby("account")["amount"].sum().round(2).to_dict() == {"111": 51182.50, "222": -995.0}
-    assert cash.nav_effect_base == pytest.approx(-45.0 - 1137.50 + 1100.0 - 5.50)
+    assert cash.nav_effect_base == pytest.approx(-45.0 + 1100.0 - 5.50)
     line = summary_line(cash, "USD")
     assert line["rag"] == "red" and line["count"] == 5 and "does not tie" in line["detail"]
 
@@ -254,7 +256,7 @@ def test_the_seeded_cash_stories_are_the_reconciling_items_and_nothing_else(repo
     # the German dividend: paid net of 26.375%, the books at the 15% treaty rate; the excess is 11.375 / 85 of the books' amount
     wht = items[("MAHF", "CA2026100003")]
     assert wht.amount == pytest.approx(wht.books_amount * 11.375 / 85, abs=0.02) and "26.375% withholding" in wht.detail
-    assert wht.nav_effect == -wht.amount and wht.rag == "amber"  # held as cash, not as a reclaim receivable
+    assert wht.nav_effect == 0.0 and wht.rag == "amber"  # held as cash: a reclaim receivable to book, no NAV effect
     charge = items[("USEQ", "B2611060269999")]
     assert charge.amount == 45.0 and charge.nav_effect_base == -45.0
     assert all(r.nav_effect_base == 0 for r in items.values() if r.classification == FAILED_TRADE)

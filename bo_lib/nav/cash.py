@@ -19,9 +19,11 @@ bank; in the account's currency, then in base and per share of each class):
   payable leaves the balance sheet that day); the bank has not moved it. The fund is still owed
   (or still owes) the amount: a timing item, NAV effect 0;
 * ``withholding tax above treaty``: a cash dividend paid net of more withholding than the fund's
-  treaty rate (the books expect the treaty rate): the excess is a reclaim receivable, not cash. NAV
-  effect 0 when the books hold it as a receivable (the event's income is still open in the books),
-  otherwise -amount (the books hold it as cash the bank does not have);
+  treaty rate (the books expect the treaty rate): the excess is a reclaim receivable, not cash.
+  NAV effect 0: the fund is owed it by the tax authority under the treaty. When the books already
+  hold it as cash (the dividend's income is no longer open), the cash line is overstated and a
+  reclaim receivable of the same amount is missing: amber until booked; green while the books
+  still hold the dividend as income receivable;
 * ``unexplained difference``: anything else (a reference the books and the bank disagree on for no
   known cause, a difference not traced to any entry of the window: brought forward from before it,
   or a statement that does not chain). NAV effect -amount if the bank is right; red.
@@ -168,7 +170,9 @@ def cash_in_nav(book_cash: pd.DataFrame, statements: pd.DataFrame, entries: pd.D
     items["value_date"] = pd.to_datetime(items["value_date"]).astype("datetime64[ns]")
     rate = items["currency"].map(rates).astype("float64")
     items["nav_effect_base"] = (items["nav_effect"].astype("float64") * rate).round(2)
-    items["rag"] = np.select([items["classification"].eq(UNEXPLAINED), items["nav_effect_base"].abs() > TOLERANCE], [RED, AMBER], default=GREEN)
+    to_reclassify = items["classification"].eq(WHT_EXCESS) & ~items["detail"].astype(str).str.contains("hold it as a receivable", regex=False)
+    items["rag"] = np.select([items["classification"].eq(UNEXPLAINED), items["nav_effect_base"].abs() > TOLERANCE, to_reclassify],
+                             [RED, AMBER, AMBER], default=GREEN)
     order = {c: i for i, c in enumerate(CLASSIFICATIONS)}
     items = items.assign(_order=items["classification"].map(order)).sort_values(["account", "_order", "reference"], kind="stable")
     items = items.drop(columns="_order")[ITEM_COLUMNS].reset_index(drop=True)
@@ -221,9 +225,10 @@ def _classify(r, status: pd.DataFrame, events: pd.DataFrame, securities: pd.Data
         gross = books_amount / (1 - treaty / 100) if treaty < 100 else np.nan
         charged = (1 - bank_amount / gross) * 100 if gross else np.nan
         held = len(open_income) and open_income["event_id"].eq(r.reference).any()
-        effect = 0.0 if held else -amount
+        effect = 0.0  # a reclaim receivable of the same amount: the NAV is right, the cash line is not
         where = ("the books hold it as a receivable: no NAV effect" if held else
-                 f"the books hold it as cash the bank does not have: the NAV is overstated by {amount:,.2f} until it is booked as a reclaim receivable")
+                 f"the books hold it as cash the bank does not have: book {amount:,.2f} as a withholding-tax reclaim receivable "
+                 f"(cash overstated by it, NAV unchanged)")
         detail = (f"dividend {r.reference} on {ev['security_id']} ({country}) paid net of {charged:.3f}% withholding, the books at the "
                   f"{treaty:g}% treaty rate: the excess {amount:,.2f} is reclaimable from the tax authority, not cash; {where}")
         return WHT_EXCESS, effect, detail
@@ -258,7 +263,8 @@ def _account_detail(r) -> str:
 
 def summary_line(cash: CashInNav | None, base_currency: str) -> dict:
     """The NAV summary's cash line: green when the books' cash is the bank's or every item is a
-    timing item, amber when items with a NAV effect exist, red when an unexplained difference does."""
+    timing item, amber when items with a NAV effect or a reclaim to book exist, red when an
+    unexplained difference does."""
     check = "cash in the NAV"
     if cash is None:
         return {"check": check, "rag": GREEN, "count": 0, "detail": "no cash accounts"}
@@ -267,8 +273,7 @@ def summary_line(cash: CashInNav | None, base_currency: str) -> dict:
         return {"check": check, "rag": GREEN, "count": 0,
                 "detail": f"the books' cash agrees with the latest bank statement of every account ({len(cash.accounts)})"}
     red = items[items["rag"].eq(RED)]
-    effect = items[items["nav_effect_base"].abs() > TOLERANCE]
-    rag = RED if len(red) else AMBER if len(effect) else GREEN
+    rag = RED if len(red) else AMBER if items["rag"].eq(AMBER).any() else GREEN
     parts = []
     for c in CLASSIFICATIONS:
         mine = items[items["classification"].eq(c)]
