@@ -19,6 +19,7 @@ from bo_lib.nav.cash import ITEM_COLUMNS as CASH_ITEM_COLUMNS
 from bo_lib.nav.cash import CashInNav, cash_in_nav
 from bo_lib.nav.cash import summary_line as cash_line
 from bo_lib.nav.explain import nav_explain
+from bo_lib.nav.income import COUPON_COLUMNS, claims_line, coupon_check, coupon_line, market_claims_open
 from bo_lib.nav.inputs import NavInputs
 from bo_lib.nav.pricing import FLAGGED_COLUMNS, flagged_line, flagged_prices, fx_exceptions, price_exceptions
 from bo_lib.prices import ratio_adjustment
@@ -45,6 +46,8 @@ class NavReport:
     summary: pd.DataFrame
     cash: CashInNav | None = None  # the books' cash per account against the bank, and the reconciling items
     flagged_prices: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAGGED_COLUMNS))  # struck at a flagged price
+    coupons: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COUPON_COLUMNS))  # today's coupons against their accrual
+    market_claims: pd.DataFrame = field(default_factory=pd.DataFrame)  # open claims of trades crossing a record date
 
     @property
     def cash_accounts(self) -> pd.DataFrame:
@@ -154,9 +157,13 @@ def nav_report(inputs: NavInputs) -> NavReport:
     summary = controls.summary(prices, fx, moves, shadow, units, positions, result.ledger_suspense, coupons, explain, d,
                                fund.base_currency, len(inputs.violations))
     summary = with_books_checks(summary, inputs, result)
-    extra = pd.DataFrame([flagged_line(flagged, d), cash_line(cash, fund.base_currency)])
+    coupon_checks = coupon_check(result.income, inputs.securities, day.cash_ledger, d)
+    claims = market_claims_open(result.income)
+    extra = pd.DataFrame([flagged_line(flagged, d), cash_line(cash, fund.base_currency), coupon_line(coupon_checks, fund.base_currency),
+                          claims_line(claims)])
     summary = worst_first(pd.concat([summary, extra], ignore_index=True))
-    return NavReport(d, inputs, result, explain, prices, fx, moves, shadow, units, positions, coupons, summary, cash, flagged)
+    return NavReport(d, inputs, result, explain, prices, fx, moves, shadow, units, positions, coupons, summary, cash, flagged,
+                     coupon_checks, claims)
 
 
 def nav_cash(inputs: NavInputs) -> CashInNav | None:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from bo_lib.books.accruals import MARKET_CLAIM
 from bo_lib.daycount import coupon_per_100, coupon_period
-from bo_lib.rag import GREEN, RED
+from bo_lib.rag import AMBER, GREEN, RED
 
 #: a coupon within a cent of its accrued entitlement agrees (cents are rounded per row)
 COUPON_TOLERANCE = 0.01
@@ -92,3 +92,29 @@ def market_claims_open(income: pd.DataFrame) -> pd.DataFrame:
     if income.empty or "kind" not in income:
         return pd.DataFrame(columns=cols)
     return income[income["kind"].eq(MARKET_CLAIM)].reindex(columns=cols).reset_index(drop=True)
+
+
+def coupon_line(coupons: pd.DataFrame, base_currency: str) -> dict:
+    """The NAV summary's line for the coupons recognised or paid today: red when one differs from
+    its accrual or the custodian paid another amount than due."""
+    check = "coupons against accrual"
+    if coupons.empty:
+        return {"check": check, "rag": GREEN, "count": 0, "detail": "no coupon recognised or paid today"}
+    off = coupons[coupons["rag"].eq(RED)]
+    if off.empty:
+        return {"check": check, "rag": GREEN, "count": 0,
+                "detail": f"{len(coupons)} coupon(s) today, each equal to the interest its bond accrued for the period"}
+    return {"check": check, "rag": RED, "count": len(off),
+            "detail": "; ".join(f"{x.event_id} ({x.security_id}): {x.detail}" for x in off.itertuples())}
+
+
+def claims_line(claims: pd.DataFrame) -> dict:
+    """The NAV summary's line for open market claims: amber while a claim is owed either way (it
+    is chased with the counterparty until paid)."""
+    check = "market claims"
+    if claims.empty:
+        return {"check": check, "rag": GREEN, "count": 0, "detail": "no trade crosses a record date: every entitlement is paid to the fund"}
+    return {"check": check, "rag": AMBER, "count": len(claims),
+            "detail": "; ".join(f"{x.trade_id} {x.counterparty} {'owes the fund' if x.net_amount > 0 else 'is owed'} "
+                                f"{abs(x.net_amount):,.2f} {x.currency} on {abs(x.holding):,.0f} {x.security_id} ({x.event_id}, paid {pd.Timestamp(x.pay_date):%Y-%m-%d})"
+                                for x in claims.itertuples())}

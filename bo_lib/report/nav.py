@@ -79,6 +79,19 @@ def show_cash_in_nav(accounts: pd.DataFrame, items: pd.DataFrame, base_currency:
                decimals=per_share, note="empty: the books' cash is the bank's in every account")
 
 
+def show_income_checks(coupons: pd.DataFrame, claims: pd.DataFrame) -> None:
+    """Today's coupons against the interest their bond accrued for the period (and on the pay date,
+    the custodian's payment against what is due on the holding of record), then the open market claims."""
+    from bo_lib.report.display import show_table
+
+    show_table(coupons, "Coupons recognised or paid today against their accrual (local currency)",
+               decimals={"coupon_per_100_accrued": 6, "coupon_per_100_announced": 6, "entitled_nominal": 0},
+               note="accrued entitlement = entitled nominal x rate x the period's year fraction by the bond's day count; "
+                    "booked = income on the holding of record + market claims")
+    show_table(claims, "Market claims open: trades crossing a record date (positive: the counterparty owes the fund)",
+               decimals={"holding": 0})
+
+
 def show_flagged_prices(flagged: pd.DataFrame, base_currency: str) -> None:
     """The holdings the NAV is struck at a price its own control flagged, with the fallback source's NAV effect."""
     from bo_lib.report.display import show_table

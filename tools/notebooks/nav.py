@@ -27,7 +27,7 @@ from bo_lib.nav.explain import explain_steps
 from bo_lib.nav.inputs import gather_nav
 from bo_lib.parameters import check_notebook_parameters, load_funds
 from bo_lib.report import record_key_figures, record, show_exceptions, show_figure, show_run_header, show_table
-from bo_lib.report.nav import explain_waterfall, nav_explorer, nav_history_chart, show_cash_in_nav, show_flagged_prices
+from bo_lib.report.nav import explain_waterfall, nav_explorer, nav_history_chart, show_cash_in_nav, show_flagged_prices, show_income_checks
 from bo_lib.store import resolve_store
 """),
     code("""
@@ -85,11 +85,24 @@ Per cash account, the books' cash at the bank (the NAV's cash line) against the 
 latest MT940 / camt.053 statement delivered, and each reconciling item with its effect on the NAV: an
 **unbooked bank charge** (the NAV is overstated until it is booked), **failed-trade cash** (the books took
 the cash on the contractual settlement date, the bank has not: a timing item, no NAV effect),
-**withholding tax above the treaty rate** (the excess is a reclaim receivable, not cash), and any
-**unexplained difference** (red). Book cash - reconciling items = bank balance, per account.
+**withholding tax above the treaty rate** (the excess is a reclaim receivable, not cash: no NAV effect,
+amber while the books hold it as cash), and any **unexplained difference** (red). Book cash - reconciling
+items = bank balance, per account.
 """),
     code("""
 show_cash_in_nav(report.cash_accounts, report.cash_items, base)
+"""),
+    md("""
+## Income: coupons against their accrual, market claims
+Income is the fund's on its holding at the close before the ex-date, paid to the holder of record (the
+settled holding at the record date); a trade crossing the record date is a **market claim** with its
+counterparty (UK gilts trade ex by settlement date, so theirs never are). Each coupon recognised or paid
+today is compared with the interest its bond accrued for the period by its day count (ACT/360 and
+ACT/365F pay the period's actual days, not rate / frequency), and on its pay date the custodian's payment
+with what is due on the holding of record.
+"""),
+    code("""
+show_income_checks(report.coupons, report.market_claims)
 """),
     md("## Shadow NAV against the administrator"),
     code("""
