@@ -60,9 +60,9 @@ until `bo reopen` applies it.
     code("""
 show_table(inputs.required, "Locked NAVs a later delivery would change (restatement required)",
            decimals={"stored_nav_per_share": 4, "recomputed_nav_per_share": 4, "difference_per_share": 4, "units": 3, "effect_net_assets": 2},
-           note="empty: no locked NAV is affected")
+           empty="none: no locked NAV is affected")
 show_table(inputs.restated, "NAVs restated since the last close", decimals={"stored_nav_per_share": 4, "recomputed_nav_per_share": 4,
-           "difference_per_share": 6, "units": 3, "effect_net_assets": 2}, note="empty: no NAV restated")
+           "difference_per_share": 6, "units": 3, "effect_net_assets": 2}, empty="none: no NAV restated")
 """),
     md("""
 ## NAV per share class
@@ -121,7 +121,7 @@ accruals = report.result.accruals
 show_table(accruals[accruals["nav_date"] == pd.Timestamp(date)], f"Fee accruals on {date} ({base})")
 show_table(report.result.income, "Income entitlements receivable or recognised today (dividends net of withholding tax, coupons)",
            decimals={"holding": 0})
-show_table(report.result.booked_events, "Corporate actions booked today", note="none booked today")
+show_table(report.result.booked_events, "Corporate actions booked today", empty="none booked today")
 """),
     md("## Units roll-forward and dealing"),
     code("""
