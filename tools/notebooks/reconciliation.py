@@ -10,7 +10,8 @@ The fund's books against the outside world, every business day. **Positions**: t
 (opening + trades settled + corporate actions paid) against the custodian's statement, per account and ISIN, on
 quantity and on market value at the custodian's price. **Cash**: the books' cash ledger against what the bank
 booked (MT940 / camt.053), after checking that each statement balances and opens where the previous one closed.
-**Trades**: today's trades against the brokers' confirmations. Every break is **classified**, valued in the
+**Trades**: the trades against the brokers' confirmations, a break staying open until a matching or corrected
+confirmation arrives. Every break is **classified**, valued in the
 fund's base currency and kept in the workbench store with a **stable id, first-seen date, age, owner and
 comment**, so an open item is followed from day to day until it resolves. Exceptions come first.
 """),
@@ -91,15 +92,18 @@ show_table(today.cash.breaks[cash_columns].rename(columns={"entries_left": "book
 """),
     md("""
 ## Trades: books vs broker confirmations
-Today's trades paired with the brokers' confirmations by our trade id; side and settlement date must agree
-exactly, quantity, price and net amount within the fund's tolerances.
+Today's trades, and the trades earlier days left unconfirmed or differing, paired with the brokers'
+confirmations by our trade id; side and settlement date must agree exactly, quantity, price and net amount
+within the fund's tolerances. A trade break stays open (and ages) until a confirmation that matches arrives: a
+late confirmation, or the broker's corrected one (a later confirmation of a trade supersedes the earlier one).
 """),
     code("""
-trade_columns = ["reference", "confirm_id", "broker_id", "isin", "side_left", "quantity_left", "quantity_right", "price_left",
+trade_columns = ["reference", "confirm_id", "broker_id", "isin", "trade_date", "side_left", "quantity_left", "quantity_right", "price_left",
                  "price_right", "net_amount_left", "net_amount_right", "settlement_date_left", "settlement_date_right",
                  "classification", "fields", "break_value_base", "detail"]
 show_table(today.trades.breaks[trade_columns], "Trade breaks (left = books, right = broker)", empty="every trade confirmed as booked",
            decimals={"quantity_left": 0, "quantity_right": 0, "price_left": 4, "price_right": 4})
+show_table(today.trades.resolved, "Trade breaks of earlier days resolved today", empty="none resolved today")
 """),
     md("""
 ## Ageing and break history
@@ -112,7 +116,7 @@ ageing = control.ageing(history)
 show_figure(charts.ageing_chart(ageing, f"{fund}: open breaks by age on {date}"))
 show_table(ageing, "Open breaks by age bucket (business days)")
 history_columns = ["break_id", "recon", "account", "item", "classification", "first_seen", "last_seen", "status", "resolved_on",
-                   "age_business_days", "value_base", "owner", "comment"]
+                   "resolution", "age_business_days", "value_base", "owner", "comment"]
 show_table(history[history_columns], "Break history", empty="no breaks recorded", decimals={"value_base": 2})
 """),
     md("## Explorer (interactive in JupyterLab)"),
