@@ -23,7 +23,7 @@ def without_recons(store):
     """The store with its books but none of its recons (what a first run finds)."""
     with duckdb.connect(str(store)) as connection:
         for table in ("recon_runs", "recon_break_observations", "recon_break_notes", "recon_breaks", "recon_cash_open_items",
-                      "recon_statement_chain"):
+                      "recon_statement_chain", "recon_trade_open_items", "recon_break_resolutions"):
             connection.execute(f"DELETE FROM {table}")
     return store
 
@@ -110,3 +110,85 @@ def test_a_break_that_comes_back_is_a_new_break():
     base = breaks.base_break_id("F", "positions", "A|X")
     assert history.loc[base, "status"] == "resolved" and history.loc[base, "resolved_on"] == pd.Timestamp("2026-11-03")
     assert history.loc[f"{base}-2", "status"] == "open" and history.loc[f"{base}-2", "age_business_days"] == 0
+
+
+def _trade(tid: str, day: str, **changes) -> dict:
+    row = {"trade_id": tid, "broker_id": "BRK-A", "account": "0012345678", "isin": "US5443731030", "side": "BUY", "quantity": 100.0,
+           "price": 50.0, "currency": "USD", "gross_amount": 5000.0, "commission": 5.0, "fees": 0.0, "net_amount": 5005.0,
+           "trade_date": pd.Timestamp(day), "settlement_date": pd.Timestamp(day) + pd.Timedelta(days=1), "delivery_date": pd.Timestamp(day)}
+    return row | changes
+
+
+def _confirm(tid: str, day: str, delivered: str | None = None, **changes) -> dict:
+    row = _trade(tid, day, **changes)
+    row = {"confirm_id": f"C{tid}", "client_reference": row.pop("trade_id"), **row}
+    return row | {"delivery_date": pd.Timestamp(delivered or day)}
+
+
+def test_a_trade_break_stays_open_until_a_matching_confirmation_arrives():
+    """Hand-made: on 11-02 T1 has no confirmation and T2's differs in price; on 11-03 nothing comes
+    for either (both stay breaks, a day older); on 11-04 T2's corrected confirmation arrives
+    (resolved, that being the reason) and T1's confirmation arrives late but with the wrong
+    quantity (still a break, now a quantity difference); on 11-05 T1's corrected one matches."""
+    from types import SimpleNamespace
+
+    from bo_lib import calendars
+    from bo_lib.recon.trades import reconcile_trades
+
+    tolerances = SimpleNamespace(position_quantity=0.0, trade_price_rel=0.0001, trade_net_amount=0.01)
+    fx = pd.DataFrame({"from_currency": pd.Series(dtype="str"), "to_currency": pd.Series(dtype="str"), "rate": pd.Series(dtype="float64")})
+    feeds = {  # date -> (the OMS's trades of the day, the confirmations delivered that day)
+        "2026-11-02": ([_trade("T1", "2026-11-02"), _trade("T2", "2026-11-02")], [_confirm("T2", "2026-11-02", price=50.5, net_amount=5055.0)]),
+        "2026-11-03": ([], []),
+        "2026-11-04": ([], [_confirm("T2", "2026-11-02", "2026-11-04"), _confirm("T1", "2026-11-02", "2026-11-04", quantity=90.0)]),
+        "2026-11-05": ([], [_confirm("T1", "2026-11-02", "2026-11-05")]),
+    }
+    carried_trades = carried_confirms = None
+    observations, resolutions, seen = [], [], {}
+    for day, (trades, confirms) in feeds.items():
+        recon = reconcile_trades(pd.DataFrame(trades, columns=list(_trade("x", day))), pd.DataFrame(confirms, columns=list(_confirm("x", day))),
+                                 fx, business_date=dt.date.fromisoformat(day), base_currency="USD", tolerances=tolerances,
+                                 carried_trades=carried_trades, carried_confirms=carried_confirms)
+        carried_trades, carried_confirms = recon.open_items()
+        seen[day] = recon
+        b = recon.breaks
+        observations.append(pd.DataFrame({"fund": "F", "business_date": pd.Timestamp(day), "recon": "trades", "break_key": b["reference"],
+                                          "account": b["account"], "item": b["reference"], "classification": b["classification"],
+                                          "currency": b["currency"], "difference": b["net_amount_diff"], "value_base": b["break_value_base"],
+                                          "detail": b["detail"]}))
+        done = recon.resolved
+        resolutions.append(pd.DataFrame({"fund": "F", "business_date": pd.Timestamp(day), "recon": "trades", "break_key": done["reference"],
+                                         "reason": done["resolution"]}))
+    by_day = {d: r.breaks.set_index("reference") for d, r in seen.items()}
+    assert by_day["2026-11-02"]["classification"].to_dict() == {"T1": "unconfirmed", "T2": "price/amount difference"}
+    assert by_day["2026-11-03"]["classification"].to_dict() == {"T1": "unconfirmed", "T2": "price/amount difference"}  # nothing came
+    assert by_day["2026-11-03"]["carried"].all() and by_day["2026-11-03"].loc["T1", "detail"].endswith("(traded 2026-11-02, still open)")
+    assert by_day["2026-11-04"]["classification"].to_dict() == {"T1": "quantity difference"}  # the late confirmation differs
+    assert seen["2026-11-04"].resolved[["reference", "resolution"]].values.tolist() == [
+        ["T2", "corrected confirmation CT2 delivered 2026-11-04 matches the books"]]
+    assert by_day["2026-11-05"].empty
+    assert seen["2026-11-05"].resolved["resolution"].tolist() == ["corrected confirmation CT1 delivered 2026-11-05 matches the books"]
+
+    runs = [dt.date.fromisoformat(d) for d in feeds]
+    history = breaks.break_history(pd.concat(observations, ignore_index=True), runs, runs[-1], calendars.trading_calendar("XNYS"),
+                                   resolutions=pd.concat(resolutions, ignore_index=True)).set_index("item")
+    t1, t2 = history.loc["T1"], history.loc["T2"]
+    assert (t2["status"], t2["first_seen"], t2["last_seen"], t2["resolved_on"], t2["age_business_days"]) == (
+        "resolved", pd.Timestamp("2026-11-02"), pd.Timestamp("2026-11-03"), pd.Timestamp("2026-11-04"), 2)
+    assert t2["resolution"] == "corrected confirmation CT2 delivered 2026-11-04 matches the books"
+    assert (t1["status"], t1["resolved_on"], t1["age_business_days"], t1["classification"]) == (
+        "resolved", pd.Timestamp("2026-11-05"), 3, "quantity difference")
+    # as of 11-03 both were open, one business day old
+    then = breaks.break_history(pd.concat(observations, ignore_index=True), runs, runs[1], calendars.trading_calendar("XNYS"))
+    assert then["status"].tolist() == ["open", "open"] and then["age_business_days"].tolist() == [1, 1]
+    assert then["resolution"].tolist() == ["", ""]
+
+
+def test_a_resolution_without_a_recorded_reason_says_no_difference_was_found():
+    observations = pd.DataFrame({"fund": "F", "recon": "positions", "break_key": "A|X", "account": "A", "item": "X",
+                                 "classification": "quantity difference", "currency": "USD", "difference": 5.0, "value_base": 50.0,
+                                 "detail": "", "business_date": pd.to_datetime(["2026-11-02"])})
+    from bo_lib import calendars
+
+    history = breaks.break_history(observations, [dt.date(2026, 11, 2), dt.date(2026, 11, 3)], dt.date(2026, 11, 3), calendars.trading_calendar("XNYS"))
+    assert history["resolution"].tolist() == [breaks.NO_DIFFERENCE] == ["no difference found on the day's recon"]

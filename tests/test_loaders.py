@@ -136,6 +136,22 @@ def test_date_other_than_the_business_date(data, reference):
     assert result.violations == [Violation(TRADES, 6, "trade_date", "date is not the file's business date 2026-11-06", "2026-11-05", "MAHF")]
 
 
+def test_a_confirmation_may_confirm_an_earlier_trade_but_not_a_later_one(data, reference, account_funds):
+    """A late or corrected broker confirmation keeps its trade's date (the trade recon keeps the
+    trade's break open until it arrives); a trade date after the file's business date is refused."""
+    path = data / CONFIRMS
+    rows = _rows(path)
+    line = next(i for i, r in enumerate(rows, start=1) if r[rows[0].index("account")] == "0012345678")
+    _set(path, line, "trade_date", "2026-11-03")
+    kw = dict(reference=reference, account_funds=account_funds)
+    late = read_dataset("broker_confirms", data, FINAL, fund="USEQ", **kw)
+    assert late.violations == [] and pd.Timestamp("2026-11-03") in set(late.frame["trade_date"])
+    _set(path, line, "trade_date", "2026-11-09")
+    _set(path, line, "settlement_date", "2026-11-10")
+    ahead = read_dataset("broker_confirms", data, FINAL, fund="USEQ", **kw)
+    assert ahead.violations == [Violation(CONFIRMS, line, "trade_date", "date is after the file's business date 2026-11-06", "2026-11-09", "USEQ")]
+
+
 def test_settlement_before_trade_date(data, reference):
     _set(data / TRADES, 12, "settlement_date", "2026-11-05")
     result = _trades(data, reference)

@@ -138,7 +138,8 @@ def test_shadow_nav_agrees_with_the_administrator_on_every_date_except_where_see
     catalogue = Catalogue(world.store)
     for code, fund in world.funds.items():
         history = read_frames(world.store, "class_day", code).rename(columns={"book_date": "nav_date"})
-        compared = shadow_vs_administrator(history, catalogue.rows("admin_nav", fund=code), fund.nav_thresholds.materiality_pct)
+        compared = shadow_vs_administrator(history, catalogue.rows("admin_nav", fund=code), fund.nav_thresholds.materiality_pct,
+                                           unit_decimals=fund.unit_decimals)
         assert compared["nav_date"].nunique() == len(world.dates), code  # the administrator's NAV of every date compared
         for row in compared[compared["status"] != "agrees"].itertuples():
             day = row.nav_date.date().isoformat()

@@ -2,7 +2,7 @@
 states: it agrees with the administrator on every date except where a difference is seeded (GLBD
 class I on the final date, material; USEQ after the unbooked stock dividend and the price jump,
 immaterial), finds every seeded pricing exception and nothing else, explains each day to below a
-cent per share, rolls units forward, and keeps one closing state per fund and date."""
+cent per share, rolls units forward as the transfer agent dealt, and keeps one closing state per fund and date."""
 
 from __future__ import annotations
 
@@ -122,6 +122,9 @@ def test_units_roll_forward_and_explain_residual_on_every_date(reports, sample_s
     for code, report in reports.items():
         assert (report.units_rollforward["rag"] == "green").all()
         assert len(report.units_rollforward) == 27 * 2  # every NAV date after the opening
+        assert report.units_rollforward["orders"].sum() > 0, code  # the transfer agent's dealing of the window is what it compares with
+        checks = report.summary.set_index("check")["rag"]
+        assert (checks["units vs dealing"], checks["register rounding"]) == ("green", "green"), code
         explain = report.explain
         assert len(explain) == 27 * 2
         assert explain["residual_per_share"].abs().max() < 0.01, code

@@ -1,6 +1,8 @@
 """The three recons on the sample world, every date (reconciled day by day from the books' closing
 states and what each day's cash recon left open): each seeded position, cash and trade break is
-found on every date it lives with the right classification, and nothing else is reported."""
+found on every date it lives with the right classification, and nothing else is reported. A trade
+break lives until a matching confirmation arrives: the settlement-date difference of 11-05 (SX029)
+is still open on 11-06, since no corrected confirmation came."""
 
 from __future__ import annotations
 
@@ -95,6 +97,11 @@ def test_final_date_figures_a_user_checks(daily):
     assert trades.loc["T261106USEQ002", "quantity_diff"] == -100.0
     assert trades.loc["T261106USEQ003", ["fields", "net_amount_diff"]].tolist() == ["net_amount", pytest.approx(25.0)]
     assert trades.loc["T261106USEQ977", "confirm_id"] == "C261106NOR7731"
+    # the settlement-date difference of 11-05 (SX029): no corrected confirmation came on 11-06, so it is still open
+    late = trades.loc["T261105USEQ004"]
+    assert (late["classification"], late["carried"], late["trade_date"]) == ("settlement date difference", True, pd.Timestamp("2026-11-05"))
+    assert late["detail"].endswith("(traded 2026-11-05, still open)")
+    assert (trades["carried"].sum(), len(useq.trades.resolved)) == (1, 0)
     mahf = daily[("MAHF", FINAL)].cash.breaks.set_index("reference")
     partial = mahf.loc["T261103MAHF906"]  # 6,000 of 10,000 settled: the bank moved that part
     assert (partial["amount_left"], partial["amount_right"], partial["amount_diff"]) == pytest.approx((2846565.92, 1707939.55, -1138626.37))
@@ -102,6 +109,16 @@ def test_final_date_figures_a_user_checks(daily):
     # books expect the 15% treaty rate, the paying agent withheld 26.375%
     assert dividend["amount_right"] / dividend["amount_left"] == pytest.approx((1 - 0.26375) / (1 - 0.15), rel=1e-6)
     assert dividend["amount_diff"] < 0
+
+
+def test_a_trade_break_of_an_earlier_day_ages_in_the_break_history(sample_store, funds):
+    from bo_lib.recon.breaks import load_breaks
+    from bo_lib.recon.control import valuation_calendar
+
+    history = load_breaks(sample_store, "USEQ", FINAL, valuation_calendar(funds["USEQ"])).set_index("item")
+    late = history.loc["T261105USEQ004"]
+    assert (late["status"], late["first_seen"], late["last_seen"], late["age_business_days"]) == ("open", pd.Timestamp("2026-11-05"),
+                                                                                                  pd.Timestamp(FINAL), 1)
 
 
 def test_statement_integrity_unbalanced_then_broken_chain(daily, ground_truth):

@@ -535,6 +535,7 @@ def redeal(capital: pd.DataFrame, class_nav: pd.DataFrame, fund: FundParameters)
     out["register_check_amount"] = np.where(is_sub, out["amount"], half_up(out["units"] * out["nav_per_share"], 2))
     out["units_difference"] = out["units"] - out["shadow_units"]
     out["amount_difference"] = out["amount"] - out["shadow_amount"]
-    out["register_rounding_ok"] = np.isclose(out["register_check_units"], out["units"], atol=0.5 * 10.0 ** -fund.unit_decimals) & np.isclose(
-        out["register_check_amount"], out["amount"], atol=0.005)
+    # absolute tolerances only: np.isclose's default relative one (1e-5) let 10 units pass on a million-unit order
+    out["register_rounding_ok"] = np.isclose(out["register_check_units"], out["units"], rtol=0.0, atol=0.5 * 10.0 ** -fund.unit_decimals) & np.isclose(
+        out["register_check_amount"], out["amount"], rtol=0.0, atol=0.005)
     return out[cols]

@@ -48,7 +48,8 @@ class Contract:
     references: tuple[Reference, ...] = ()
     fund_column: str | None = None  # rows belong to the fund named here
     account_column: str | None = None  # ... or to the fund owning this account
-    date_column: str | None = None  # must equal the file's business date
+    date_column: str | None = None  # must equal the file's business date (``date_rule="equal"``) or not be after it ("not_after")
+    date_rule: str = "equal"
     description: str = ""
     rules: tuple[str, ...] = field(default_factory=tuple)  # named row rules, see loaders.ROW_RULES
 
@@ -123,7 +124,8 @@ CONTRACTS: dict[str, Contract] = {c.name: c for c in [
         _c("currency", check="currency"), _c("gross_amount", "float", **NON_NEGATIVE), _c("commission", "float", **NON_NEGATIVE),
         _c("fees", "float", **NON_NEGATIVE), _c("net_amount", "float", **NON_NEGATIVE), _c("trade_date", "date"), _c("settlement_date", "date"),
     ), key=("confirm_id",), references=(Reference("broker_id", "counterparties", "counterparty_id"),), account_column="account",
-        date_column="trade_date", description="broker trade confirmations", rules=("settles_after_trade",)),
+        # a late or corrected confirmation of an earlier trade keeps the trade's date
+        date_column="trade_date", date_rule="not_after", description="broker trade confirmations", rules=("settles_after_trade",)),
     Contract("custodian_positions", (
         _c("statement_date", "date"), _c("custodian_id"), _c("account"), _c("isin", check="isin"), _c("security_name"),
         _c("quantity", "float", **QUANTITY), _c("quantity_type", allowed=("UNIT", "FAMT")), _c("price", "float", min_value=0.0, max_abs=1e7),

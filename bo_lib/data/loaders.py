@@ -267,10 +267,13 @@ def validate_frame(raw: pd.DataFrame, contract: Contract, label: str, *, busines
     violations += _duplicate_key_violations(contract, label, df, lines, funds)
     violations += _reference_violations(contract, label, df, lines, funds, reference)
     if business_date is not None and contract.date_column:
-        wrong = df[contract.date_column].notna() & (df[contract.date_column] != pd.Timestamp(business_date))
+        dates, bd = df[contract.date_column], pd.Timestamp(business_date)
+        if contract.date_rule == "not_after":
+            wrong, rule = dates.notna() & (dates > bd), f"date is after the file's business date {business_date}"
+        else:
+            wrong, rule = dates.notna() & (dates != bd), f"date is not the file's business date {business_date}"
         for i in np.flatnonzero(wrong.to_numpy()):
-            violations.append(Violation(label, int(lines[i]), contract.date_column, f"date is not the file's business date {business_date}",
-                                        str(raw[contract.date_column].iat[i]), funds.iat[i] or None))
+            violations.append(Violation(label, int(lines[i]), contract.date_column, rule, str(raw[contract.date_column].iat[i]), funds.iat[i] or None))
     df["source_line"] = lines
     df["_fund"] = funds.to_numpy()
     df["held_out"] = held_out_mask(lines, violations, whole_file=bool(missing_cols))

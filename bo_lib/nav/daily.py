@@ -40,7 +40,7 @@ class NavReport:
     fx_exceptions: pd.DataFrame
     day_moves: pd.DataFrame
     shadow_vs_administrator: pd.DataFrame  # the history window
-    units_rollforward: pd.DataFrame
+    units_rollforward: pd.DataFrame  # the books' units against the dealing of the transfer agent's feed, the history window
     position_exceptions: pd.DataFrame
     coupons_without_event: pd.DataFrame
     summary: pd.DataFrame
@@ -146,16 +146,17 @@ def nav_report(inputs: NavInputs) -> NavReport:
     fx = fx_exceptions(inputs.fx_history, d, fund.pricing.fx_move_pct, held_ccy)
     impact = prices[prices["exception"].eq("price_jump")].assign(nav_date=ts)[["nav_date", "impact_base"]]
     history = inputs.history
-    shadow = controls.shadow_vs_administrator(history, inputs.admin_history, fund.nav_thresholds.materiality_pct, impact)
+    shadow = controls.shadow_vs_administrator(history, inputs.admin_history, fund.nav_thresholds.materiality_pct, impact,
+                                              unit_decimals=fund.unit_decimals)
     explain = nav_explain(history, inputs.flows_history)
     moves = controls.day_moves(history, fund.nav_thresholds.day_move_pct)
-    units = controls.units_rollforward(history, fund.unit_decimals)
+    units = controls.units_rollforward(history, inputs.capital_history, fund.unit_decimals)
     positions = controls.position_exceptions(result.valuation, result.cash, d)
     coupons = controls.coupons_without_event(result.valuation, inputs.securities, day.corporate_actions, result.valuation_dates)
     flagged = flagged_prices(prices, history, d, fund.base_currency)
     cash = nav_cash(inputs)
     summary = controls.summary(prices, fx, moves, shadow, units, positions, result.ledger_suspense, coupons, explain, d,
-                               fund.base_currency, len(inputs.violations))
+                               fund.base_currency, len(inputs.violations), dealing=result.dealing)
     summary = with_books_checks(summary, inputs, result)
     coupon_checks = coupon_check(result.income, inputs.securities, day.cash_ledger, d)
     claims = market_claims_open(result.income)

@@ -1,10 +1,10 @@
 """What the NAV report of one fund and business date reads: the books' states of the previous NAV
 date and of the day (the day struck again from the previous state, for every figure behind it),
-the NAV history of the last quarter from the stored states, the administrator's NAVs of the same
-window, the day's and the previous day's FX, the restatements recorded, the lock, the violations;
-for the cash in the NAV, the fund's bank statements and the books' cash-ledger lines of the window,
-the day's settlement status and the dividend events the ledger names.
-Nothing older than the history window is read, whatever the age of the books.
+the NAV history of the last quarter from the stored states, the administrator's NAVs and the
+transfer agent's orders of the same window, the day's and the previous day's FX, the restatements
+recorded, the lock, the violations; for the cash in the NAV, the fund's bank statements and the
+books' cash-ledger lines of the window, the day's settlement status and the dividend events the
+ledger names. Nothing older than the history window is read, whatever the age of the books.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class NavInputs:
     history: pd.DataFrame  # class_day rows of the history window, with nav_date
     flows_history: pd.DataFrame  # the pool's daily result over the window, with nav_date
     admin_history: pd.DataFrame  # the administrator's NAV per class over the window
+    capital_history: pd.DataFrame  # the transfer agent's orders (capital activity) delivered over the window
     fx_history: pd.DataFrame  # the previous and today's fixings
     restated: pd.DataFrame  # NAVs restated on days not locked yet
     required: pd.DataFrame  # locked days whose changed deliveries would move a NAV
@@ -92,6 +93,7 @@ def _gather(store: Path | str, fund: FundParameters, business_date: dt.date) -> 
         status = catalogue.rows("settlement_status", fund=code, on=business_date)
         dividends = set(ledger.loc[ledger["movement_type"].eq("DIVIDEND"), "reference"])
         events = catalogue.rows("corporate_actions", keys=("event_id", dividends)).drop_duplicates("event_id", keep="last")
+        capital_history = catalogue.rows("capital_activity", fund=code, start=window[0] if window else business_date, end=business_date)
     row = index[index["business_date"].eq(business_date)]
     problems = []
     previous = state = result = day = None
@@ -110,6 +112,6 @@ def _gather(store: Path | str, fund: FundParameters, business_date: dt.date) -> 
     history = read_frames(store, "class_day", code, start=start, end=business_date).rename(columns={"book_date": "nav_date"})
     flows = read_frames(store, "flows", code, start=start, end=business_date).rename(columns={"book_date": "nav_date"})
     return NavInputs(fund, business_date, previous, state, result, day, securities, history.drop(columns="book_fund"),
-                     flows.drop(columns="book_fund"), admin_history, fx_history, unlocked_restatements(store, code),
+                     flows.drop(columns="book_fund"), admin_history, capital_history, fx_history, unlocked_restatements(store, code),
                      pending_restatements(store, code), locked_through(store, code), delivered, violations, problems,
                      statements, entries, ledger, status, events)

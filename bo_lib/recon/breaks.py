@@ -7,6 +7,8 @@ What is stored:
 * ``recon_break_observations``: the breaks each run found (fund, date, recon, break key,
   classification, difference, value). A rerun of a date deletes that date's observations first,
   so nothing is ever duplicated.
+* ``recon_break_resolutions``: why a break resolved on a date, where a run knows it (a trade break
+  resolves when a matching or corrected confirmation arrives: that confirmation is the reason).
 * ``recon_break_notes``: owner and comment per break id, set by analysts; they carry forward
   because the id does.
 * ``recon_breaks``: the latest state of every break of the fund (rebuilt from the above after each
@@ -15,8 +17,10 @@ What is stored:
 Identity: a break's id is a hash of (fund, recon, break key) — account and ISIN for positions;
 account, currency and reference for cash; the trade reference for trades — so the same underlying
 difference keeps its id from day to day whatever its amount does. A break that disappears is
-resolved on the first reconciled date it is absent; if the same key breaks again later it is a new
-break (id suffixed ``-2``, ``-3``...). Ages are business days on the fund's valuation calendar
+resolved on the first reconciled date it is absent (``resolution``: the reason recorded that day,
+else that no difference was found); if the same key breaks again later it is a new break (id
+suffixed ``-2``, ``-3``...). The recons carry what is open (``bo_lib.recon.carried``), so a cash or
+trade break is absent only once its counterpart arrived. Ages are business days on the fund's valuation calendar
 from first seen to the as-of date (open) or to the resolution date (resolved).
 
 ``break_history`` derives all of this from observations and runs as of any date (pure);
@@ -44,14 +48,20 @@ register_table("recon_break_observations", {
     "fund": "VARCHAR NOT NULL", "business_date": "DATE NOT NULL", "recon": "VARCHAR NOT NULL", "break_key": "VARCHAR NOT NULL",
     "account": "VARCHAR", "item": "VARCHAR", "classification": "VARCHAR", "currency": "VARCHAR", "difference": "DOUBLE",
     "value_base": "DOUBLE", "detail": "VARCHAR", "run_id": "VARCHAR"}, ("fund", "business_date", "recon", "break_key"))
+register_table("recon_break_resolutions", {"fund": "VARCHAR NOT NULL", "business_date": "DATE NOT NULL", "recon": "VARCHAR NOT NULL",
+                                           "break_key": "VARCHAR NOT NULL", "reason": "VARCHAR", "run_id": "VARCHAR"},
+               ("fund", "business_date", "recon", "break_key"))
 register_table("recon_break_notes", {"break_id": "VARCHAR", "owner": "VARCHAR", "comment": "VARCHAR", "updated_at": "TIMESTAMP"}, ("break_id",))
 register_table("recon_breaks", {
     "break_id": "VARCHAR", "fund": "VARCHAR", "recon": "VARCHAR", "break_key": "VARCHAR", "account": "VARCHAR", "item": "VARCHAR",
     "classification": "VARCHAR", "currency": "VARCHAR", "first_seen": "DATE", "last_seen": "DATE", "status": "VARCHAR", "resolved_on": "DATE",
     "age_business_days": "INTEGER", "difference": "DOUBLE", "value_base": "DOUBLE", "detail": "VARCHAR", "owner": "VARCHAR",
-    "comment": "VARCHAR", "as_of": "DATE"}, ("break_id",))
+    "comment": "VARCHAR", "as_of": "DATE", "resolution": "VARCHAR"}, ("break_id",))
 HISTORY_COLUMNS = ["break_id", "fund", "recon", "break_key", "account", "item", "classification", "currency", "first_seen", "last_seen",
-                   "status", "resolved_on", "age_business_days", "difference", "value_base", "detail", "owner", "comment"]
+                   "status", "resolved_on", "resolution", "age_business_days", "difference", "value_base", "detail", "owner", "comment"]
+RESOLUTION_COLUMNS = ["recon", "break_key", "reason"]
+#: the resolution of a break no run gave a reason for
+NO_DIFFERENCE = "no difference found on the day's recon"
 
 
 def base_break_id(fund: str, recon: str, break_key: str) -> str:
@@ -64,12 +74,14 @@ def age_bucket(age: pd.Series) -> pd.Series:
     return pd.Series(np.select([age.le(1), age.le(5), age.le(10)], ["0-1", "2-5", "6-10"], default=">10"), index=age.index)
 
 
-def break_history(observations: pd.DataFrame, run_dates: list[dt.date], as_of: dt.date, calendar, notes: pd.DataFrame | None = None) -> pd.DataFrame:
+def break_history(observations: pd.DataFrame, run_dates: list[dt.date], as_of: dt.date, calendar, notes: pd.DataFrame | None = None,
+                  resolutions: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every break of a fund as of ``as_of`` from its observations (fund, business_date, recon,
     break_key, ... one row per break per reconciled date) and the dates reconciled.
 
     One row per break (HISTORY_COLUMNS): an episode of consecutive reconciled dates on which the
-    key broke. The latest observation gives classification, difference and value.
+    key broke. The latest observation gives classification, difference and value. ``resolutions``
+    (fund, business_date, recon, break_key, reason): why a break resolved on the date it did.
     """
     runs = sorted({pd.Timestamp(d) for d in run_dates if pd.Timestamp(d) <= pd.Timestamp(as_of)})
     if observations.empty or not runs:
@@ -94,6 +106,13 @@ def break_history(observations: pd.DataFrame, run_dates: list[dt.date], as_of: d
     table["status"] = np.where(is_open, "open", "resolved")
     next_run = pd.Series(runs + [pd.NaT])
     table["resolved_on"] = table["last_index"].add(1).map(next_run).where(~is_open)
+    table["resolution"] = np.where(is_open, "", NO_DIFFERENCE)
+    if resolutions is not None and len(resolutions):
+        on = ["fund", "recon", "break_key", "resolved_on"]
+        why = resolutions.assign(resolved_on=pd.to_datetime(resolutions["business_date"]).astype("datetime64[ns]"))[on + ["reason"]]
+        keys = table[on[:3]].assign(resolved_on=pd.to_datetime(table["resolved_on"]).astype("datetime64[ns]"))
+        given = keys.merge(why.drop_duplicates(on), on=on, how="left")["reason"].fillna("").astype(str).to_numpy()
+        table["resolution"] = np.where(~is_open.to_numpy() & (given != ""), given, table["resolution"])
     until = table["resolved_on"].where(~is_open, pd.Timestamp(as_of))
     table["age_business_days"] = calendar.count_array(table["first_seen"].to_numpy("datetime64[D]"), until.to_numpy("datetime64[D]")).astype(int)
     if notes is not None and len(notes):
@@ -125,11 +144,13 @@ def _quote(text: str) -> str:
     return str(text).replace("'", "''")
 
 
-def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame], run_id: str, calendar, also=None) -> pd.DataFrame:
-    """Store the breaks found for each business date in ``days`` (date -> BREAK_COLUMNS frame),
+def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame], run_id: str, calendar, also=None,
+                  resolutions: dict[dt.date, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Store the breaks found for each business date in ``days`` (date -> BREAK_COLUMNS frame) and
+    the breaks each resolved with their reason (``resolutions``: date -> RESOLUTION_COLUMNS frame),
     replacing whatever an earlier run stored for those dates, then rebuild ``recon_breaks`` for the
     fund as of its latest reconciled date. ``also(connection)`` writes more in the same transaction
-    (what the day's cash recon leaves open). Returns that table."""
+    (what the day's recons leave open). Returns that table."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     with open_store(store) as connection:
         ensure_schema(connection)
@@ -145,15 +166,24 @@ def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame
                     connection.register("new_observations", rows)
                     connection.execute("INSERT INTO recon_break_observations SELECT * FROM new_observations")
                     connection.unregister("new_observations")
-            observations, runs, notes = _read(connection, fund)
+                connection.execute("DELETE FROM recon_break_resolutions WHERE fund = ? AND business_date = ?", [fund, day])
+                why = (resolutions or {}).get(day)
+                if why is not None and len(why):
+                    why = why.reindex(columns=RESOLUTION_COLUMNS).assign(fund=fund, business_date=pd.Timestamp(day), run_id=run_id)
+                    connection.register("new_resolutions", why[["fund", "business_date", *RESOLUTION_COLUMNS, "run_id"]])
+                    connection.execute("INSERT INTO recon_break_resolutions (fund, business_date, recon, break_key, reason, run_id) "
+                                       "SELECT * FROM new_resolutions")
+                    connection.unregister("new_resolutions")
+            observations, runs, notes, reasons = _read(connection, fund)
             latest = max(runs) if runs else None
-            table = break_history(observations, runs, latest, calendar, notes) if latest else pd.DataFrame(columns=HISTORY_COLUMNS)
+            table = break_history(observations, runs, latest, calendar, notes, reasons) if latest else pd.DataFrame(columns=HISTORY_COLUMNS)
             if also is not None:
                 also(connection)
             connection.execute("DELETE FROM recon_breaks WHERE fund = ?", [fund])
             if len(table):
                 connection.register("new_breaks", table.assign(as_of=pd.Timestamp(latest)))
-                connection.execute(f"INSERT INTO recon_breaks SELECT {', '.join(HISTORY_COLUMNS)}, as_of FROM new_breaks")
+                names = ", ".join(HISTORY_COLUMNS)
+                connection.execute(f"INSERT INTO recon_breaks ({names}, as_of) SELECT {names}, as_of FROM new_breaks")
                 connection.unregister("new_breaks")
             connection.execute("COMMIT")
         except BaseException:
@@ -162,11 +192,13 @@ def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame
     return table
 
 
-def _read(connection, fund: str) -> tuple[pd.DataFrame, list[dt.date], pd.DataFrame]:
+def _read(connection, fund: str) -> tuple[pd.DataFrame, list[dt.date], pd.DataFrame, pd.DataFrame]:
     observations = connection.execute("SELECT * FROM recon_break_observations WHERE fund = ?", [fund]).df()
     runs = [r[0] for r in connection.execute("SELECT business_date FROM recon_runs WHERE fund = ?", [fund]).fetchall()]
     notes = connection.execute("SELECT break_id, owner, comment FROM recon_break_notes").df()
-    return observations, runs, notes
+    reasons = connection.execute("SELECT fund, business_date, recon, break_key, reason FROM recon_break_resolutions WHERE fund = ?", [fund]).df() \
+        if table_exists(connection, "recon_break_resolutions") else None
+    return observations, runs, notes, reasons
 
 
 def load_breaks(store: Path | str, fund: str, as_of: dt.date, calendar) -> pd.DataFrame:
@@ -176,8 +208,8 @@ def load_breaks(store: Path | str, fund: str, as_of: dt.date, calendar) -> pd.Da
     with open_store(store, read_only=True) as connection:
         if not table_exists(connection, "recon_runs"):
             return pd.DataFrame(columns=HISTORY_COLUMNS)
-        observations, runs, notes = _read(connection, fund)
-    return break_history(observations, runs, as_of, calendar, notes)
+        observations, runs, notes, reasons = _read(connection, fund)
+    return break_history(observations, runs, as_of, calendar, notes, reasons)
 
 
 def set_break_note(store: Path | str, break_id: str, owner: str | None = None, comment: str | None = None) -> None:

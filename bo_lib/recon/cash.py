@@ -107,7 +107,7 @@ def reconcile_cash(ledger: pd.DataFrame, entries: pd.DataFrame, statements: pd.D
 
     ``ledger``: the day's cash_ledger lines of the fund; ``entries`` and ``statements``: the day's
     statement entries and statements (with ``delivery_date``); ``status``: the day's settlement
-    status feed; ``carried`` (``bo_lib.recon.carried.CarriedCash``): the ledger lines and bank entries
+    status feed; ``carried`` (``bo_lib.recon.carried.Carried``): the ledger lines and bank entries
     earlier days left open, and each account's last closing. A carried item is open today: it
     groups with today's items of its key whatever its own value date (a fail that settles late, a
     withholding refund, a bank charge the books book the next day), while today's items group within

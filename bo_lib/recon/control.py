@@ -64,6 +64,12 @@ class DailyRecon:
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=breaks_mod.BREAK_COLUMNS)
         return out[breaks_mod.BREAK_COLUMNS]
 
+    def resolutions(self) -> pd.DataFrame:
+        """Breaks of earlier days resolved today for a known reason (``breaks.RESOLUTION_COLUMNS``):
+        a trade break whose matching or corrected confirmation arrived."""
+        t = self.trades.resolved
+        return pd.DataFrame({"recon": "trades", "break_key": t["reference"], "reason": t["resolution"]}, columns=breaks_mod.RESOLUTION_COLUMNS)
+
     def match_rates(self) -> pd.DataFrame:
         """Items compared and automatically matched per recon."""
         rows = []
@@ -121,7 +127,8 @@ def run_recons(day: ReconDay) -> DailyRecon:
                                 opening_date=day.opening_date or day.business_date, carried=carried)
     trades, confirms = _without_held_trades(day.trades_today, day.broker_confirms, held[held["recon"] == "trades"])
     trade_recon = reconcile_trades(trades, confirms, day.fx_rates, business_date=day.business_date,
-                                   base_currency=fund.base_currency, tolerances=fund.tolerances)
+                                   base_currency=fund.base_currency, tolerances=fund.tolerances,
+                                   carried_trades=day.carried.trades, carried_confirms=day.carried.confirms)
     return DailyRecon(fund.fund_code, day.business_date, fund.base_currency, position_recon, cash_recon, trade_recon,
                       _movements_behind(day, position_recon.breaks))
 
@@ -222,7 +229,14 @@ def summarise(today: DailyRecon, history: pd.DataFrame, violations: pd.DataFrame
         detail = "; ".join(f"{c}: {int(r['count'])} ({_money(r['sum'], ccy)})" for c, r in by_class.iterrows())
         if recon == "positions" and len(today.positions.options_excluded):
             detail += ("; " if detail else "") + f"{len(today.positions.options_excluded)} option position(s) at the clearing broker not reconciled (no custodian feed)"
-        rows.append((f"{recon.capitalize()} recon", rag, len(mine), detail or "every item matched"))
+        detail = detail or "every item matched"
+        if recon == "trades":
+            older, resolved = int(today.trades.breaks["carried"].sum()), today.trades.resolved
+            if older:
+                detail += f"; {older} of them open since an earlier day, waiting for a matching confirmation"
+            if len(resolved):
+                detail += f"; {len(resolved)} earlier break(s) resolved today by their confirmation ({', '.join(resolved['reference'])})"
+        rows.append((f"{recon.capitalize()} recon", rag, len(mine), detail))
     aged = open_[open_["age_business_days"] > AGED_AFTER_BUSINESS_DAYS]
     rows.append((f"Breaks open more than {AGED_AFTER_BUSINESS_DAYS} business days", AMBER if len(aged) else GREEN, len(aged),
                  ", ".join(f"{r.recon} {r.item} ({r.age_business_days}d)" for r in aged.sort_values(["age_business_days", "break_id"], ascending=[False, True]).itertuples())

@@ -13,7 +13,7 @@ import pandas as pd
 from bo_lib.books.state import state_index
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.recon import breaks as breaks_mod
-from bo_lib.recon.carried import CarriedCash, carried_from, write_carried
+from bo_lib.recon.carried import Carried, carried_from, write_carried
 from bo_lib.recon.control import DailyRecon, run_recons, valuation_calendar
 from bo_lib.recon.inputs import ReconDay, gather_recon_day
 from bo_lib.store import open_store
@@ -76,9 +76,9 @@ def _recorded_and_current(runs: dict, dates: list[dt.date], day: dt.date, ingest
     return (ingest.empty or recorded >= pd.Timestamp(ingest.iloc[0])) and (struck.empty or recorded >= pd.Timestamp(struck.iloc[0]))
 
 
-def record_day(store: Path | str, inputs: ReconDay, today: DailyRecon, run_id: str, calendar) -> CarriedCash:
-    """Store the day's breaks and what its cash recon leaves open (one transaction); returns what
-    the next day starts from."""
+def record_day(store: Path | str, inputs: ReconDay, today: DailyRecon, run_id: str, calendar) -> Carried:
+    """Store the day's breaks, the breaks it resolved and why, and what its cash and trade recons
+    leave open (one transaction); returns what the next day starts from."""
     books, bank = today.cash.open_items()
     waiting = set(inputs.held_out.loc[inputs.held_out["recon"] == "cash", "account"])
     if waiting:  # an unreadable statement's account carries everything of the day forward
@@ -86,9 +86,11 @@ def record_day(store: Path | str, inputs: ReconDay, today: DailyRecon, run_id: s
                            inputs.cash_ledger[inputs.cash_ledger["account"].isin(waiting)]], ignore_index=True)
         bank = pd.concat([bank, inputs.carried.bank[inputs.carried.bank["account"].isin(waiting)]], ignore_index=True)
     closings = today.cash.closings(inputs.carried.closings)
+    trades, confirms = today.trades.open_items()
 
     def carry(connection) -> None:
-        write_carried(connection, inputs.fund.fund_code, inputs.business_date, books, bank, closings)
+        write_carried(connection, inputs.fund.fund_code, inputs.business_date, books, bank, closings, trades, confirms)
 
-    breaks_mod.record_breaks(store, inputs.fund.fund_code, {inputs.business_date: today.breaks()}, run_id, calendar, also=carry)
-    return carried_from(inputs.business_date, books, bank, closings)
+    breaks_mod.record_breaks(store, inputs.fund.fund_code, {inputs.business_date: today.breaks()}, run_id, calendar, also=carry,
+                             resolutions={inputs.business_date: today.resolutions()})
+    return carried_from(inputs.business_date, books, bank, closings, trades, confirms)

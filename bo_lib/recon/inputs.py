@@ -1,10 +1,11 @@
 """What a fund's reconciliations read for one business date, in one catalogue session: the books'
 settled positions at the close (the closing state) and the day's settlements, the day's custodian
 positions, settlement status, broker confirmations, prices, FX, cash ledger and bank statements, the
-trades the status feed names, and what the previous day's cash recon left open (its unmatched
-ledger lines and bank entries, the last closing balance of each statement). Nothing older than the
-previous reconciled day is read, but prices: those of the last few deliveries (a price carried forward
-as the NAV carries it, ``bo_lib.books.inputs.price_window``) and the manual overrides.
+trades the status feed names, and what the previous day's recons left open (its unmatched ledger
+lines and bank entries, the last closing balance of each statement, the trades not confirmed as
+booked yet with their last confirmations). Nothing older than the previous reconciled day is read,
+but prices: those of the last few deliveries (a price carried forward as the NAV carries it,
+``bo_lib.books.inputs.price_window``) and the manual overrides.
 
 Never raises on bad data: violations are collected for the report; a custodian row or a statement
 that cannot be read is held out of the day's recon (named), not turned into breaks.
@@ -24,7 +25,7 @@ from bo_lib.data.catalogue import Catalogue
 from bo_lib.data.errors import Violation, violations_frame
 from bo_lib.data.layout import STATEMENT_SUFFIXES
 from bo_lib.parameters import FundParameters
-from bo_lib.recon.carried import CarriedCash, load_carried
+from bo_lib.recon.carried import Carried, load_carried
 from bo_lib.store import open_store
 
 HELD_OUT_COLUMNS = ["recon", "delivery_date", "account", "isin", "reason"]
@@ -52,7 +53,7 @@ class ReconDay:
     cash_ledger: pd.DataFrame  # the day's ledger lines
     statements: pd.DataFrame  # the day's statements (one row each)
     statement_entries: pd.DataFrame  # the day's statement entries
-    carried: CarriedCash  # what the previous day's cash recon left open
+    carried: Carried  # what the previous day's cash and trade recons left open
     delivered: pd.DataFrame
     violations: list[Violation] = field(default_factory=list)
     held_out: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=HELD_OUT_COLUMNS))
@@ -65,7 +66,7 @@ class ReconDay:
 
 
 def gather_recon_day(store: Path | str, fund: FundParameters, business_date: dt.date, previous_recon_date: dt.date | None = None, *,
-                     reference: dict | None = None, states: dict | None = None, carried: CarriedCash | None = None) -> ReconDay:
+                     reference: dict | None = None, states: dict | None = None, carried: Carried | None = None) -> ReconDay:
     """Everything the position, cash and trade recons of ``fund`` need for ``business_date``;
     ``previous_recon_date``: the reconciled date whose open cash items carry into this one (default:
     the previous delivered date). A caller reconciling a run of days passes what it already holds:

@@ -65,15 +65,22 @@ def frame_html(frame: pd.DataFrame, decimals: dict[str, int] | None = None, max_
     return f'<table class="bo-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>{more}'
 
 
-def show_table(frame: pd.DataFrame, title: str = "", note: str = "", decimals: dict[str, int] | None = None, max_rows: int = 200) -> None:
-    """A titled table; money to 2 decimals unless ``decimals`` says otherwise, RAG as badges."""
+def show_table(frame: pd.DataFrame, title: str = "", note: str = "", decimals: dict[str, int] | None = None, max_rows: int = 200,
+               empty: str = "") -> None:
+    """A titled table; money to 2 decimals unless ``decimals`` says otherwise, RAG as badges.
+
+    ``empty``: what an empty table says instead of its rows ("none" unless given), the all-clear
+    text ("every position agrees"): shown only when there are no rows. ``note``: said under the
+    table always (how to read it, whatever it holds)."""
     caption = f'<div class="bo-caption">{html.escape(title)}</div>' if title else ""
     note_html = f'<div class="bo-note">{html.escape(note)}</div>' if note else ""
     if frame.empty:
-        _display(caption + '<div class="bo-note">none</div>' + note_html, f"{title}: none")
+        said = empty or "none"
+        plain = f"{title}: {said}" if title else said
+        _display(caption + f'<div class="bo-note">{html.escape(said)}</div>' + note_html, plain + (f"\n{note}" if note else ""))
         return
     plain = f"{title}\n{frame.head(max_rows).to_string(index=False)}" if title else frame.head(max_rows).to_string(index=False)
-    _display(caption + frame_html(frame, decimals, max_rows) + note_html, plain)
+    _display(caption + frame_html(frame, decimals, max_rows) + note_html, plain + (f"\n{note}" if note else ""))
 
 
 def show_message(text: str, rag: str | None = None) -> None:

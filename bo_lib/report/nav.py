@@ -76,7 +76,7 @@ def show_cash_in_nav(accounts: pd.DataFrame, items: pd.DataFrame, base_currency:
                decimals={"rate_to_base": 6},
                note="ties: book cash - reconciling items = bank balance; untraced: what no entry of the window explains")
     show_table(items, f"Reconciling items and their NAV effect (amount = books - bank; NAV effect in {base_currency} and per share)",
-               decimals=per_share, note="empty: the books' cash is the bank's in every account")
+               decimals=per_share, empty="none: the books' cash is the bank's in every account")
 
 
 def show_income_checks(coupons: pd.DataFrame, claims: pd.DataFrame) -> None:
@@ -87,9 +87,10 @@ def show_income_checks(coupons: pd.DataFrame, claims: pd.DataFrame) -> None:
     show_table(coupons, "Coupons recognised or paid today against their accrual (local currency)",
                decimals={"coupon_per_100_accrued": 6, "coupon_per_100_announced": 6, "entitled_nominal": 0},
                note="accrued entitlement = entitled nominal x rate x the period's year fraction by the bond's day count; "
-                    "booked = income on the holding of record + market claims")
+                    "booked = income on the holding of record + market claims",
+               empty="no coupon recognised or paid today")
     show_table(claims, "Market claims open: trades crossing a record date (positive: the counterparty owes the fund)",
-               decimals={"holding": 0})
+               decimals={"holding": 0}, empty="none: no trade crosses a record date, every entitlement is paid to the fund")
 
 
 def show_flagged_prices(flagged: pd.DataFrame, base_currency: str) -> None:
@@ -99,4 +100,5 @@ def show_flagged_prices(flagged: pd.DataFrame, base_currency: str) -> None:
     decimals = {"price": 4, "fallback_price": 4, "quantity": 0} | {c: 4 for c in flagged.columns if c.startswith("per_share_")}
     show_table(flagged.drop(columns=["reason"], errors="ignore"),
                f"NAV struck at a flagged price: the fallback source's effect ({base_currency}, and per share)", decimals=decimals,
-               note="empty: no holding valued at a flagged price, or each resolved by a manual override; otherwise the NAV is not approvable")
+               note="a NAV struck at a flagged price is not approvable until a manual override resolves it",
+               empty="none: no holding valued at a flagged price, or each resolved by a manual override")

@@ -60,7 +60,7 @@ Each violation names the file, the line, the column and the rule. Rows of shared
 a fund by its fund column or account; problems nobody can be attributed appear in every fund's report.
 """),
     code("""
-show_table(result.violations, "Contract violations", note="empty: every delivered file meets its contract")
+show_table(result.violations, "Contract violations", empty="none: every delivered file meets its contract")
 """),
     md("## Row counts against the previous delivery"),
     code("""

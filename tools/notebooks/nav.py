@@ -60,9 +60,9 @@ until `bo reopen` applies it.
     code("""
 show_table(inputs.required, "Locked NAVs a later delivery would change (restatement required)",
            decimals={"stored_nav_per_share": 4, "recomputed_nav_per_share": 4, "difference_per_share": 4, "units": 3, "effect_net_assets": 2},
-           note="empty: no locked NAV is affected")
+           empty="none: no locked NAV is affected")
 show_table(inputs.restated, "NAVs restated since the last close", decimals={"stored_nav_per_share": 4, "recomputed_nav_per_share": 4,
-           "difference_per_share": 6, "units": 3, "effect_net_assets": 2}, note="empty: no NAV restated")
+           "difference_per_share": 6, "units": 3, "effect_net_assets": 2}, empty="none: no NAV restated")
 """),
     md("""
 ## NAV per share class
@@ -107,9 +107,12 @@ show_income_checks(report.coupons, report.market_claims)
     md("## Shadow NAV against the administrator"),
     code("""
 today = report.shadow_vs_administrator[report.shadow_vs_administrator["nav_date"] == pd.Timestamp(date)]
+units = fund_params.unit_decimals
 show_table(today, "Shadow vs administrator, today", decimals={"shadow_nav_per_share": 4, "administrator_nav_per_share": 4,
-           "difference_per_share": 4, "difference_pct": 3, "explained_per_share": 4, "unexplained_per_share": 4, "units_difference": 4},
-           note="explained: what today's price jumps (valued against the secondary source) account for")
+           "difference_per_share": 4, "difference_pct": 3, "explained_per_share": 4, "unexplained_per_share": 4,
+           "units_outstanding": units, "administrator_units": units, "units_difference": units},
+           note="explained: what today's price jumps (valued against the secondary source) account for; "
+                "units_difference: the administrator's units outstanding - the books' (red when it shows at the unit decimals)")
 show_figure(nav_history_chart(report.shadow_vs_administrator, f"{fund}: NAV per share, shadow and administrator"))
 """),
     md("""
@@ -150,14 +153,21 @@ accruals = report.result.accruals
 show_table(accruals[accruals["nav_date"] == pd.Timestamp(date)], f"Fee accruals on {date} ({base})")
 show_table(report.result.income, "Income entitlements receivable or recognised today (dividends net of withholding tax, coupons)",
            decimals={"holding": 0})
-show_table(report.result.booked_events, "Corporate actions booked today", note="none booked today")
+show_table(report.result.booked_events, "Corporate actions booked today", empty="none booked today")
 """),
-    md("## Units roll-forward and dealing"),
+    md("""
+## Units against the dealing, and the register's rounding
+The books' units outstanding per class against the transfer agent's dealing: the previous NAV date's units
+plus the units of the orders the capital-activity feed says were dealt today (status DEALT), subscriptions in,
+redemptions out. Each order is then re-dealt at the shadow NAV per share; `register_rounding_ok` says whether
+the register's units (a subscription) or amount (a redemption) follow from its own NAV per share at the fund's
+decimals.
+"""),
     code("""
-show_table(report.units_rollforward[report.units_rollforward["nav_date"] == pd.Timestamp(date)], "Units roll-forward today",
+show_table(report.units_rollforward[report.units_rollforward["nav_date"] == pd.Timestamp(date)], "Units against the dealing today",
            decimals={c: fund_params.unit_decimals for c in ["prior_units", "units_subscribed", "units_redeemed", "units_outstanding", "expected_units", "difference"]})
 show_table(report.result.dealing[report.result.dealing["dealing_date"] == pd.Timestamp(date)], "Orders dealt today, re-dealt at the shadow NAV",
-           decimals={"nav_per_share": 4, "shadow_nav_per_share": 4, "units": 3, "shadow_units": 3, "units_difference": 3})
+           decimals={"nav_per_share": 4, "shadow_nav_per_share": 4, "units": 3, "shadow_units": 3, "units_difference": 3}, empty="no order dealt today")
 """),
     md("## Positions (trade date): average cost, realised and unrealised P&L"),
     code("""

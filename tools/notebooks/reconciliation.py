@@ -10,7 +10,8 @@ The fund's books against the outside world, every business day. **Positions**: t
 (opening + trades settled + corporate actions paid) against the custodian's statement, per account and ISIN, on
 quantity and on market value at the custodian's price. **Cash**: the books' cash ledger against what the bank
 booked (MT940 / camt.053), after checking that each statement balances and opens where the previous one closed.
-**Trades**: today's trades against the brokers' confirmations. Every break is **classified**, valued in the
+**Trades**: the trades against the brokers' confirmations, a break staying open until a matching or corrected
+confirmation arrives. Every break is **classified**, valued in the
 fund's base currency and kept in the workbench store with a **stable id, first-seen date, age, owner and
 comment**, so an open item is followed from day to day until it resolves. Exceptions come first.
 """),
@@ -55,7 +56,7 @@ trade settles (see the settlement report).
 """),
     code("""
 open_summary = control.open_break_summary(history, date)
-show_table(open_summary, f"Open breaks, value in {base}", note="no open breaks", decimals={"abs_value_base": 2})
+show_table(open_summary, f"Open breaks, value in {base}", empty="no open breaks", decimals={"abs_value_base": 2})
 show_table(today.match_rates(), "Automatic matching", decimals={"auto_match_rate_pct": 1})
 show_figure(charts.break_value_chart(open_summary, base, f"{fund}: open breaks by classification on {date}"))
 """),
@@ -69,7 +70,7 @@ sends no custodian statement: they are not reconciled here (counted in the excep
 position_columns = ["account", "isin", "name", "quantity_left", "quantity_right", "quantity_diff", "market_value_diff", "currency",
                     "classification", "break_value_base", "detail"]
 show_table(today.positions.breaks[position_columns].rename(columns={"quantity_left": "books", "quantity_right": "custodian"}),
-           "Position breaks", note="every position agrees", decimals={"books": 0, "custodian": 0, "quantity_diff": 0})
+           "Position breaks", empty="every position agrees", decimals={"books": 0, "custodian": 0, "quantity_diff": 0})
 if len(today.positions.options_excluded):
     show_message(f"{len(today.positions.options_excluded)} option position(s) at the clearing broker not reconciled (no custodian feed).", "amber")
 """),
@@ -83,23 +84,26 @@ keyed by the bank's reference. First, each statement's integrity.
     code("""
 integrity_columns = ["account", "statement_id", "opening_balance", "entries", "entries_total", "closing_balance", "difference",
                      "previous_closing", "chain_difference", "integrity", "rag"]
-show_table(today.cash.integrity[integrity_columns], "Statement integrity (today's statements)", note="no statement delivered today")
+show_table(today.cash.integrity[integrity_columns], "Statement integrity (today's statements)", empty="no statement delivered today")
 cash_columns = ["group_id", "account", "currency", "reference", "first_date", "entries_left", "entries_right", "amount_left",
                 "amount_right", "amount_diff", "classification", "break_value_base", "detail"]
 show_table(today.cash.breaks[cash_columns].rename(columns={"entries_left": "books_lines", "entries_right": "bank_entries"}),
-           "Cash breaks (books = ledger, right = bank)", note="every ledger line matched the bank")
+           "Cash breaks (books = ledger, right = bank)", empty="every ledger line matched the bank")
 """),
     md("""
 ## Trades: books vs broker confirmations
-Today's trades paired with the brokers' confirmations by our trade id; side and settlement date must agree
-exactly, quantity, price and net amount within the fund's tolerances.
+Today's trades, and the trades earlier days left unconfirmed or differing, paired with the brokers'
+confirmations by our trade id; side and settlement date must agree exactly, quantity, price and net amount
+within the fund's tolerances. A trade break stays open (and ages) until a confirmation that matches arrives: a
+late confirmation, or the broker's corrected one (a later confirmation of a trade supersedes the earlier one).
 """),
     code("""
-trade_columns = ["reference", "confirm_id", "broker_id", "isin", "side_left", "quantity_left", "quantity_right", "price_left",
+trade_columns = ["reference", "confirm_id", "broker_id", "isin", "trade_date", "side_left", "quantity_left", "quantity_right", "price_left",
                  "price_right", "net_amount_left", "net_amount_right", "settlement_date_left", "settlement_date_right",
                  "classification", "fields", "break_value_base", "detail"]
-show_table(today.trades.breaks[trade_columns], "Trade breaks (left = books, right = broker)", note="every trade confirmed as booked",
+show_table(today.trades.breaks[trade_columns], "Trade breaks (left = books, right = broker)", empty="every trade confirmed as booked",
            decimals={"quantity_left": 0, "quantity_right": 0, "price_left": 4, "price_right": 4})
+show_table(today.trades.resolved, "Trade breaks of earlier days resolved today", empty="none resolved today")
 """),
     md("""
 ## Ageing and break history
@@ -112,8 +116,8 @@ ageing = control.ageing(history)
 show_figure(charts.ageing_chart(ageing, f"{fund}: open breaks by age on {date}"))
 show_table(ageing, "Open breaks by age bucket (business days)")
 history_columns = ["break_id", "recon", "account", "item", "classification", "first_seen", "last_seen", "status", "resolved_on",
-                   "age_business_days", "value_base", "owner", "comment"]
-show_table(history[history_columns], "Break history", note="no breaks recorded", decimals={"value_base": 2})
+                   "resolution", "age_business_days", "value_base", "owner", "comment"]
+show_table(history[history_columns], "Break history", empty="no breaks recorded", decimals={"value_base": 2})
 """),
     md("## Explorer (interactive in JupyterLab)"),
     code("""

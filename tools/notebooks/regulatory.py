@@ -67,7 +67,7 @@ show_figure(top_holdings_chart(report.rows, f"13F top holdings at {report.period
 show_table(report.rows.drop(columns=["figi"]), "Information table rows", decimals={"exact_value": 2})
 """),
     code("""
-show_table(report.rule_breaks, "Holdings that break EDGAR's rules", note="none: every row can be filed")
+show_table(report.rule_breaks, "Holdings that break EDGAR's rules", empty="none: every row can be filed")
 show_table(pd.DataFrame({"schema error": report.schema_errors}), "Schema validation errors", note=report.schema_status)
 excluded = report.holdings[~report.holdings["reportable"]]
 show_table(excluded[["fund", "security_id", "quantity", "exclusion_reason"]], "Positions not reported, and why")

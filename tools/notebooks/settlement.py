@@ -57,12 +57,12 @@ unsettled part is what still fails. Values in the fund's base currency use the b
 fail_columns = ["trade_id", "counterparty", "security_id", "name", "market", "currency", "side", "quantity", "settled_quantity",
                 "unsettled_amount", "unsettled_amount_base", "intended_settlement_date", "reason_code", "reason", "partial",
                 "age_business_days", "age_bucket", "csdr_in_scope"]
-show_table(result.fails[fail_columns], "Failing instructions", note="no fails", decimals={"quantity": 0, "settled_quantity": 0})
+show_table(result.fails[fail_columns], "Failing instructions", empty="no fails", decimals={"quantity": 0, "settled_quantity": 0})
 show_table(result.ages, f"Fails by age bucket (business days), value in {base}")
 """),
     code("""
 for by in ("by_reason", "by_counterparty", "by_market", "by_currency"):
-    show_table(getattr(result, by), f"Fails {by.replace('_', ' ')}", note="no fails")
+    show_table(getattr(result, by), f"Fails {by.replace('_', ' ')}", empty="no fails")
 show_figure(charts.fails_by_reason_and_age(result.fails, base, f"{fund}: fails by reason and age on {date}"))
 """),
     md("""
@@ -91,8 +91,8 @@ sources, else carried forward) x failing quantity x the category's daily rate (l
 rate / 360 (lack of cash). Each day is rounded to the cent; a month is the sum of its days. Negative: we pay.
 """),
     code("""
-show_table(result.monthly_penalties, "Penalties by month and counterparty (paid, received, net)", note="no penalties")
-show_table(result.penalties, "Daily penalties", note="no CSDR penalties: no fails in EU CSDs",
+show_table(result.monthly_penalties, "Penalties by month and counterparty (paid, received, net)", empty="no penalties")
+show_table(result.penalties, "Daily penalties", empty="no CSDR penalties: no fails in EU CSDs",
            decimals={"failing_quantity": 0, "reference_price": 4, "daily_rate_bp": 2, "cash_rate_pct": 2})
 """),
     md("""
@@ -105,8 +105,8 @@ assumes every failing purchase settles and no failing sale does. Opening + inflo
     code("""
 show_table(result.ladder, f"Cash ladder over {LADDER_DAYS} business days")
 show_figure(charts.cash_ladder_chart(result.ladder, f"{fund}: projected cash by account"))
-show_table(result.flows, "Projected flows", note="nothing due over the ladder")
-show_table(result.at_risk, "Cash at risk: failing instructions", note="no failing instructions")
+show_table(result.flows, "Projected flows", empty="nothing due over the ladder")
+show_table(result.at_risk, "Cash at risk: failing instructions", empty="no failing instructions")
 """),
     md("## Explorer (interactive in JupyterLab)"),
     code("""

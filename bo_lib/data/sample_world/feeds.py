@@ -469,31 +469,88 @@ def statement_bytes(fmt: str, statement: BankStatement, sender_bic: str) -> byte
 # broker confirmations
 
 
-def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.DataFrame:
-    """Broker confirmations of the day's trades, with the seeded trade breaks (on each anchor, and
-    a settlement-date difference the day before it)."""
-    t = world.trades[world.trades["trade_date"] == d]
-    conf = pd.DataFrame({
+def _confirms_of(t: pd.DataFrame) -> pd.DataFrame:
+    """The broker's confirmation of each trade of ``t``, as booked (what a clean confirmation says)."""
+    return pd.DataFrame({
         "confirm_id": [f"C{tid[1:]}" for tid in t["trade_id"]], "broker_id": t["broker_id"].to_numpy(),
         "client_reference": t["trade_id"].to_numpy(), "account": t["account"].to_numpy(), "isin": t["isin"].to_numpy(),
         "side": t["side"].to_numpy(), "quantity": t["quantity"].to_numpy(), "price": t["price"].to_numpy(), "currency": t["currency"].to_numpy(),
         "gross_amount": t["gross_amount"].to_numpy(), "commission": t["commission"].to_numpy(), "fees": t["fees"].to_numpy(),
         "net_amount": t["net_amount"].to_numpy(), "trade_date": t["trade_date"].to_numpy(), "settlement_date": t["settlement_date"].to_numpy(),
     })
-    i = world.index(d)
-    anchors = set(world.anchors)
+
+
+def _seeded_trade_picks(world: World, d: dt.date) -> dict[str, str | None]:
+    """The trades of date ``d`` whose confirmations the stories break: on an anchor ``price``,
+    ``quantity``, ``net_amount`` (USEQ) and ``unconfirmed`` (MAHF); the day before an anchor
+    ``settlement_date`` (GLBD, else USEQ)."""
+    t = world.trades[world.trades["trade_date"] == d]
     random_trades = t[~t["trade_id"].str[-3:].str.startswith("9")]  # seeded and scheduled trades (9xx) keep clean confirms
 
     def pick(fund: str, n: int) -> str | None:
         rows = random_trades[(random_trades["fund"] == fund) & (random_trades["asset_class"] == "equity")]
         return rows["trade_id"].iloc[n] if len(rows) > n else None
 
+    return {"price": pick("USEQ", 0), "quantity": pick("USEQ", 1), "net_amount": pick("USEQ", 2), "unconfirmed": pick("MAHF", 0),
+            "settlement_date": pick("GLBD", 0) or pick("USEQ", 3)}
+
+
+def _corrections(world: World, i: int) -> pd.DataFrame:
+    """Confirmations an earlier episode's broker sends late or corrected on date index ``i``, as
+    booked: the day after its anchor the unconfirmed trade's confirmation and the corrected
+    settlement date (of the day before the anchor), two days after it the corrected price,
+    quantity and net amount. (The final episode's breaks stay open to the final date.)"""
+    due = []
+    for ep in world.episodes:
+        if ep.final:
+            continue
+        at = world.trades["trade_date"]
+        if i == ep.anchor + 1:
+            anchor, before = _seeded_trade_picks(world, world.dates[ep.anchor]), _seeded_trade_picks(world, world.dates[ep.anchor - 1])
+            due += [(world.dates[ep.anchor], anchor["unconfirmed"]), (world.dates[ep.anchor - 1], before["settlement_date"])]
+        if i == ep.anchor + 2:
+            anchor = _seeded_trade_picks(world, world.dates[ep.anchor])
+            due += [(world.dates[ep.anchor], anchor[role]) for role in ("price", "quantity", "net_amount")]
+    wanted = [(day, tid) for day, tid in due if tid is not None]
+    if not wanted:
+        return _confirms_of(world.trades.iloc[0:0])
+    rows = pd.concat([world.trades[(at == day) & (world.trades["trade_id"] == tid)] for day, tid in wanted], ignore_index=True)
+    return _confirms_of(rows)
+
+
+def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.DataFrame:
+    """Broker confirmations of the day's trades, with the seeded trade breaks (on each anchor, and
+    a settlement-date difference the day before it), and an earlier episode's late and corrected
+    confirmations (``_corrections``), which keep their trade's date."""
+    t = world.trades[world.trades["trade_date"] == d]
+    conf = _confirms_of(t)
+    i = world.index(d)
+    anchors = set(world.anchors)
+    picks = _seeded_trade_picks(world, d)
+    fin = world.dates[-1]
+
     def at(tid):
         return conf["client_reference"] == tid
 
     if i in anchors:
         episode = d
-        if (tid := pick("USEQ", 0)) is not None:
+        ep = world.episode_of(i)
+        # an earlier episode's broker corrects (or confirms) two days (one day) after the anchor
+        lasts = {} if ep.final else {"fixed": (world.dates[i + 1], world.dates[i + 2]), "late": (d, world.dates[i + 1])}
+
+        def lived(kind: str) -> dict:
+            if ep.final:
+                return {}
+            last, fixed = lasts[kind]
+            return {"last_date": last, "resolved_on": fixed}
+
+        def told(kind: str) -> dict:
+            if ep.final:
+                return {}
+            what = "its corrected confirmation" if kind == "fixed" else "its confirmation"
+            return {"note": f"the broker sends {what} on {lasts[kind][1].isoformat()}: the break lives until then"}
+
+        if (tid := picks["price"]) is not None:
             conf.loc[at(tid), "price"] = conf.loc[at(tid), "price"] + 0.05
             q, p = conf.loc[at(tid), ["quantity", "price"]].iloc[0]
             gross = float(round_half_up_array(q * p, 2))
@@ -501,24 +558,28 @@ def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.Dat
             conf.loc[at(tid), "gross_amount"] = gross
             # the net amount moves with the gross whichever the side (costs are unchanged)
             conf.loc[at(tid), "net_amount"] = float(round_half_up_array(conf.loc[at(tid), "net_amount"].iloc[0] + delta, 2))
-            story.add("trade", "trade_price_difference", "USEQ", d, episode=episode, trade_id=tid, field="price", difference=0.05)
-        if (tid := pick("USEQ", 1)) is not None:
+            story.add("trade", "trade_price_difference", "USEQ", d, lived("fixed").get("last_date"), episode=episode, trade_id=tid, field="price",
+                      difference=0.05, **{k: v for k, v in lived("fixed").items() if k != "last_date"}, **told("fixed"))
+        if (tid := picks["quantity"]) is not None:
             row = conf.loc[at(tid)].iloc[0]
             new_q = row["quantity"] - 100
             ratio = new_q / row["quantity"]
             conf.loc[at(tid), "quantity"] = new_q
             for col in ("gross_amount", "commission", "fees", "net_amount"):
                 conf.loc[at(tid), col] = float(round_half_up_array(row[col] * ratio, 2))
-            story.add("trade", "trade_quantity_difference", "USEQ", d, episode=episode, trade_id=tid, field="quantity", difference=-100.0)
-        if (tid := pick("USEQ", 2)) is not None:
+            story.add("trade", "trade_quantity_difference", "USEQ", d, lived("fixed").get("last_date"), episode=episode, trade_id=tid,
+                      field="quantity", difference=-100.0, **{k: v for k, v in lived("fixed").items() if k != "last_date"}, **told("fixed"))
+        if (tid := picks["net_amount"]) is not None:
             conf.loc[at(tid), "commission"] = conf.loc[at(tid), "commission"] + 25.0
             side = conf.loc[at(tid), "side"].iloc[0]
             conf.loc[at(tid), "net_amount"] = conf.loc[at(tid), "net_amount"] + (25.0 if side == "BUY" else -25.0)
-            story.add("trade", "trade_net_amount_difference", "USEQ", d, episode=episode, trade_id=tid, field="net_amount",
-                      difference=25.0 if side == "BUY" else -25.0)
-        if (tid := pick("MAHF", 0)) is not None:
+            story.add("trade", "trade_net_amount_difference", "USEQ", d, lived("fixed").get("last_date"), episode=episode, trade_id=tid,
+                      field="net_amount", difference=25.0 if side == "BUY" else -25.0,
+                      **{k: v for k, v in lived("fixed").items() if k != "last_date"}, **told("fixed"))
+        if (tid := picks["unconfirmed"]) is not None:
             conf = conf[~at(tid)]
-            story.add("trade", "trade_unconfirmed", "MAHF", d, episode=episode, trade_id=tid)
+            story.add("trade", "trade_unconfirmed", "MAHF", d, lived("late").get("last_date"), episode=episode, trade_id=tid,
+                      **{k: v for k, v in lived("late").items() if k != "last_date"}, **told("late"))
         funds = {f["fund_code"]: f for f in world.universe.funds}
         if "USEQ" in funds:
             sec = world.universe.securities.iloc[4]
@@ -532,9 +593,16 @@ def broker_confirms(world: World, d: dt.date, story: SeededExceptions) -> pd.Dat
             conf = pd.concat([conf, pd.DataFrame([extra])], ignore_index=True)
             story.add("trade", "confirm_without_trade", "USEQ", d, episode=episode, confirm_id=extra["confirm_id"],
                       client_reference=extra["client_reference"], broker_id="BRK-NOR")
-    if i + 1 in anchors and (tid := pick("GLBD", 0) or pick("USEQ", 3)) is not None:
+    if i + 1 in anchors and (tid := picks["settlement_date"]) is not None:
         cal = conventions.settlement_calendar("XNYS", "USD")
         conf.loc[at(tid), "settlement_date"] = cal.add_business_days(conf.loc[at(tid), "settlement_date"].iloc[0], 1)
+        # the break lives until the broker corrects it: the day after the anchor (an earlier episode), never in the window (the final one)
+        final = world.episode_of(i + 1).final
+        details = {} if final else {"resolved_on": world.dates[i + 2],
+                                    "note": f"the broker sends its corrected confirmation on {world.dates[i + 2].isoformat()}: the break lives until then"}
         story.add("trade", "trade_settlement_date_difference", str(t.loc[t["trade_id"] == tid, "fund"].iloc[0]), d,
-                  episode=world.dates[i + 1], trade_id=tid, field="settlement_date")
+                  fin if final else world.dates[i + 1], episode=world.dates[i + 1], trade_id=tid, field="settlement_date", **details)
+    late = _corrections(world, i)
+    if len(late):
+        conf = pd.concat([conf, late], ignore_index=True)
     return conf[CONFIRM_COLUMNS].reset_index(drop=True)
