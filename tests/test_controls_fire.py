@@ -371,6 +371,18 @@ def test_trade_recon_classifies_every_kind_of_break():
     assert sorted(trades_open["trade_id"]) == ["T2", "T3", "T4", "T5", "T6"] and sorted(confirms_open["client_reference"]) == ["T2", "T3", "T4", "T5"]
 
 
+def test_a_day_with_no_trades_and_no_confirmations_reconciles_to_nothing():
+    """The trade recon of a day without books (nothing read): empty typed frames, no break, no crash."""
+    from bo_lib.data.catalogue import _empty
+    from bo_lib.recon.carried import nothing_carried
+    from bo_lib.recon.trades import reconcile_trades
+
+    carried = nothing_carried()
+    recon = reconcile_trades(_empty("trades"), _empty("broker_confirms"), NO_FX, business_date=D1.date(), base_currency="USD",
+                             tolerances=_tolerances(), carried_trades=carried.trades, carried_confirms=carried.confirms)
+    assert recon.table.empty and recon.resolved.empty and all(frame.empty for frame in recon.open_items())
+
+
 def _daily_recon():
     from bo_lib.recon.control import DailyRecon
     from bo_lib.recon.trades import reconcile_trades

@@ -128,7 +128,7 @@ def reconcile_trades(trades: pd.DataFrame, confirms: pd.DataFrame, fx_rates: pd.
         status.ne("matched"), 0.0)
     table["detail"] = [_detail(row) for row in table.itertuples()]  # one row per open trade: tens
     had_confirm = set(carried_confirms["client_reference"]) if carried_confirms is not None and len(carried_confirms) else set()
-    delivered = table["reference"].map(by_ref["delivery_date"])
+    delivered = table["reference"].map(dict(zip(broker["reference"], broker["delivery_date"])))  # (a dict: an empty day maps too)
     table["resolution"] = [_resolution(ref in had_confirm, cid, day, business_date) if carried and st == "matched" else ""
                            for ref, cid, day, carried, st in zip(table["reference"], table["confirm_id"], delivered, table["carried"], status)]
     columns = ["reference", "confirm_id", "account", "isin", "broker_id", "currency", "trade_date", "carried"] + \
