@@ -123,6 +123,7 @@ def valuation_prices(chosen: pd.DataFrame, held: pd.DataFrame, dates: list[dt.da
         last = last.set_index(["price_date", "security_id"])
         today.loc[last.index, ["price", "source", "price_as_of"]] = last[["price", "source", "price_as_of"]]
         today = today.reset_index()
+    today["price"] = pd.to_numeric(today["price"], errors="coerce").astype("float64")
     today["carried_forward"] = today["price_as_of"].lt(today["price_date"]) | today["price"].isna()
     today["is_override"] = today["is_override"].fillna(False).astype(bool)
     today["sources_delivered"] = today["sources_delivered"].fillna(0).astype("int64")

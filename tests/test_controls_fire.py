@@ -160,8 +160,10 @@ def test_a_coupon_date_without_a_coupon_event_is_amber():
     from bo_lib.nav.controls import coupons_without_event
 
     securities = pd.DataFrame({"security_id": ["BD1", "EQ1"], "asset_class": ["corporate_bond", "equity"], "maturity_date": ["2030-11-05", None],
-                               "coupon_frequency": [2, None], "coupon_rate": [4.0, None], "currency": ["USD", "USD"]})
+                               "coupon_frequency": [2, None], "coupon_rate": [4.0, None], "currency": ["USD", "USD"],
+                               "day_count": ["30/360 US", None]})
     valuation = pd.DataFrame({"nav_date": [pd.Timestamp("2026-11-04"), D1], "security_id": "BD1", "quantity": 1_000_000.0})
+    # 30/360 US, 5 May -> 5 Nov 2026 = 180/360: 1,000,000 x 4% x 0.5 = 20,000.00
     none = pd.DataFrame(columns=["event_id", "event_type", "security_id", "ex_date", "pay_date"])
     out = coupons_without_event(valuation, securities, none, [dt.date(2026, 11, 4), D1.date()])
     assert out[["security_id", "coupon_date", "nominal", "coupon_amount", "currency", "rag"]].values.tolist() == [
@@ -462,7 +464,7 @@ def _settlement_result(*, fail_age: int, unmatched_due: bool, penalty: float | N
                            "reason": ["lack of securities (our side)", "counterparty instruction missing (unmatched)", "", ""],
                            "intended_settlement_date": [D0, D1 if unmatched_due else D1 + pd.Timedelta(days=3), D0, D1]})
     ages = pd.DataFrame({"age_bucket": ["2-3" if fail_age < 4 else "6-10"], "fails": [1]})
-    penalties = pd.DataFrame({"penalty": [penalty]})
+    penalties = pd.DataFrame({"penalty": [penalty], "reference_price_carried_forward": [False], "penalty_date": [D1]})
     monthly = pd.DataFrame({"month": ["2026-11"], "currency": ["EUR"], "penalty_days": [1], "paid": [paid], "received": [0.0]})
     ladder = pd.DataFrame({"account": "C1", "currency": "USD", "day": [0, 1], "date": [D1.date(), dt.date(2026, 11, 9)],
                            "opening_balance": [100.0, 100.0], "inflows": [0.0, 0.0], "outflows": [0.0, balance - 100.0],

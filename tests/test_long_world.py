@@ -198,9 +198,12 @@ def test_the_note_is_redeemed_at_maturity_and_weekend_coupons_are_paid_the_next_
     by_reference = ledger.set_index("reference")["amount"].astype(float)
     assert by_reference["CR261215BD00009"] == 1_000_000.00  # redeemed at par
     assert by_reference["CI261215BD00009"] == 16_250.00  # the last half-year's coupon: 1,000,000 x 3.25% / 2
-    # the gilt's coupon of Saturday 2026-11-07 is paid on Monday 2026-11-09: 23,170,000 x 4.25% / 2
+    # the gilt's coupon of Saturday 2026-11-07 is paid on Monday 2026-11-09 to the holder of record at the close of
+    # Wed 28 Oct (ex seven UK business days before the coupon, on Thu 29 Oct): 27,250,000 opening nominal and every
+    # trade settled by 28 Oct = 24,060,000 (the 890,000 sold on 28 Oct settles on the ex-date: sold ex, the coupon
+    # stays with the fund); 24,060,000 x 4.25% / 2 = 511,275.00
     coupon = ledger[ledger["reference"].eq("CI261107BD00004")]
-    assert coupon["value_date"].dt.date.tolist() == [dt.date(2026, 11, 9)] and coupon["amount"].tolist() == [492_362.50]
+    assert coupon["value_date"].dt.date.tolist() == [dt.date(2026, 11, 9)] and coupon["amount"].tolist() == [511_275.00]
     report = nav_report(gather_nav(world.store, world.funds["GLBD"], world.final)).summary.set_index("check")
     assert report.filter(like="coupon", axis=0)["rag"].eq("green").all()
 

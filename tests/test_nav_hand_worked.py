@@ -242,6 +242,10 @@ HAND_SHEET = {
 
 @pytest.fixture(scope="module")
 def hand():
+    return _hand_fund()
+
+
+def _hand_fund(extra_orders: tuple = ()):
     fund = _fund("HAND", [("R", 1.5), ("I", 0.75)], [("administration", 36_500.0)])
 
     def prices(day):
@@ -259,7 +263,7 @@ def hand():
         "opening_prices": prices("2026-09-29"), "opening_fx_rates": _eurusd("2026-09-29", 1.25),
     }
     days = [{"date": day, "prices": prices(day), "fx": _eurusd(day, HAND_PRICES[day][3])} for day in list(HAND_PRICES)[1:]]
-    days[1]["orders"] = [SUBSCRIPTION]
+    days[1]["orders"] = [SUBSCRIPTION, *extra_orders]
     days[3]["ledger"] = [("HAND", "CASHEUR", "EUR", "2026-10-05", 250_000.00, "SUBSCRIPTION", "O261001HAND001", "SUBSCRIPTION HAND I INV1")]
     days[3]["next"] = "2026-10-06"
     return _strike(fund, opening, D(2026, 9, 29), days)
@@ -326,6 +330,19 @@ def test_the_subscription_is_dealt_at_the_days_nav_per_share(hand):
     row = _class(result, D(2026, 10, 1), "I")
     assert row["net_assets_before_dealing"] == pytest.approx(2_659_717.26, abs=CENT)
     assert row["units_subscribed"] == 249.087 and row["capital_activity"] == 250_000.00
+
+
+def test_orders_not_dealt_move_neither_units_nor_cash():
+    # a pending subscription of class R and a cancelled redemption of class I on 1 Oct: the transfer agent has
+    # not dealt them, so the NAV, the units and the pool are those of the dealt subscription alone
+    pending = ("O261001HAND002", "HAND", "R", "INV2", "SUB", "2026-10-01", "2026-10-05", "EUR", 100_000.00, 996.387, 100.3626, "PENDING")
+    cancelled = ("O261001HAND003", "HAND", "I", "INV3", "RED", "2026-10-01", "2026-10-05", "EUR", 10_036.67, 10.0, 1_003.6669, "CANCELLED")
+    days = _hand_fund((pending, cancelled))
+    for day, expected in HAND_EXPECTED.items():
+        for share_class, (_, _, _, net_assets, nps, units) in expected.items():
+            row = _class(days[day][1], day, share_class)
+            assert (row["net_assets"], row["nav_per_share"], row["units_outstanding"]) == (pytest.approx(net_assets, abs=CENT), nps, units), (day, share_class)
+    assert list(days[D(2026, 10, 1)][1].dealing["order_id"]) == ["O261001HAND001"]
 
 
 def test_the_balance_sheet_adds_up_to_the_class_net_assets(hand):

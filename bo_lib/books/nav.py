@@ -281,7 +281,7 @@ def strike_day(previous: BookState, day: DayInputs, fund: FundParameters, securi
     trades["gross_cashflow"] = -sign * trades["gross_amount"]
     trades["interest_cashflow"] = -sign * trades["accrued_interest"]
     trades["costs"] = trades["commission"] + trades["fees"]
-    capital = pd.concat([previous.open_capital, day.capital_activity], ignore_index=True)
+    capital = pd.concat([previous.open_capital, dealt_orders(day.capital_activity)], ignore_index=True)
     capital["deal_on"] = _on_grid(capital["dealing_date"], grid)
     capital["settle_on"] = _on_grid(capital["settlement_date"], grid)
     capital["signed_amount"] = np.where(capital["order_type"].eq("SUB"), 1.0, -1.0) * capital["amount"]
@@ -404,6 +404,13 @@ def fee_payments(cash_ledger: pd.DataFrame, fund_code: str) -> pd.DataFrame:
     suffix = fee["reference"].str.slice(5).str.removeprefix(fund_code)
     kind = np.where(prefix.eq(PERFORMANCE_FEE_PREFIX), "performance", np.where(suffix.eq("FX"), "fixed", "management"))
     return pd.DataFrame({"kind": kind, "share_class": suffix.where(suffix.ne("FX"), ""), "amount": -fee["amount"].astype("float64")})
+
+
+def dealt_orders(capital_activity: pd.DataFrame) -> pd.DataFrame:
+    """The orders the transfer agent dealt: a pending or cancelled order moves neither units nor cash."""
+    if "status" not in capital_activity:
+        return capital_activity
+    return capital_activity[capital_activity["status"].eq("DEALT")]
 
 
 def _strike_classes(previous: BookState, fund: FundParameters, d: dt.date, next_nav_date: dt.date | None, pool_assets: pd.Series,

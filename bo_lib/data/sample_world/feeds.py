@@ -330,6 +330,12 @@ def cash_entries(world: World, settlements: pd.DataFrame, view: str = "bank") ->
                     refunds.append((fund["fund_code"], ev.currency, world.dates[refund_i], float(round_half_up_array(expected - amount, 2)), "NDIV",
                                     ev.event_id, f"WHT REFUND {ev.isin} {held:,.0f} SH WHT {rate}% TO TREATY {treaty}%"))
             elif ev.event_type == "INTR":
+                # the custodian pays the holder of record; a trade crossing the record date is a market
+                # claim, paid when the trade settles (or on the pay date, if later)
+                for tid, quantity, on in _market_claims(world, fund["fund_code"], ev) if of_record is None else ():
+                    held -= quantity
+                    rows.append((fund["fund_code"], ev.currency, max(on, ev.pay_date), float(round_half_up_array(quantity * ev.gross_rate / 100, 2)),
+                                 "NINT", ev.event_id, f"MARKET CLAIM {ev.isin} NOMINAL {quantity:,.0f} TRADE {tid}"))
                 amount = float(round_half_up_array(held * ev.gross_rate / 100, 2))
                 text = f"COUPON {ev.isin} NOMINAL {held:,.0f}"
                 code = "NINT"
@@ -378,6 +384,22 @@ def cash_ledger(entries: pd.DataFrame, d: dt.date) -> pd.DataFrame:
         "amount": day["amount"], "movement_type": movement, "reference": day["customer_reference"], "description": day["description"],
     })
     return ledger.sort_values(["fund", "account", "reference"]).reset_index(drop=True)
+
+
+def _market_claims(world: World, fund: str, ev) -> list[tuple[str, float, dt.date]]:
+    """(trade id, nominal the fund claims (+) or owes (-), the trade's settlement date) for each trade
+    that makes the holder of record differ from the entitled holder: made before the ex-date and
+    settling after the record date (the buyer claims), or made from the ex-date and settling by it."""
+    t = world.trades
+    t = t[(t["fund"] == fund) & (t["security_id"] == ev.security_id)]
+    out = []
+    for r in t.itertuples():
+        signed = r.quantity if r.side == "BUY" else -r.quantity
+        if r.trade_date < ev.ex_date and r.settlement_date > ev.record_date:
+            out.append((r.trade_id, float(signed), r.settlement_date))
+        elif r.trade_date >= ev.ex_date and r.settlement_date <= ev.record_date:
+            out.append((r.trade_id, float(-signed), r.settlement_date))
+    return out
 
 
 def _holding_at(world: World, fund: str, security_id: str, ex_date: dt.date) -> float:
