@@ -146,7 +146,8 @@ class _Setup:
     """What the book-of-record commands share: the parameters, the data root and the store."""
 
     def __init__(self, args: argparse.Namespace):
-        from bo_lib.parameters import load_funds, load_schedule
+        from bo_lib.controls import load_schedule
+        from bo_lib.parameters import load_funds
 
         parameters = Path(args.parameters)
         schedule = load_schedule(parameters / "schedule.yaml")

@@ -1,5 +1,5 @@
 """Run and fund parameters: the daily schedule, the management company, one file per fund, and
-the declared parameters of each notebook.
+the parameters every notebook takes (each notebook's own are declared in ``bo_lib.controls``).
 
 Everything is validated with pydantic before any kernel starts. YAML is read with a loader that
 keeps identifiers as strings: ``0012`` stays ``"0012"`` (YAML 1.1 would make it octal 10) and
@@ -86,6 +86,11 @@ class ParameterError(ValueError):
         self.problems = problems
         lines = [f"{self.path}: {key}: {rule}" for key, rule in problems]
         super().__init__("invalid parameters\n  " + "\n  ".join(lines))
+
+    def _render_traceback_(self) -> list[str]:
+        """In a notebook (IPython), the error as ``bo`` prints it, without a traceback: the cell
+        that failed is the parameters' cell, and the message names the parameter and the rule."""
+        return [f"bo: error: {self}"]
 
 
 def _validate(model: type[BaseModel], raw: object, path: Path | str) -> BaseModel:
@@ -287,7 +292,7 @@ class Schedule(_Strict):
 
 
 # --------------------------------------------------------------------------------------------
-# Notebook parameter declarations: each notebook's parameters, declared once.
+# The parameters every notebook takes (each control's own model is declared in bo_lib.controls)
 
 
 class NotebookParameters(_Strict):
@@ -314,34 +319,15 @@ class FundNotebookParameters(NotebookParameters):
     fund: FundCode
 
 
-NOTEBOOK_PARAMETERS: dict[str, type[NotebookParameters]] = {
-    "intake": FundNotebookParameters,
-    "settlement": FundNotebookParameters,
-    "regulatory": NotebookParameters,
-    "nav": FundNotebookParameters,
-    "reconciliation": FundNotebookParameters,
-}
-
-
-def check_notebook_parameters(notebook: str, parameters: dict) -> NotebookParameters:
-    """Validate one job's parameters against the notebook's declaration (before a kernel starts)."""
-    model = NOTEBOOK_PARAMETERS.get(notebook)
-    if model is None:
-        raise ParameterError(f"notebook {notebook!r}", [("notebook", f"no parameters declared in bo_lib.parameters (known: {sorted(NOTEBOOK_PARAMETERS)})")])
-    return _validate(model, parameters, f"parameters of notebook {notebook!r}")
-
-
 # --------------------------------------------------------------------------------------------
 # Loading
 
 
 def load_schedule(path: Path | str) -> Schedule:
     path = Path(path)
-    schedule = _validate(Schedule, load_yaml(path), path)
-    unknown = [j.notebook for j in schedule.jobs if j.notebook not in NOTEBOOK_PARAMETERS]
-    if unknown:
-        raise ParameterError(path, [("jobs.notebook", f"no such notebook declared: {unknown}")])
-    return schedule
+    """The schedule's file, validated (its notebooks are checked against the control registry by
+    ``bo_lib.controls.load_schedule``)."""
+    return _validate(Schedule, load_yaml(path), path)
 
 
 def load_fund(path: Path | str) -> FundParameters:

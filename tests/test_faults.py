@@ -26,7 +26,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from bo_lib.parameters import ParameterError, check_notebook_parameters, load_company, load_fund, load_schedule, load_yaml
+from bo_lib.controls import check_notebook_parameters, load_schedule
+from bo_lib.parameters import ParameterError, load_company, load_fund, load_yaml
 from bo_lib.pipeline.jobs import plan_run
 from tests.test_pipeline import COMPANY_YAML, FUND_YAML, SCHEDULE_YAML, bo, write_data, write_intake_notebook, write_parameters
 

@@ -312,7 +312,7 @@ def test_a_quarter_end_close_locks_the_quarter_and_the_next_quarter_starts_from_
 
 
 def test_a_generated_world_schedules_every_notebook_for_every_fund(world):
-    from bo_lib.parameters import NOTEBOOK_PARAMETERS, load_schedule
+    from bo_lib.controls import NOTEBOOK_PARAMETERS, load_schedule
 
     schedule = load_schedule(world.root / "parameters" / "schedule.yaml")
     assert {job.notebook for job in schedule.jobs} == set(NOTEBOOK_PARAMETERS)

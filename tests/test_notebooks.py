@@ -8,7 +8,7 @@ import nbformat
 import papermill
 import pytest
 
-from bo_lib.parameters import NOTEBOOK_PARAMETERS, load_schedule
+from bo_lib.controls import CONTROLS, KERNEL_NAME, NOTEBOOK_PARAMETERS, load_schedule
 from tests.conftest import NOTEBOOKS, PARAMETERS
 
 TEMPLATES = sorted(NOTEBOOKS.glob("*.ipynb"))

@@ -9,16 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bo_lib.parameters import (
-    NOTEBOOK_PARAMETERS,
-    ParameterError,
-    check_notebook_parameters,
-    load_company,
-    load_fund,
-    load_funds,
-    load_schedule,
-    load_yaml,
-)
+from bo_lib.controls import NOTEBOOK_PARAMETERS, check_notebook_parameters, load_schedule
+from bo_lib.parameters import ParameterError, load_company, load_fund, load_funds, load_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMS = REPO / "parameters"

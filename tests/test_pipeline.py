@@ -313,10 +313,14 @@ def test_run_index_page(first_run):
     page = first_run["index"].read_text()
     manifest = first_run["manifest"]
     assert manifest["run_id"] in page and "2026-11-06" in page and manifest["code_version"] in page
-    assert "3 jobs: 2 ok, 1 failed" in page
+    assert "3 jobs: 2 ran, 1 failed · 2 red exceptions in 2 jobs, 4 amber" in page
     assert "ValueError: bad input in trades.csv" in page
     assert 'href="USEQ/intake.html"' in page and 'href="BAD/intake.ipynb"' in page
-    assert '<span class="rag red" title="red">1</span>' in page and "trade_count: <strong>3</strong>" in page
+    assert '<span class="rag red" title="1 red">1</span>' in page
+    # an undeclared figure keeps its name, readable; the failed job is listed first, with a legend
+    assert '<span>trade count</span><span class="v">3</span>' in page
+    assert page.index("BAD") < page.index("GLBD") and "Severity:" in page
+    assert '<a href="../../index.html">Archive of runs</a>' in page
     assert network_references(page) == []
 
 
@@ -415,12 +419,13 @@ def test_unknown_fund_date_and_notebook_exit_2(world, tmp_path):
 
 
 def test_key_figures_rendering():
-    html = key_figures_html({"exceptions": {"red": 0, "amber": 3, "green": 9}, "net_assets": 1234567.891,
-                             "breaks": 4, "detail": {"a": 1}})
-    assert '<span class="rag amber" title="amber">3</span>' in html
-    # a figure shows the decimals it carries (at least 2): a NAV per share keeps its 4
-    assert "net_assets: <strong>1,234,567.891</strong>" in html and "breaks: <strong>4</strong>" in html
-    assert "detail" not in html
+    html = key_figures_html({"exceptions": {"red": 0, "amber": 3, "green": 9}, "base_currency": "EUR", "net_assets": 1234567.891,
+                             "nav_per_share_R": 100.9, "nav_decimals": 4, "breaks": 4, "detail": {"a": 1}}, "nav")
+    # labels, units and decimals from the control registry: the fund's NAV decimals, money to 2
+    assert '<span>NAV per share, class R</span><span class="v">100.9000 per share</span>' in html
+    assert '<span>Net assets</span><span class="v">1,234,567.89 EUR</span>' in html
+    assert '<span>breaks</span><span class="v">4</span>' in html
+    assert "detail" not in html and "nav_decimals" not in html and "base_currency" not in html
 
 
 def test_files_a_notebook_writes_to_output_dir_are_archived_and_verified(world, tmp_path):

@@ -86,8 +86,9 @@ class NavReport:
         d = pd.Timestamp(self.business_date)
         nav = self.inputs.history[self.inputs.history["nav_date"].eq(d)].set_index("share_class")
         if nav.empty or self.inputs.result is None:
-            return {"net_assets": None, "pricing_exceptions": len(self.price_exceptions)}
-        figures = {f"nav_per_share_{c}": float(nav.at[c, "nav_per_share"]) for c in nav.index}
+            return {"base_currency": self.inputs.fund.base_currency, "net_assets": None, "pricing_exceptions": len(self.price_exceptions)}
+        figures: dict = {"base_currency": self.inputs.fund.base_currency, "nav_decimals": self.inputs.fund.nav_decimals}
+        figures |= {f"nav_per_share_{c}": float(nav.at[c, "nav_per_share"]) for c in nav.index}
         figures["net_assets"] = round(float(nav["net_assets"].sum()), 2)
         figures["pricing_exceptions"] = len(self.price_exceptions)
         shadow = self.shadow_vs_administrator[self.shadow_vs_administrator["nav_date"].eq(d)]

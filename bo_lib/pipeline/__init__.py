@@ -132,6 +132,7 @@ def _manifest(plan: RunPlan, *, created: dt.datetime, seconds: float, command: l
         **environment(),
         "workers": plan.workers,
         "command": command or [],
+        "scope": plan.scope,
         "parameters": {
             "dir": str(plan.parameters_dir),
             "files": [file_entry(path, plan.parameters_dir) for path in plan.parameter_files],

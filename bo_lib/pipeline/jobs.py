@@ -14,17 +14,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bo_lib.controls import check_notebook_parameters, load_schedule
 from bo_lib.data.layout import resolve_business_date
-from bo_lib.parameters import (
-    FundParameters,
-    ManagementCompany,
-    ParameterError,
-    Schedule,
-    check_notebook_parameters,
-    load_company,
-    load_funds,
-    load_schedule,
-)
+from bo_lib.parameters import FundParameters, ManagementCompany, ParameterError, Schedule, load_company, load_funds
 
 
 @dataclass(frozen=True)
@@ -77,6 +69,8 @@ class RunPlan:
     funds: dict[str, FundParameters]
     store: Path = Path("store/workbench.duckdb")  # the workbench database every job of the run reads
     jobs: list[Job] = field(default_factory=list)
+    #: what the run covers: ``{"funds": "all" | [codes], "notebooks": "all" | [names]}`` (a rerun of one job is not a full run)
+    scope: dict = field(default_factory=lambda: {"funds": "all", "notebooks": "all"})
 
     @property
     def parameter_files(self) -> list[Path]:
@@ -189,4 +183,5 @@ def plan_run(
         funds=all_funds,
         store=store_path,
         jobs=jobs,
+        scope={"funds": sorted(funds) if funds else "all", "notebooks": list(notebooks) if notebooks else "all"},
     )

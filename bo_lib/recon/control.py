@@ -262,3 +262,27 @@ def key_figures(today: DailyRecon, history: pd.DataFrame) -> dict:
     figures["aged_breaks"] = int(open_["age_business_days"].gt(AGED_AFTER_BUSINESS_DAYS).sum())
     figures["statements_failing_integrity"] = int(today.cash.integrity["integrity"].ne("ok").sum())
     return figures
+
+
+@dataclass
+class ReconReport:
+    """The day's reconciliation as its report reads it: inputs, recons, break history as of the
+    day, and the exceptions summary."""
+
+    inputs: ReconDay
+    today: DailyRecon
+    history: pd.DataFrame
+    summary: pd.DataFrame
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return summary_counts(self.summary)
+
+    def key_figures(self) -> dict:
+        return {"base_currency": self.today.base_currency} | key_figures(self.today, self.history)
+
+
+def assess(reconciled: tuple[ReconDay, DailyRecon, pd.DataFrame]) -> ReconReport:
+    """The report of a reconciled day (``bo_lib.recon.daily.reconcile_day``'s inputs, recons and history)."""
+    inputs, today, history = reconciled
+    return ReconReport(inputs, today, history, summarise(today, history, inputs.violations_table, inputs.held_out, inputs.problems))

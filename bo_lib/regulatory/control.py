@@ -237,3 +237,8 @@ def assess(inputs, schema_dir: Path | None = None, qualified_institution: bool =
     violations = inputs.violations_table
     return RegulatoryResult(inputs.business_date, report, test, monitor, table, soon, violations,
                             summarise(report, test, monitor, soon, violations))
+
+
+def assess_with_schemas(inputs) -> RegulatoryResult:
+    """:func:`assess` with the 13F validated against EDGAR's schemas (when they are found)."""
+    return assess(inputs, schema_dir=form13f.schema_directory())

@@ -16,18 +16,8 @@ def code(text: str, *tags: str):
     return cell
 
 
-def parameters_cell(fund: str | None = None):
-    """The parameters every notebook declares (bo_lib.parameters.NotebookParameters, plus ``fund``
-    for fund-scoped notebooks). Comments must not contain ';' (papermill's parser stops there)."""
-    lines = ["# Parameters (papermill injects the scheduled values below this cell)"]
-    if fund is not None:
-        lines.append(f'fund = "{fund}"')
-    lines += [
-        'business_date = ""  # YYYY-MM-DD, or empty for the latest date delivered',
-        'data_root = "../data"',
-        'parameters_dir = "../parameters"',
-        'run_id = "interactive"',
-        'store = ""  # the workbench DuckDB file, empty for <data_root>/store/workbench.duckdb',
-        'output_dir = ""  # where files for the archive go (set by the daily run), empty for none',
-    ]
-    return code("\n".join(lines), "parameters")
+def parameters_cell(notebook: str, fund: str = "USEQ"):
+    """The notebook's parameters cell, generated from its declaration in ``bo_lib.controls``."""
+    from bo_lib.controls import parameters_cell_source
+
+    return code(parameters_cell_source(notebook, fund), "parameters")

@@ -13,38 +13,24 @@ unique keys, references to the securities master), that **volumes** look like th
 and that **prices and FX are today's**. A red line here means the fund's other reports for this date
 stand on incomplete or wrong data: resolve it, or say why it does not matter, before signing them off.
 """),
-    parameters_cell(fund="USEQ"),
+    parameters_cell("intake"),
     code("""
 import pandas as pd
 
-from bo_lib import intake
-from bo_lib.books import prepare_books
-from bo_lib.data.layout import resolve_business_date
-from bo_lib.intake.inputs import gather_fund_day
-from bo_lib.parameters import check_notebook_parameters, load_funds
-from bo_lib.report import record_key_figures, explorer, record, show_exceptions, show_figure, show_run_header, show_table
+from bo_lib.report import explorer, show_figure, show_table
 from bo_lib.report.charts import today_vs_previous_bars
-from bo_lib.store import resolve_store
+from bo_lib.report.control import open_control
 """),
     code("""
-params = check_notebook_parameters("intake", dict(fund=fund, business_date=business_date, data_root=data_root,
-                                                   parameters_dir=parameters_dir, run_id=run_id, store=store,
-                                                   output_dir=output_dir))
-funds = load_funds(parameters_dir)
-fund_params = funds[fund]
-date = resolve_business_date(data_root, business_date)
-store_path = resolve_store(store, data_root)
-ready = prepare_books(data_root, store_path, funds, [fund], date, run_id=run_id)  # a no-op when the daily run did it
-day = gather_fund_day(store_path, fund_params, date)
-result = intake.assess(day)
+run = open_control("intake", globals())  # parameters checked, books rolled to the date, inputs gathered and assessed
+fund_params, date, day, result = run.fund, run.business_date, run.inputs, run.result
 """),
     code("""
-show_run_header("Inbound data control", fund, fund_params.name, date, run_id, day.delivered,
-                params.model_dump(), day.previous_date)
+run.header(previous=day.previous_date)
 """),
     md("## Exceptions"),
     code("""
-show_exceptions(result.summary.table, f"Intake exceptions for {fund} on {date}")
+run.show_exceptions()
 """, "nbval-check-output"),
     md("""
 ## Files delivered
@@ -89,6 +75,6 @@ explorer({"files": result.arrival, "violations": result.violations, "prices": re
 """),
     md("## Recorded results"),
     code("""
-record_key_figures(date, result.summary.counts, result.key_figures())
+run.record()
 """),
 ]

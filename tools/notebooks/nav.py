@@ -16,40 +16,26 @@ fees) down to a residual below one cent per share. Pricing exceptions and a mate
 cleared before the NAV is signed off; a **locked** NAV (`bo close`) never changes silently: a later
 correction shows as *restatement required* until the day is reopened (`bo reopen`).
 """),
-    parameters_cell(fund="USEQ"),
+    parameters_cell("nav"),
     code("""
 import pandas as pd
 
-from bo_lib.books import prepare_books
-from bo_lib.data.layout import resolve_business_date
-from bo_lib.nav.daily import nav_report
 from bo_lib.nav.explain import explain_steps
-from bo_lib.nav.inputs import gather_nav
-from bo_lib.parameters import check_notebook_parameters, load_funds
-from bo_lib.report import record_key_figures, record, show_exceptions, show_figure, show_run_header, show_table
+from bo_lib.report import show_figure, show_table
+from bo_lib.report.control import open_control
 from bo_lib.report.nav import explain_waterfall, nav_explorer, nav_history_chart, show_cash_in_nav, show_flagged_prices, show_income_checks
-from bo_lib.store import resolve_store
 """),
     code("""
-params = check_notebook_parameters("nav", dict(fund=fund, business_date=business_date, data_root=data_root,
-                                                parameters_dir=parameters_dir, run_id=run_id, store=store, output_dir=output_dir))
-funds = load_funds(parameters_dir)
-fund_params = funds[fund]
-date = resolve_business_date(data_root, business_date)
-store_path = resolve_store(store, data_root)
-ready = prepare_books(data_root, store_path, funds, [fund], date, run_id=run_id)  # a no-op when the daily run did it
-inputs = gather_nav(store_path, fund_params, date)
-report = nav_report(inputs)
-summary = report.summary
+run = open_control("nav", globals())  # parameters checked, books rolled to the date, inputs gathered and assessed
+fund_params, date, inputs, report = run.fund, run.business_date, run.inputs, run.result
 """),
     code("""
 previous = inputs.previous.business_date if inputs.previous is not None else None
-show_run_header("Shadow NAV", fund, fund_params.name, date, run_id, inputs.delivered, params.model_dump(), previous,
-                books=f"struck from the closing state of {previous}" if previous else "no previous state")
+run.header(previous, books=f"struck from the closing state of {previous}" if previous else "no previous state")
 """),
     md("## Exceptions"),
     code("""
-show_exceptions(summary, f"NAV exceptions for {fund} on {date}")
+run.show_exceptions()
 """, "nbval-check-output"),
     md("""
 ## Restatements and the period lock
@@ -183,6 +169,6 @@ nav_explorer(history, report.result.valuation[["nav_date", "account", "security_
 """),
     md("## Recorded results"),
     code("""
-record_key_figures(date, report.counts, report.key_figures())
+run.record()
 """),
 ]

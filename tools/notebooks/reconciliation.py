@@ -15,37 +15,27 @@ confirmation arrives. Every break is **classified**, valued in the
 fund's base currency and kept in the workbench store with a **stable id, first-seen date, age, owner and
 comment**, so an open item is followed from day to day until it resolves. Exceptions come first.
 """),
-    parameters_cell(fund="USEQ"),
+    parameters_cell("reconciliation"),
     code("""
 import pandas as pd
 
-from bo_lib.books import prepare_books
-from bo_lib.data.layout import resolve_business_date
-from bo_lib.parameters import NOTEBOOK_PARAMETERS, check_notebook_parameters, load_funds
 from bo_lib.recon import control
-from bo_lib.recon.daily import reconcile_day
-from bo_lib.report import record_key_figures, explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
+from bo_lib.report import explorer, show_figure, show_message, show_table
 from bo_lib.report import recon as charts
-from bo_lib.store import resolve_store
+from bo_lib.report.control import open_control
 """),
     code("""
-params = check_notebook_parameters("reconciliation", {name: globals()[name] for name in NOTEBOOK_PARAMETERS["reconciliation"].model_fields})
-funds = load_funds(parameters_dir)
-fund_params = funds[fund]
-date = resolve_business_date(data_root, business_date)
-store_path = resolve_store(store, data_root)
-ready = prepare_books(data_root, store_path, funds, [fund], date, run_id=run_id)  # a no-op when the daily run did it
-inputs, today, history = reconcile_day(store_path, fund_params, date, run_id)
-summary = control.summarise(today, history, inputs.violations_table, inputs.held_out, inputs.problems)
+run = open_control("reconciliation", globals())  # parameters checked, books rolled, the day reconciled and its breaks recorded
+fund_params, date, report = run.fund, run.business_date, run.result
+inputs, today, history = report.inputs, report.today, report.history
 base = fund_params.base_currency
 """),
     code("""
-show_run_header("Reconciliation report", fund, fund_params.name, date, run_id, inputs.delivered, params.model_dump(),
-                inputs.previous_date, books=f"settled positions at the close of {date}; cash items open since {inputs.carried.as_of or 'the opening'}")
+run.header(inputs.previous_date, books=f"settled positions at the close of {date}; cash items open since {inputs.carried.as_of or 'the opening'}")
 """),
     md("## Exceptions"),
     code("""
-show_exceptions(summary, f"Reconciliation exceptions for {fund} on {date}")
+run.show_exceptions()
 """, "nbval-check-output"),
     md(f"""
 ## Open breaks by recon and classification
@@ -126,7 +116,6 @@ explorer(control.explorer_tables(today, history), ["recon", "account", "status",
 """),
     md("## Recorded results"),
     code("""
-figures = control.key_figures(today, history)
-record_key_figures(date, control.summary_counts(summary), figures)
+run.record()
 """),
 ]

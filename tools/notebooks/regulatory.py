@@ -13,41 +13,29 @@ due date, the filings due in the next 10 business days, and the **Form 13F** for
 holdings, the EDGAR information table and cover document (checked against EDGAR's rules and, where the
 official schemas are configured, validated against them) saved in this run's archive folder.
 """),
-    parameters_cell(),
+    parameters_cell("regulatory"),
     code("""
 import pandas as pd
 from pathlib import Path
 
-from bo_lib.books import prepare_books
-from bo_lib.data.layout import resolve_business_date
-from bo_lib.parameters import check_notebook_parameters, load_company, load_funds
-from bo_lib.regulatory import control, form13f
-from bo_lib.regulatory.inputs import gather_regulatory
-from bo_lib.store import resolve_store
-from bo_lib.report import record_key_figures, explorer, record, show_exceptions, show_figure, show_message, show_run_header, show_table
+from bo_lib.regulatory import control
+from bo_lib.report import explorer, show_figure, show_table
+from bo_lib.report.control import open_control
 from bo_lib.report.regulatory import ownership_chart, save_documents, show_document_links, top_holdings_chart
 """),
     code("""
-params = check_notebook_parameters("regulatory", dict(business_date=business_date, data_root=data_root, parameters_dir=parameters_dir,
-                                                       run_id=run_id, store=store, output_dir=output_dir))
-company = load_company(parameters_dir)
-date = resolve_business_date(data_root, business_date)
-funds = load_funds(parameters_dir)
-store_path = resolve_store(store, data_root)
-ready = prepare_books(data_root, store_path, funds, list(funds), date, run_id=run_id)  # a no-op when the daily run did it
-inputs = gather_regulatory(store_path, company, funds, date)
-result = control.assess(inputs, schema_dir=form13f.schema_directory())
+run = open_control("regulatory", globals())  # parameters checked, every fund's books rolled to the date, inputs gathered and assessed
+company, date, inputs, result = run.company, run.business_date, run.inputs, run.result
 report = result.form13f
 """),
     code("""
-show_run_header("Regulatory reporting", company.code, f"{company.name} (CIK {company.cik})", date, run_id, inputs.delivered,
-                params.model_dump(), inputs.quarter_end,
-                books=f"13F from the closing state of {inputs.at_quarter_end.date if inputs.at_quarter_end else 'none'}; "
-                      f"ownership from every fund's state since then")
+run.header(inputs.quarter_end,
+           books=f"13F from the closing state of {inputs.at_quarter_end.date if inputs.at_quarter_end else 'none'}; "
+                 f"ownership from every fund's state since then")
 """),
     md("## Exceptions"),
     code("""
-show_exceptions(result.summary, f"Regulatory exceptions for {company.code} on {date}")
+run.show_exceptions()
 """, "nbval-check-output"),
     md("""
 ## Form 13F for the quarter end
@@ -129,6 +117,6 @@ explorer({"13F holdings": report.holdings, "13F rows": report.rows, "ownership":
 """),
     md("## Recorded results"),
     code("""
-record_key_figures(date, result.counts, result.key_figures())
+run.record()
 """),
 ]

@@ -15,37 +15,24 @@ securities or cash, we receive when the counterparty does). The **cash ladder** 
 over the next business days and flags overdrafts. Exceptions come first; resolve or explain them before
 sign-off.
 """),
-    parameters_cell(fund="USEQ"),
+    parameters_cell("settlement"),
     code("""
 import pandas as pd
 
-from bo_lib import settlement
-from bo_lib.books import prepare_books
-from bo_lib.data.layout import resolve_business_date
-from bo_lib.parameters import NOTEBOOK_PARAMETERS, check_notebook_parameters, load_funds
-from bo_lib.settlement.inputs import gather_settlement
-from bo_lib.store import resolve_store
-from bo_lib.report import explorer, record_key_figures, settlement as charts, show_exceptions, show_figure, show_run_header, show_table
-
-LADDER_DAYS = 5  # business days the cash ladder projects
-FAIL_RATE_DAYS = 20  # status deliveries the counterparty fail rates look back over
+from bo_lib.report import explorer, settlement as charts, show_figure, show_table
+from bo_lib.report.control import open_control
 """),
     code("""
-params = check_notebook_parameters("settlement", {name: globals()[name] for name in NOTEBOOK_PARAMETERS["settlement"].model_fields})
-funds = load_funds(parameters_dir)
-fund_params, date, store_path = funds[fund], resolve_business_date(data_root, business_date), resolve_store(store, data_root)
-ready = prepare_books(data_root, store_path, funds, [fund], date, run_id=run_id)  # a no-op when the daily run did it
-inputs = gather_settlement(store_path, fund_params, date, FAIL_RATE_DAYS)
-result = settlement.assess(inputs, LADDER_DAYS, FAIL_RATE_DAYS)
+run = open_control("settlement", globals())  # parameters checked, books rolled to the date, inputs gathered and assessed
+fund_params, date, inputs, result = run.fund, run.business_date, run.inputs, run.result
 base = fund_params.base_currency
 """),
     code("""
-show_run_header("Settlement report", fund, fund_params.name, date, run_id, inputs.delivered, params.model_dump(),
-                inputs.previous_date)
+run.header(previous=inputs.previous_date)
 """),
     md("## Exceptions"),
     code("""
-show_exceptions(result.summary, f"Settlement exceptions for {fund} on {date}")
+run.show_exceptions()
 """, "nbval-check-output"),
     md("""
 ## Fails
@@ -80,7 +67,7 @@ Of the instructions due to settle over the look-back window, the share each coun
 intended settlement date (as the custodian reported it that day).
 """),
     code("""
-show_table(result.fail_rates, f"Counterparty fail rates over the last {FAIL_RATE_DAYS} status deliveries", decimals={"fail_rate_pct": 1})
+show_table(result.fail_rates, f"Counterparty fail rates over the last {fail_rate_days} status deliveries", decimals={"fail_rate_pct": 1})
 show_figure(charts.counterparty_fail_rates(result.fail_rates, f"{fund}: fail rate on the intended settlement date by counterparty"))
 """),
     md("""
@@ -103,7 +90,7 @@ redemptions, dividends and coupons on holdings). Failing trades are cash at risk
 assumes every failing purchase settles and no failing sale does. Opening + inflows + outflows = projected.
 """),
     code("""
-show_table(result.ladder, f"Cash ladder over {LADDER_DAYS} business days")
+show_table(result.ladder, f"Cash ladder over {ladder_days} business days")
 show_figure(charts.cash_ladder_chart(result.ladder, f"{fund}: projected cash by account"))
 show_table(result.flows, "Projected flows", empty="nothing due over the ladder")
 show_table(result.at_risk, "Cash at risk: failing instructions", empty="no failing instructions")
@@ -115,6 +102,6 @@ explorer({"instructions": result.report, "fails": result.fails, "penalties": res
 """),
     md("## Recorded results"),
     code("""
-record_key_figures(date, result.counts, result.key_figures())
+run.record()
 """),
 ]
