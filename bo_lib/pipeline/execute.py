@@ -331,7 +331,7 @@ def _worker_init(log_dir: str | None, parent_pid: int | None = None) -> None:
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.filterwarnings("ignore", message=".*is not able to be represented.*")
-    # debugpy (in every kernel) warns on stderr about Python's frozen modules: not the job's output
+    # debugpy, when a kernel starts its debugger, warns on stderr about Python's frozen modules: not the job's output
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     if log_dir:
         fd = os.open(os.path.join(log_dir, f"worker-{os.getpid()}.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
