@@ -6,14 +6,24 @@ NAV and books), ``bo verify`` (check a sealed run), ``bo form13f`` (the 13F of a
 Expected errors (invalid parameters, missing files or dates, bad data) print ``bo: error: ...``
 and exit 2, never a traceback; a file the system cannot write (read-only or full disk) prints
 ``bo: cannot write <path>: <reason>`` and exits 3. ``bo run`` exits 0 when every job is ok and 1
-when any failed; the last line it prints is the absolute path of the run's index page. SIGTERM or
+when any failed; the last line it prints is the absolute path of the run's index page. With
+``--fail-on red`` (or ``amber``) a run whose jobs all ran but recorded a red (or a red or amber)
+exception exits 5 instead of 0: a scheduler tells "the controls found exceptions" (5) from "a job
+broke" (1, which wins when both hold) and from a bad command (2). The default ``--fail-on failed``
+keeps exit 0 for exceptions: they are the reports' findings, not a failure of the run. SIGTERM or
 SIGINT stop ``bo run`` with its workers and kernels, mark the run incomplete and exit 128 + the
 signal. The exit codes are listed in ``EXIT_CODES`` (shown by ``bo --help``).
+
+``bo run`` prints its progress on stderr: a line per finished job (status, duration, its red and
+amber counts or its failure's reason) and, every ``--heartbeat`` seconds, the jobs still running.
+On stdout: the run line, each failed job, the red exceptions (one line per check) and the amber
+counts per job, and last the index path (``bo_lib.pipeline.terminal``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -21,7 +31,8 @@ from pathlib import Path
 from bo_lib.parameters import ParameterError
 from bo_lib.store import StoreBusyError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FILESYSTEM, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FILESYSTEM, EXIT_INCOMPLETE, EXIT_EXCEPTIONS = 0, 1, 2, 3, 4, 5
+FAIL_ON = ("failed", "red", "amber")
 
 EXIT_CODES = """\
 exit codes:
@@ -33,6 +44,8 @@ exit codes:
      printed as "bo: cannot write <path>: <reason>"
   4  the run is incomplete: it has no manifest (interrupted or killed) or is still
      running (verify)
+  5  every job ran, but with --fail-on red: a red exception was recorded (with
+     --fail-on amber: a red or amber one) (run; 1 wins when a job failed too)
   130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM (128 + the signal): the workers
      and kernels are stopped, the run is marked incomplete (INCOMPLETE.json)
 """
@@ -55,10 +68,32 @@ def _os_error(exc: OSError) -> int:
     return EXIT_FILESYSTEM
 
 
+def exit_status(manifest: dict, fail_on: str = "failed") -> int:
+    """``bo run``'s exit code for a sealed run's manifest: 1 when a job failed, else 5 when
+    ``fail_on`` is ``red`` and a job recorded a red exception (``amber``: a red or amber one), else 0.
+
+    Rule: exceptions are counted from each job's recorded ``exceptions`` (checks per status); the
+    default ``failed`` never turns exceptions into a non-zero exit.
+    """
+    from bo_lib.pipeline.terminal import exception_totals
+
+    if fail_on not in FAIL_ON:
+        raise ValueError(f"--fail-on: {fail_on!r} is not one of {', '.join(FAIL_ON)}")
+    if any(job["status"] != "ok" for job in manifest["jobs"]):
+        return EXIT_FAILED
+    totals = exception_totals(manifest)
+    if (fail_on == "red" and totals["red"]) or (fail_on == "amber" and totals["red"] + totals["amber"]):
+        return EXIT_EXCEPTIONS
+    return EXIT_OK
+
+
 def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     from bo_lib.pipeline import new_run_id, plan_run, run_daily
     from bo_lib.pipeline.execute import interrupts_raise
+    from bo_lib.pipeline.terminal import exception_totals, exceptions_summary, progress_printer, run_line
 
+    if args.heartbeat < 0:
+        return _error(f"--heartbeat: {args.heartbeat:g} is negative (seconds between lines; 0: none)")
     plan = plan_run(
         args.parameters,
         run_id=new_run_id(),
@@ -76,14 +111,21 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         file=sys.stderr, flush=True,
     )
     with interrupts_raise():  # SIGTERM/SIGINT: workers and kernels killed, the run marked incomplete
-        result = run_daily(plan, command=["bo", *argv])
-    summary = result.manifest["summary"]
-    print(f"run {plan.run_id} ({plan.business_date}): {summary['ok']} ok, {summary['failed']} failed "
-          f"in {result.manifest['duration_seconds']:.1f}s")
+        result = run_daily(plan, command=["bo", *argv], on_finished=progress_printer([job.job_id for job in plan.jobs]),
+                           heartbeat_seconds=args.heartbeat)
+    manifest = result.manifest
+    print(run_line(manifest))
     for job in result.failed_jobs:
         print(f"FAILED {job['job_id']}: {job['error']}")
+    for line in exceptions_summary(manifest):
+        print(line)
     print(result.index_path.resolve())
-    return EXIT_OK if result.ok else EXIT_FAILED
+    status = exit_status(manifest, args.fail_on)
+    if status == EXIT_EXCEPTIONS:
+        totals = exception_totals(manifest)
+        found = f"{totals['red']} red" + (f", {totals['amber']} amber" if args.fail_on == "amber" else "")
+        print(f"bo: --fail-on {args.fail_on}: {found} exception(s) recorded, exit {EXIT_EXCEPTIONS}", file=sys.stderr)
+    return status
 
 
 def _unsealed_run(run_dir: Path) -> int | None:
@@ -341,14 +383,88 @@ def _book_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="the workbench's DuckDB file (default: the schedule's store, under the data root)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _VersionAction(argparse.Action):
+    """``bo --version``: the code version (git commit, dirty flag) and the installed package's
+    version, worked out only when asked (the code version runs git)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
+def version_text() -> str:
+    """``bo 0.1.0+g1a2b3c4d5e6f (bo-workbench 0.1.0)``; the package version is the installed
+    distribution's, or ``not installed`` when bo_lib runs from a source tree only."""
+    import importlib.metadata
+
+    from bo_lib.version import code_version
+
+    try:
+        package = importlib.metadata.version("bo-workbench")
+    except importlib.metadata.PackageNotFoundError:
+        package = "not installed"
+    return f"bo {code_version()} (bo-workbench {package})"
+
+
+def _parameters_hint(argv: list[str]) -> str:
+    """The ``--parameters`` folder named on the command line (for ``bo run --help``), else the default."""
+    for position, arg in enumerate(argv):
+        if arg == "--parameters" and position + 1 < len(argv):
+            return argv[position + 1]
+        if arg.startswith("--parameters="):
+            return arg.split("=", 1)[1]
+    return "parameters"
+
+
+def run_epilog(parameters: str | os.PathLike = "parameters") -> str:
+    """``bo run --help``'s epilog: the notebooks, the funds of ``parameters``/funds/*.yaml (read now)
+    and the exit codes of a run."""
+    import textwrap
+
+    from bo_lib.controls import CONTROLS
+
+    notebooks = ", ".join(f"{name} ({control.title}{', company-wide' if control.scope == 'company' else ''})"
+                          for name, control in CONTROLS.items())
+    folder = Path(parameters) / "funds"
+    funds = sorted(path.stem for path in folder.glob("*.yaml")) if folder.is_dir() else []
+    where = f"{folder}/*.yaml"
+    try:
+        from bo_lib.parameters import load_company
+
+        company = f" ({load_company(parameters).code})"
+    except Exception:  # help works whatever the parameters hold
+        company = ""
+    if funds:
+        found = f"funds (--fund), from {where}: {', '.join(funds)}; the company's code{company} selects its company-wide notebooks"
+    else:
+        found = (f"funds (--fund): the file names of {where} (" + ("none there" if folder.is_dir() else "no such folder")
+                 + "; --parameters names another folder)")
+    def wrap(text: str) -> str:
+        return textwrap.fill(text, width=100, subsequent_indent="  ", break_on_hyphens=False)
+
+    return "\n".join([
+        wrap(f"notebooks (--notebook): {notebooks}"),
+        wrap(found),
+        "",
+        "exit codes of a run: 0 every job ok; 1 a job failed; 2 a usage, parameter or data error;",
+        "  3 a file-system error; 5 (with --fail-on red or amber) exceptions of that status were",
+        "  recorded; 130/143 interrupted. See bo --help.",
+    ])
+
+
+def build_parser(parameters_hint: str | os.PathLike = "parameters") -> argparse.ArgumentParser:
     from bo_lib.data.sample_world import DEFAULT_DAYS, DEFAULT_SEED
 
     parser = argparse.ArgumentParser(prog="bo", description="Back-office workbench: daily notebook runs and their archive.",
                                      epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_VersionAction, help="show the code version (git commit) and the package version, and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="execute the scheduled notebooks for one business date")
+    run = commands.add_parser("run", help="execute the scheduled notebooks for one business date",
+                              epilog=run_epilog(parameters_hint), formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--date", help="business date YYYY-MM-DD (default: latest date under the data root)")
     run.add_argument("--fund", action="append", metavar="FUND", help="only this fund (repeatable)")
     run.add_argument("--notebook", action="append", metavar="NOTEBOOK", help="only this scheduled notebook (repeatable)")
@@ -358,6 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--parameters", default="parameters", help="parameters directory (default: parameters/)")
     run.add_argument("--notebooks", default="notebooks", help="notebooks directory (default: notebooks/)")
     run.add_argument("--store", help="the workbench's DuckDB file (default: the schedule's store, under the data root)")
+    run.add_argument("--fail-on", choices=FAIL_ON, default="failed",
+                     help="what makes the exit code non-zero: a failed job (default; exit 1), or also a red exception "
+                          "(red) or a red or amber one (amber): exit 5")
+    run.add_argument("--heartbeat", type=float, default=30, metavar="SECONDS",
+                     help="every SECONDS, print the jobs still running and for how long (default 30; 0: never)")
     run.set_defaults(handler=_cmd_run)
 
     verify = commands.add_parser("verify", help="recompute every hash of an archived run")
@@ -411,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    args = build_parser(_parameters_hint(argv)).parse_args(argv)
     if getattr(args, "workers", None) is not None and args.workers < 1:
         return _error("--workers must be at least 1")
     try:

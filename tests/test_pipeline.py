@@ -174,7 +174,7 @@ def run_args(world: dict[str, Path], *extra: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def first_run(world):
-    code, out, err = bo(*run_args(world, "--workers", "2"))  # no --date: the latest one
+    code, out, err = bo(*run_args(world, "--workers", "2", "--heartbeat", "1"))  # no --date: the latest one
     index = Path(out.strip().splitlines()[-1])
     return {"code": code, "out": out, "err": err, "index": index, "run_dir": index.parent,
             "manifest": json.loads((index.parent / "manifest.json").read_text())}
@@ -208,9 +208,35 @@ def test_run_statuses_exit_code_and_output(first_run):
     assert first_run["index"].is_absolute() and first_run["index"].name == "index.html"
     progress = [line for line in first_run["err"].splitlines() if line.startswith("[")]
     assert len(progress) == 3
-    assert any(re.match(r"^\[\d/3\] ok\s+USEQ/intake\s+\d+\.\ds$", line) for line in progress)
-    assert any(re.match(r"^\[\d/3\] FAILED\s+BAD/intake\s+\d+\.\ds", line) for line in progress)
+    # an ok job says its recorded red/amber counts; a failed one its reason
+    assert any(re.match(r"^\[\d/3\] ok\s+USEQ/intake\s+\d+\.\ds  1 red, 2 amber$", line) for line in progress)
+    assert any(re.match(r"^\[\d/3\] FAILED\s+BAD/intake\s+\d+\.\ds  ValueError: bad input in trades.csv$", line) for line in progress)
     assert "Traceback" not in first_run["err"]
+    # --heartbeat 1: the jobs still running, with their seconds so far
+    assert re.search(r"^\.\.\. \d/3 done; running: (BAD|GLBD|USEQ)/intake \d+s", first_run["err"], re.M), first_run["err"]
+    # stdout: the run line with the exceptions, the failed job, the red checks, the amber counts, the index
+    assert re.fullmatch(rf"run {manifest['run_id']} \(2026-11-06\): 2 ok, 1 failed in \d+\.\ds; 3 red, 6 amber exceptions", lines[0])
+    assert "red exceptions: 3 in 3 jobs" in lines and "  USEQ/intake  1 red check(s), not itemised (the report lists them)" in lines
+    assert "amber exceptions: 6 in 3 jobs: BAD/intake 2, GLBD/intake 2, USEQ/intake 2" in lines
+
+
+def test_run_log_has_one_section_per_job_in_completion_order(first_run):
+    """Each job's own output under a header naming it (status, duration, start, end, reason), in the
+    order the jobs ended; the kernels' noise is gone."""
+    log = (first_run["run_dir"] / "run.log").read_text()
+    manifest = first_run["manifest"]
+    assert log.startswith(f"bo run 2026-11-06 run {manifest['run_id']}: 3 jobs, 2 workers, started ")
+    headers = re.findall(r"^==== (\S+): (ok|failed) in \d+\.\ds ====$", log, re.M)
+    finished = [re.search(r"\] (?:ok|FAILED)\s+(\S+)", line).group(1) for line in first_run["err"].splitlines() if line.startswith("[")]
+    assert [job_id for job_id, _ in headers] == finished and sorted(finished) == ["BAD/intake", "GLBD/intake", "USEQ/intake"]
+    jobs = {job["job_id"]: job for job in manifest["jobs"]}
+    for section in log.split("\n==== ")[1:]:
+        job_id = section.split(":", 1)[0]
+        assert f"\nstarted {jobs[job_id]['started']}, ended {jobs[job_id]['ended']}\n" in section
+        assert f"papermill INFO: Output Notebook: {first_run['run_dir'] / job_id}.ipynb" in section  # its own, no other job's
+        assert sum(f"{other}.ipynb" in section for other in jobs) == 1
+    assert "\nerror: ValueError: bad input in trades.csv\n" in log.split("==== BAD/intake")[1].split("\n==== ")[0]
+    assert "without encryption" not in log and "KeyboardInterrupt" not in log and "frozen modules" not in log
 
 
 def test_default_date_is_latest_and_run_folder_layout(first_run, world):
@@ -416,6 +442,42 @@ def test_unknown_fund_date_and_notebook_exit_2(world, tmp_path):
         code, _, err = bo(*base, *extra)
         assert code == 2 and expected in err and "Traceback" not in err, err
     assert not reports.exists()
+
+
+TABLE_SOURCE = """\
+import pandas as pd
+from bo_lib.report.record import record_key_figures
+summary = pd.DataFrame([("Cash breaks", "red", 2, "CASH-USEQ differs by 1,200.00 USD"), ("Stale prices", "amber", 1, "one price"),
+                        ("Trades", "green", 0, "all matched")], columns=["check", "rag", "count", "detail"])
+record_key_figures(business_date, summary, {"breaks": 2})
+"""
+
+
+def test_an_exceptions_table_is_recorded_printed_and_fails_the_run_with_fail_on_red(world, tmp_path):
+    """A notebook passes its exceptions table to record_key_figures: the manifest has the counts and
+    the red and amber checks, bo run prints the red check, and --fail-on red exits 5 (amber: 5 too)."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = new_code_cell(PARAMETERS_SOURCE)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, new_code_cell(TABLE_SOURCE)]
+    nbformat.write(nb, str(notebooks / "intake.ipynb"))
+    code, out, err = bo(*run_args(world, "--fund", "USEQ", "--notebooks", str(notebooks), "--reports", str(tmp_path / "reports"),
+                                  "--fail-on", "red", "--heartbeat", "0"))
+    assert code == 5, out + err
+    lines = out.strip().splitlines()
+    assert lines[-4:-1] == ["red exceptions: 1 in 1 job", "  USEQ/intake  Cash breaks (2): CASH-USEQ differs by 1,200.00 USD",
+                            "amber exceptions: 1 in 1 job: USEQ/intake 1"]
+    assert err.rstrip().splitlines()[-1] == "bo: --fail-on red: 1 red exception(s) recorded, exit 5"
+    assert re.search(r"^\[1/1\] ok\s+USEQ/intake\s+\d+\.\ds  1 red, 1 amber$", err, re.M) and "... " not in err
+    manifest = json.loads((Path(lines[-1]).parent / "manifest.json").read_text())
+    results = manifest["jobs"][0]["results"]
+    assert results["exceptions"] == {"red": 1, "amber": 1, "green": 1} and results["breaks"] == 2
+    assert results["exception_checks"] == [
+        {"rag": "red", "check": "Cash breaks", "count": 2, "detail": "CASH-USEQ differs by 1,200.00 USD"},
+        {"rag": "amber", "check": "Stale prices", "count": 1, "detail": "one price"}]
 
 
 def test_key_figures_rendering():

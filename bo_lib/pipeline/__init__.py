@@ -40,12 +40,13 @@ from bo_lib.pipeline.archive import (
     verify_run,
     write_manifest,
 )
-from bo_lib.pipeline.execute import RunInterrupted, execute_jobs, one_line, print_progress
-from bo_lib.pipeline.files import describe_os_error, writing
+from bo_lib.pipeline.execute import RunInterrupted, execute_jobs, one_line
+from bo_lib.pipeline.files import append_text, describe_os_error, writing
 from bo_lib.pipeline.index import write_reports_index, write_run_index
 from bo_lib.pipeline.journal import INCOMPLETE, describe_incomplete, mark_abandoned_runs, mark_incomplete, open_journal
 from bo_lib.pipeline.jobs import Job, RunPlan, plan_run
 from bo_lib.pipeline.prepare import prepare_run
+from bo_lib.pipeline.terminal import print_heartbeat, print_progress
 from bo_lib.version import code_version
 
 __all__ = ["Job", "RunPlan", "RunResult", "new_run_id", "plan_run", "run_daily", "verify_run"]
@@ -187,17 +188,21 @@ def _note_incomplete(report_root: Path, echo: Callable[[str], None]) -> None:
         echo(f"note: {describe_incomplete(record)} (marked {INCOMPLETE})")
 
 
-def _execute(plan: RunPlan, run_dir: Path, journal, on_finished) -> list[dict]:
-    """Create the run folder and execute the jobs into it; each job that ends goes to the journal."""
+def _execute(plan: RunPlan, run_dir: Path, journal, on_finished, heartbeat_seconds: float = 0, on_heartbeat=None) -> list[dict]:
+    """Create the run folder and execute the jobs into it; each job that ends goes to the journal.
+    The run log starts with a line naming the run; each job adds its section as it ends."""
     create_run_folder(plan.report_root, plan.business_date, plan.run_id)
     specs = [_job_spec(plan, job, run_dir) for job in plan.jobs]
+    append_text(run_dir / RUN_LOG, f"bo run {plan.business_date} run {plan.run_id}: {len(specs)} jobs, "
+                                   f"{min(plan.workers, len(specs))} workers, started {utc_iso(dt.datetime.now(dt.timezone.utc))}\n\n")
 
     def finished(done: int, total: int, spec: dict, outcome: dict) -> None:
         journal.job_finished(spec["job_id"], outcome)
         if on_finished is not None:
             on_finished(done, total, spec, outcome)
 
-    return execute_jobs(specs, workers=plan.workers, log_path=run_dir / RUN_LOG, on_finished=finished)
+    return execute_jobs(specs, workers=plan.workers, log_path=run_dir / RUN_LOG, on_finished=finished,
+                        heartbeat_seconds=heartbeat_seconds, on_heartbeat=on_heartbeat)
 
 
 def run_daily(
@@ -206,8 +211,13 @@ def run_daily(
     command: list[str] | None = None,
     on_finished: Callable[[int, int, dict, dict], None] | None = print_progress,
     echo: Callable[[str], None] | None = None,
+    heartbeat_seconds: float = 0,
+    on_heartbeat: Callable[[int, int, list[tuple[str, float]]], None] | None = print_heartbeat,
 ) -> RunResult:
     """Execute a validated plan into a new run folder and seal it; never raises for a failed job.
+
+    ``on_finished`` is called as each job ends, ``on_heartbeat`` every ``heartbeat_seconds`` (0:
+    never) with the jobs still running (``execute_jobs``); both print to stderr by default.
 
     Rule: a run that stops before its manifest is written (interrupted, out of disk) is marked
     incomplete (``INCOMPLETE.json``) before the exception goes on; one killed outright is marked
@@ -225,7 +235,7 @@ def run_daily(
     run_dir = Path(plan.report_root) / plan.business_date.isoformat() / plan.run_id
     journal = open_journal(run_dir, business_date=plan.business_date, started=utc_iso(created), jobs=[job.job_id for job in plan.jobs])
     try:
-        outcomes = _execute(plan, run_dir, journal, on_finished)
+        outcomes = _execute(plan, run_dir, journal, on_finished, heartbeat_seconds, on_heartbeat)
         manifest = _manifest(plan, created=created, seconds=time.perf_counter() - clock, command=command, inputs=inputs,
                              books=books, jobs=_job_records(plan, outcomes))
         index_path = _write_archive(run_dir, manifest)

@@ -18,6 +18,13 @@ Workers and kernels die with the run (``processes``): a worker is killed when ``
 kernel when its worker dies, even if ``bo run`` is killed with SIGKILL. SIGTERM or SIGINT make
 ``bo run`` raise :class:`RunInterrupted` (``interrupts_raise``); ``execute_jobs`` then kills every
 worker and kernel before the exception goes on, so nothing writes to the run folder after it.
+
+The run log: each job's own output (its kernel's stdout/stderr, papermill's log, warnings of the
+worker while it runs the job) goes to a file of its own in a temporary folder, and the parent
+appends it to ``run.log`` as the job ends, under a header naming the job, its start, end, status
+and duration (``job_log_section``); known kernel noise is dropped (``kernel_output``). Each
+worker writes a file saying when it started a job, from which the heartbeat (``on_heartbeat``,
+every ``heartbeat_seconds``) names the jobs running and for how long.
 """
 
 from __future__ import annotations
@@ -25,16 +32,19 @@ from __future__ import annotations
 import datetime as dt
 import contextlib
 import functools
+import logging
 import math
 import multiprocessing
 import os
+import re
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
 
@@ -231,13 +241,64 @@ def _execute_notebook(spec: dict, output_notebook: Path) -> None:
     )
 
 
+@contextlib.contextmanager
+def job_output(log_file: str | None):
+    """While the block runs, this process's stdout and stderr (file descriptors 1 and 2, which the
+    job's kernel inherits) and papermill's log go to ``log_file``; restored after. None: unchanged."""
+    if not log_file:
+        yield
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    saved = os.dup(1), os.dup(2)
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    logger = logging.getLogger("papermill")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
+
+
+def _mark_started(path: str | None) -> None:
+    """Say when this job started (for the parent's heartbeat): the epoch seconds, written atomically."""
+    if path:
+        from bo_lib.pipeline.files import write_atomic
+
+        with contextlib.suppress(OSError):
+            write_atomic(path, repr(time.time()))
+
+
 def execute_job(spec: dict) -> dict:
     """Run one job (in a worker process): execute, archive the notebook, render HTML.
 
     ``spec`` holds plain values (it crosses a process boundary): job_id, run_id, run_dir,
     input_notebook, output_notebook/output_html (relative to run_dir), parameters, cwd,
-    timeout_seconds. Returns the job's outcome; never raises for a job failure.
+    timeout_seconds; optionally log_file (the job's output goes there) and started_file (written
+    when the job starts). Returns the job's outcome; never raises for a job failure.
     """
+    _mark_started(spec.get("started_file"))
+    with job_output(spec.get("log_file")):
+        return _execute_job(spec)
+
+
+def _execute_job(spec: dict) -> dict:
     run_dir = Path(spec["run_dir"])
     output_notebook = run_dir / spec["output_notebook"]
     output_notebook.parent.mkdir(parents=True, exist_ok=True)
@@ -263,17 +324,63 @@ def execute_job(spec: dict) -> dict:
     return outcome
 
 
-def _worker_init(log_path: str | None, parent_pid: int | None = None) -> None:
+def _worker_init(log_dir: str | None, parent_pid: int | None = None) -> None:
     """The worker dies with ``bo run`` (SIGKILL when its parent dies; Ctrl-C is the parent's to
-    handle), and sends its (and so its kernels') stdout/stderr to the run log, not the terminal."""
+    handle), and sends its stdout/stderr outside jobs to a file of its own under ``log_dir`` (the
+    parent appends it to the run log), not the terminal."""
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.filterwarnings("ignore", message=".*is not able to be represented.*")
-    if log_path:
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    # debugpy, when a kernel starts its debugger, warns on stderr about Python's frozen modules: not the job's output
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    if log_dir:
+        fd = os.open(os.path.join(log_dir, f"worker-{os.getpid()}.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
+
+
+# Lines the kernels write on every run that say nothing about the job (dropped from the run log):
+KERNEL_NOISE = re.compile("|".join([
+    r"Kernel is running over TCP without encryption",  # ipykernel 7 on its local loopback connection
+    r"KeyboardInterrupt caught in kernel",  # the kernel being stopped after a failed cell
+    r"Debugger warning: It seems that frozen modules are being used",  # debugpy on Python >= 3.11 ...
+    r"make the debugger miss breakpoints",
+    r"-Xfrozen_modules=off",
+    r"to python to disable frozen modules",
+    r"PYDEVD_DISABLE_FILE_VALIDATION",
+]))
+
+
+def kernel_output(text: str) -> str:
+    """A job's captured output without the known kernel noise (``KERNEL_NOISE``), trailing blank lines removed."""
+    return "\n".join(line for line in text.splitlines() if not KERNEL_NOISE.search(line)).strip("\n")
+
+
+def job_log_section(job_id: str, outcome: dict, output: str) -> str:
+    """One job's section of the run log: a header (job, status, duration, start, end, reason), its output."""
+    seconds = outcome.get("duration_seconds")
+    lines = [f"==== {job_id}: {outcome['status']}" + (f" in {seconds:.1f}s" if seconds is not None else "") + " ====",
+             f"started {outcome.get('started') or '-'}, ended {outcome.get('ended') or '-'}"]
+    if outcome.get("error"):
+        lines.append(f"error: {outcome['error']}")
+    output = kernel_output(output)
+    lines.append(output if output else "(no output)")
+    return "\n".join(lines) + "\n\n"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _append_log(log_path: Path | None, text: str) -> None:
+    if log_path is not None:
+        from bo_lib.pipeline.files import append_text
+
+        append_text(log_path, text)
 
 
 def _failed_in_parent(spec: dict, exc: BaseException) -> dict:
@@ -307,50 +414,68 @@ def execute_jobs(
     workers: int,
     log_path: Path | None = None,
     on_finished: Callable[[int, int, dict, dict], None] | None = None,
+    heartbeat_seconds: float = 0,
+    on_heartbeat: Callable[[int, int, list[tuple[str, float]]], None] | None = None,
 ) -> list[dict]:
     """Execute all jobs, ``workers`` at a time; outcomes come back in the order of ``specs``.
 
-    ``on_finished(done_count, total, spec, outcome)`` is called in the parent as each job ends.
-    Anything that stops the parent here (SIGTERM/SIGINT as :class:`RunInterrupted`, an error)
-    first kills the workers and their kernels (``stop_workers``).
+    ``on_finished(done_count, total, spec, outcome)`` is called in the parent as each job ends,
+    after its section is appended to ``log_path`` (``job_log_section``). Every
+    ``heartbeat_seconds`` (0: never) while jobs remain, ``on_heartbeat(done_count, total,
+    [(job_id, seconds running), ...])``. Anything that stops the parent here (SIGTERM/SIGINT as
+    :class:`RunInterrupted`, an error) first kills the workers and their kernels (``stop_workers``).
     """
     outcomes: list[dict | None] = [None] * len(specs)
     if not specs:
         return []
-    pool = ProcessPoolExecutor(
-        max_workers=max(1, min(workers, len(specs))),
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_worker_init,
-        initargs=(str(log_path) if log_path else None, os.getpid()),
-    )
-    try:
-        futures = {pool.submit(execute_job, spec): position for position, spec in enumerate(specs)}
-        for done, future in enumerate(as_completed(futures), start=1):
-            position = futures[future]
-            try:
-                outcome = future.result()
-            except Exception as exc:  # BrokenProcessPool, pickling problems, ...
-                outcome = _failed_in_parent(specs[position], exc)
-            outcomes[position] = outcome
-            if on_finished is not None:
-                on_finished(done, len(specs), specs[position], outcome)
-    except BaseException:
-        stop_workers(pool)
-        raise
-    pool.shutdown(wait=True)
+    with tempfile.TemporaryDirectory(prefix="bo-run-") as scratch:
+        logs = Path(scratch)
+        sent = [dict(spec, log_file=str(logs / f"{n}.log") if log_path else None, started_file=str(logs / f"{n}.started"))
+                for n, spec in enumerate(specs)]
+        pool = ProcessPoolExecutor(
+            max_workers=max(1, min(workers, len(specs))),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(scratch if log_path else None, os.getpid()),
+        )
+        try:
+            futures = {pool.submit(execute_job, spec): position for position, spec in enumerate(sent)}
+            pending, done = set(futures), 0
+            beat = time.monotonic() + heartbeat_seconds
+            while pending:
+                timeout = max(0.0, beat - time.monotonic()) if heartbeat_seconds > 0 and on_heartbeat else None
+                finished, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=futures.get):
+                    position = futures[future]
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # BrokenProcessPool, pickling problems, ...
+                        outcome = _failed_in_parent(specs[position], exc)
+                    outcomes[position] = outcome
+                    done += 1
+                    _append_log(log_path, job_log_section(specs[position]["job_id"], outcome, _read(logs / f"{position}.log")))
+                    if on_finished is not None:
+                        on_finished(done, len(specs), specs[position], outcome)
+                if pending and timeout is not None and time.monotonic() >= beat:
+                    on_heartbeat(done, len(specs), _running(sent, [futures[f] for f in pending]))
+                    beat = time.monotonic() + heartbeat_seconds
+        except BaseException:
+            stop_workers(pool)
+            raise
+        pool.shutdown(wait=True)
+        workers_output = "\n".join(filter(None, (kernel_output(_read(path)) for path in sorted(logs.glob("worker-*.log")))))
+        if workers_output:
+            _append_log(log_path, f"==== workers (outside jobs) ====\n{workers_output}\n")
     return outcomes  # type: ignore[return-value]
 
 
-def progress_line(done: int, total: int, spec: dict, outcome: dict) -> str:
-    """``[3/9] ok      USEQ/intake  4.2s`` (failed jobs add their reason)."""
-    seconds = outcome.get("duration_seconds")
-    took = f"{seconds:.1f}s" if seconds is not None else "-"
-    status = "ok" if outcome["status"] == "ok" else "FAILED"
-    line = f"[{done}/{total}] {status:<6}  {spec['job_id']}  {took}"
-    if outcome.get("error"):
-        line += f"  {outcome['error']}"
-    return line
-
-
-def print_progress(done: int, total: int, spec: dict, outcome: dict) -> None:
-    print(progress_line(done, total, spec, outcome), file=sys.stderr, flush=True)
+def _running(specs: list[dict], positions: list[int]) -> list[tuple[str, float]]:
+    """The jobs among ``positions`` a worker has started, with the seconds since they started."""
+    now, running = time.time(), []
+    for position in sorted(positions):
+        try:
+            started = float(Path(specs[position]["started_file"]).read_text())
+        except (OSError, ValueError):
+            continue  # not started yet (queued)
+        running.append((specs[position]["job_id"], now - started))
+    return running

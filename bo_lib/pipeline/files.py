@@ -1,7 +1,7 @@
 """Writing the archive's own files: all or nothing, and a failure that says which file.
 
 ``write_atomic`` is the one way the run writes ``manifest.json``, ``manifest.sha256``, the index
-pages and the incomplete-run marker: the content goes to a temporary file in the same folder, is
+pages and the incomplete-run marker (``append_text`` adds each job's section to ``run.log``): the content goes to a temporary file in the same folder, is
 flushed to disk, and replaces the target with ``os.replace`` (atomic within a file system). A full
 or read-only disk leaves the previous file, or none, never a truncated one, and no temporary file.
 
@@ -72,4 +72,13 @@ def write_atomic(path: Path | str, content: str | bytes, *, encoding: str = "utf
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
+    return path
+
+
+def append_text(path: Path | str, text: str, *, encoding: str = "utf-8") -> Path:
+    """Append ``text`` to ``path`` (created if missing): how the run log grows, one job's section at
+    a time. A failure raises :class:`CannotWrite`; what the file held before stays."""
+    path = Path(path)
+    with writing(path), open(path, "a", encoding=encoding) as handle:
+        handle.write(text)
     return path

@@ -3,8 +3,9 @@
 Everything here happens before any kernel starts: the schedule, the management company and the fund
 files are loaded and validated, the business date is resolved against the data root, every job's
 parameters are checked against its notebook's declaration, and every notebook file must exist.
-Any problem raises :class:`~bo_lib.parameters.ParameterError` (or ``FileNotFoundError`` for a
-missing date or notebook), so a bad configuration never produces a half-run archive.
+Any problem raises :class:`~bo_lib.parameters.ParameterError` (``FileNotFoundError`` for a
+missing notebook, :class:`OptionError` for a date, fund or notebook selection that does not fit the
+data or the parameters), so a bad configuration never produces a half-run archive.
 """
 
 from __future__ import annotations
@@ -15,8 +16,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bo_lib.controls import check_notebook_parameters, load_schedule
-from bo_lib.data.layout import resolve_business_date
+from bo_lib.data.layout import business_dates, inbound_dir, latest_business_date
 from bo_lib.parameters import FundParameters, ManagementCompany, ParameterError, Schedule, load_company, load_funds
+
+
+class OptionError(ValueError):
+    """A selection of ``bo run`` that does not fit the data or the parameters; the message starts
+    with the option the user typed (``--date: ...``), as ``bo: error:`` prints it."""
+
+    def __init__(self, option: str, message: str):
+        self.option = option
+        super().__init__(f"{option}: {message}")
+
+
+def _business_date(data_root: Path, business_date: str | dt.date | None) -> dt.date:
+    """The run's date: the latest delivery when none is given; a given one must parse and have its
+    inbound folder (else :class:`OptionError` naming ``--date``, with the first and last delivery)."""
+    if business_date in (None, ""):
+        return latest_business_date(data_root)
+    if isinstance(business_date, str):
+        try:
+            business_date = dt.date.fromisoformat(business_date)
+        except ValueError:
+            raise OptionError("--date", f"{business_date!r} is not a date YYYY-MM-DD") from None
+    if not inbound_dir(data_root, business_date).is_dir():
+        present = business_dates(data_root)
+        have = f"deliveries from {present[0]} to {present[-1]}" if present else "no deliveries at all"
+        raise OptionError("--date", f"no inbound data for {business_date} under {data_root} ({have})")
+    return business_date
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(repr(name) for name in names)
 
 
 @dataclass(frozen=True)
@@ -120,7 +151,7 @@ def plan_run(
     data_root_path = _resolve(data_root if data_root is not None else schedule.data_root, base)
     report_root_path = _resolve(report_root if report_root is not None else schedule.report_root, base)
     notebooks_path = _resolve(notebooks_dir, base)
-    resolved_date = resolve_business_date(data_root_path, business_date)
+    resolved_date = _business_date(data_root_path, business_date)
     # the embedded database: --store, else the schedule's store relative to the data root
     store_path = _resolve(store, base) if store is not None else (
         Path(schedule.store) if Path(schedule.store).is_absolute() else data_root_path / schedule.store)
@@ -128,11 +159,13 @@ def plan_run(
     scheduled_notebooks = [j.notebook for j in schedule.jobs]
     unknown = [n for n in (notebooks or []) if n not in scheduled_notebooks]
     if unknown:
-        raise ParameterError(schedule_path, [("--notebook", f"not in the schedule: {unknown} (scheduled: {scheduled_notebooks})")])
+        raise OptionError("--notebook", f"unknown notebook{'s' if len(unknown) > 1 else ''} {_quoted(unknown)} "
+                                        f"(scheduled in {schedule_path}: {', '.join(scheduled_notebooks)})")
     known_entities = set(all_funds) | {company.code}
     unknown = [f for f in (funds or []) if f not in known_entities]
     if unknown:
-        raise ParameterError(parameters_dir / "funds", [("--fund", f"unknown fund(s) {unknown} (known: {sorted(all_funds)})")])
+        raise OptionError("--fund", f"unknown fund{'s' if len(unknown) > 1 else ''} {_quoted(unknown)} "
+                                    f"(known: {', '.join(sorted(all_funds))}; {company.code} for the company's notebooks)")
 
     common = {
         "business_date": resolved_date.isoformat(),

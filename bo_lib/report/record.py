@@ -48,15 +48,61 @@ def recorded_results(notebook) -> dict:
     return results
 
 
-def record_key_figures(business_date, exceptions: dict, figures: dict, shown_extra: dict | None = None) -> None:
+DETAIL_LIMIT = 300  # characters of a check's detail kept in ``exception_checks`` (the report shows it whole)
+
+
+def _one_line(text, limit: int = DETAIL_LIMIT) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def exception_record(exceptions) -> tuple[dict, list[dict] | None]:
+    """What :func:`record_key_figures` records for ``exceptions``: the red/amber/green counts and,
+    for an exceptions summary table, its red and amber checks (worst first; None for a counts dict).
+
+    A table has one row per check and the columns ``rag``, ``check``, ``count`` and ``detail``; its
+    counts are the number of checks of each status (as the controls' ``counts`` give them). Each
+    check is ``{"rag", "check", "count", "detail"}``: ``count`` an int (None when missing),
+    ``detail`` on one line, at most ``DETAIL_LIMIT`` characters.
+    """
+    from bo_lib.rag import AMBER, GREEN, RANK, RED
+
+    if isinstance(exceptions, dict):
+        return exceptions, None
+    rows = exceptions.to_dict(orient="records")
+    counts = {rag: sum(1 for row in rows if row["rag"] == rag) for rag in (RED, AMBER, GREEN)}
+    flagged = sorted((row for row in rows if row["rag"] in (RED, AMBER)), key=lambda row: -RANK[row["rag"]])  # stable
+    import pandas as pd
+
+    def missing(value) -> bool:
+        return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+    return counts, [{
+        "rag": row["rag"],
+        "check": str(row["check"]),
+        "count": None if missing(row.get("count")) else int(row["count"]),
+        "detail": "" if missing(row.get("detail")) else _one_line(row["detail"]),
+    } for row in flagged]
+
+
+def record_key_figures(business_date, exceptions, figures: dict, shown_extra: dict | None = None) -> None:
     """Record a report's business date, red/amber/green counts and key figures for the archive
-    index, and show the figures as a table (``shown_extra``: shown, not recorded)."""
+    index, and show the figures as a table (``shown_extra``: shown, not recorded).
+
+    ``exceptions`` is the report's exceptions summary table (``rag``, ``check``, ``count``,
+    ``detail``: one row per check), or a dict of counts ``{"red": n, "amber": n, "green": n}``. A
+    table records both ``exceptions`` (its counts, as a dict would) and ``exception_checks`` (its red
+    and amber checks, worst first: see :func:`exception_record`), which ``bo run`` prints.
+    """
     import pandas as pd
 
     from bo_lib.report.display import show_table
 
+    counts, checks = exception_record(exceptions)
     record("business_date", business_date)
-    record("exceptions", exceptions)
+    record("exceptions", counts)
+    if checks is not None:
+        record("exception_checks", checks)
     for name, value in figures.items():
         record(name, value)
     show_table(pd.DataFrame([figures | (shown_extra or {})]), "Key figures recorded for the archive index")
