@@ -76,6 +76,38 @@ def test_an_archived_notebook_opens_as_a_read_only_copy(tmp_path):
     assert archived.read_bytes() == sealed and stat.S_IMODE(archived.stat().st_mode) == 0o444
 
 
+def test_jupyter_serves_the_archived_copies_read_only(tmp_path):
+    import asyncio
+
+    from tornado import web
+
+    from bo_lib.pipeline.lab_server import LabContentsManager
+
+    copy = lab.copy_archived(NOTEBOOKS / "nav.ipynb", tmp_path, None)
+    shutil.copyfile(NOTEBOOKS / "intake.ipynb", tmp_path / "intake.ipynb")
+    manager = LabContentsManager(root_dir=str(tmp_path))
+    archived = copy.relative_to(tmp_path).as_posix()
+
+    async def check():
+        model = await manager.get(archived)
+        assert model["writable"] is False and model["type"] == "notebook"
+        with pytest.raises(web.HTTPError, match="403"):
+            await manager.save(model, archived)
+        with pytest.raises(web.HTTPError, match="403"):
+            await manager.delete_file(archived)
+        with pytest.raises(web.HTTPError, match="403"):
+            await manager.rename_file(archived, "stolen.ipynb")
+        listing = await manager.get(str(Path(archived).parent))
+        assert [c["writable"] for c in listing["content"]] == [False]
+        working = await manager.get("intake.ipynb")  # the analyst's copies stay writable
+        assert working["writable"] is True
+        await manager.save(working, "intake.ipynb")
+
+    sealed = copy.read_bytes()
+    asyncio.run(check())
+    assert copy.read_bytes() == sealed
+
+
 def test_the_lab_environment_points_every_kernel_at_the_scratch_store(tmp_path):
     production = tmp_path / "data" / "store" / "workbench.duckdb"
     production.parent.mkdir(parents=True)
@@ -93,6 +125,7 @@ def test_the_lab_environment_points_every_kernel_at_the_scratch_store(tmp_path):
     assert production.read_bytes() == before
 
     command = lab.jupyter_command(tmp_path / "lab", open_path="archived/2026-11-06/r/USEQ/nav.ipynb", extra=["--port=1"], allow_root=True)
+    assert "--ServerApp.contents_manager_class=bo_lib.pipeline.lab_server.LabContentsManager" in command
     assert command[1:4] == ["-m", "jupyter", "lab"] and f"--ServerApp.root_dir={(tmp_path / 'lab').resolve()}" in command
     assert "--LabApp.default_url=/lab/tree/archived/2026-11-06/r/USEQ/nav.ipynb" in command
     assert command[-2:] == ["--allow-root", "--port=1"]

@@ -9,8 +9,9 @@ templates, never on the templates themselves, with a scratch copy of the product
   ``lab/.scratch/<session>/``, exported to the Jupyter server as ``$BO_STORE`` so every kernel
   works on it (``bo_lib.store.resolve_store``); it is deleted when the Lab stops.
 - An archived notebook (``<reports>/<date>/<run>/<fund>/<name>.ipynb``) is opened as a copy under
-  ``lab/archived/<date>/<run>/<fund>/`` with mode 0444 (JupyterLab shows it read-only); the sealed
-  archive is only read.
+  ``lab/archived/<date>/<run>/<fund>/`` with mode 0444, and the server's contents manager
+  (``lab_server``) serves ``archived/`` read-only (JupyterLab shows it so, and never saves it); the
+  sealed archive is only read.
 - The notebooks declare the project's kernel ``bo-workbench``; ``ensure_kernelspec`` installs it
   into this environment (``sys.prefix``) when it is missing.
 """
@@ -34,6 +35,8 @@ KERNEL_DISPLAY_NAME = "Back-office workbench (.venv)"
 WORKING_COPY = "lab"
 ARCHIVED = "archived"
 SCRATCH = ".scratch"
+#: the server's contents manager: ``archived/`` read-only through Jupyter too (root can write a 0444 file)
+CONTENTS_MANAGER = "bo_lib.pipeline.lab_server.LabContentsManager"
 READ_ONLY_MODE = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH  # 0444
 
 
@@ -188,7 +191,8 @@ def jupyter_command(folder: Path | str, *, open_path: str | None = None, extra: 
                     allow_root: bool | None = None) -> list[str]:
     """``jupyter lab`` rooted at the working copy (``open_path``: a file below it to open first);
     ``--allow-root`` when running as root; ``extra`` appended (the arguments after ``--``)."""
-    command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={Path(folder).resolve()}"]
+    command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={Path(folder).resolve()}",
+               f"--ServerApp.contents_manager_class={CONTENTS_MANAGER}"]
     if open_path:
         command.append(f"--LabApp.default_url=/lab/tree/{Path(open_path).as_posix()}")
     if allow_root if allow_root is not None else (hasattr(os, "geteuid") and os.geteuid() == 0):
