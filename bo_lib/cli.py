@@ -337,7 +337,6 @@ def _cmd_form13f(args: argparse.Namespace, argv: list[str]) -> int:
 
 def _cmd_lab(args: argparse.Namespace, argv: list[str]) -> int:
     """JupyterLab on the working copy ``lab/`` (never the templates) with a scratch copy of the store."""
-    import os
     import signal as signals
     import shutil
     import subprocess
@@ -377,12 +376,12 @@ def _cmd_lab(args: argparse.Namespace, argv: list[str]) -> int:
     command = lab.jupyter_command(folder, open_path=open_path, extra=extra)
     server = subprocess.Popen(command, env=env, cwd=folder)
     # Ctrl-C reaches the server from the terminal (it asks to confirm); bo lab waits for it to stop
-    previous = signals.signal(signals.SIGINT, signals.SIG_IGN)
-    signals.signal(signals.SIGTERM, lambda *_: server.terminate())
+    previous = signals.signal(signals.SIGINT, signals.SIG_IGN), signals.signal(signals.SIGTERM, lambda *_: server.terminate())
     try:
         code = server.wait()
     finally:
-        signals.signal(signals.SIGINT, previous)
+        signals.signal(signals.SIGINT, previous[0])
+        signals.signal(signals.SIGTERM, previous[1])
         if scratch is not None and not args.keep_scratch:
             shutil.rmtree(scratch.path.parent, ignore_errors=True)
         elif scratch is not None:
