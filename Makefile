@@ -23,11 +23,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# JupyterLab refuses to start as root unless told; containers often run as root
-LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
-
+# JupyterLab on lab/ (working copies of notebooks/, never the templates) with a scratch copy of the
+# store; `bo lab` adds --allow-root as root. `make lab ARGS="--port 8899"` passes options to jupyter lab.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/ $(LAB_FLAGS) $(ARGS)
+	$(BIN)/bo lab $(if $(ARGS),-- $(ARGS),)
 
 sample-data: $(STAMP)
 	$(BIN)/bo sample-data

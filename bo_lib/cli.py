@@ -1,7 +1,8 @@
 """The ``bo`` command: ``bo run`` (the daily job), ``bo ingest`` (load deliveries into the store),
 ``bo books`` (the book of record's status), ``bo close`` / ``bo reopen`` (lock and unlock a fund's
-NAV and books), ``bo verify`` (check a sealed run), ``bo form13f`` (the 13F of a quarter end) and
-``bo sample-data`` (generate the sample world).
+NAV and books), ``bo verify`` (check a sealed run), ``bo form13f`` (the 13F of a quarter end),
+``bo sample-data`` (generate the sample world) and ``bo lab`` (JupyterLab on a working copy of the
+notebooks, with a scratch copy of the store).
 
 Expected errors (invalid parameters, missing files or dates, bad data) print ``bo: error: ...``
 and exit 2, never a traceback; a file the system cannot write (read-only or full disk) prints
@@ -377,6 +378,60 @@ def _cmd_form13f(args: argparse.Namespace, argv: list[str]) -> int:
     return EXIT_FAILED if report.schema_errors else EXIT_OK
 
 
+def _cmd_lab(args: argparse.Namespace, argv: list[str]) -> int:
+    """JupyterLab on the working copy ``lab/`` (never the templates) with a scratch copy of the store."""
+    import signal as signals
+    import shutil
+    import subprocess
+
+    from bo_lib.parameters import load_schedule
+    from bo_lib.pipeline import lab
+
+    extra: list[str] = []
+    if "--" in argv:  # everything after -- goes to jupyter lab (argparse would take its first word for NOTEBOOK)
+        cut = argv.index("--")
+        args, extra = build_parser().parse_args(argv[:cut]), argv[cut + 1:]
+    setup = _Setup(args)
+    templates = Path(args.notebooks)
+    folder = lab.working_copy_for(templates)
+    copy = lab.prepare_working_copy(templates, folder, refresh=args.refresh)
+    print(copy.summary(), file=sys.stderr)
+    if (folder / ".." / "data").resolve() != setup.data_root.resolve():
+        print(f"bo lab: note: the notebooks' data_root ../data is {(folder.parent / 'data').resolve()}, not {setup.data_root.resolve()}",
+              file=sys.stderr)
+    open_path = None
+    if args.notebook:
+        report_root = Path(load_schedule(setup.parameters / "schedule.yaml").report_root)
+        archived = lab.copy_archived(args.notebook, folder, report_root)
+        open_path = archived.relative_to(folder).as_posix()
+        print(f"archived notebook {args.notebook}: read-only copy {archived} (the archive is not modified)", file=sys.stderr)
+    installed = lab.ensure_kernelspec()
+    if installed is not None:
+        print(f"installed the kernel {lab.KERNEL_NAME} ({lab.KERNEL_DISPLAY_NAME}) in {installed}", file=sys.stderr)
+    scratch = None
+    if args.read_only_store:
+        env = lab.read_only_environment(folder, code_root=templates.resolve().parent)
+        print(f"store: the production store {setup.store.resolve()}, read-only (BO_STORE_MODE=read-only): a write fails", file=sys.stderr)
+    else:
+        scratch = lab.take_scratch_store(setup.store, folder)
+        env = lab.lab_environment(scratch, folder, code_root=templates.resolve().parent)
+        print(f"store: {scratch.describe()}", file=sys.stderr)
+    command = lab.jupyter_command(folder, open_path=open_path, extra=extra)
+    server = subprocess.Popen(command, env=env, cwd=folder)
+    # Ctrl-C reaches the server from the terminal (it asks to confirm); bo lab waits for it to stop
+    previous = signals.signal(signals.SIGINT, signals.SIG_IGN), signals.signal(signals.SIGTERM, lambda *_: server.terminate())
+    try:
+        code = server.wait()
+    finally:
+        signals.signal(signals.SIGINT, previous[0])
+        signals.signal(signals.SIGTERM, previous[1])
+        if scratch is not None and not args.keep_scratch:
+            shutil.rmtree(scratch.path.parent, ignore_errors=True)
+        elif scratch is not None:
+            print(f"scratch store kept: {scratch.path}", file=sys.stderr)
+    return EXIT_OK if code in (0, -signals.SIGTERM, 128 + signals.SIGTERM) else EXIT_FAILED
+
+
 def _book_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="data root (default: the schedule's data_root)")
     parser.add_argument("--parameters", default="parameters", help="parameters directory (default: parameters/)")
@@ -527,6 +582,19 @@ def build_parser(parameters_hint: str | os.PathLike = "parameters") -> argparse.
     reopen.add_argument("--by", required=True, help="who reopens")
     _book_options(reopen)
     reopen.set_defaults(handler=_cmd_reopen)
+
+    lab = commands.add_parser("lab", help="JupyterLab on a working copy of the notebooks (lab/) with a scratch copy of the store",
+                              description="Start JupyterLab rooted at lab/ (copies of notebooks/*.ipynb; an edited copy is kept unless "
+                                          "--refresh) with a scratch copy of the production store as $BO_STORE, so no notebook writes "
+                                          "the production store or the templates. Arguments after -- go to jupyter lab.")
+    lab.add_argument("notebook", nargs="?", help="an archived notebook to open read-only: <reports>/<date>/<run>/<fund>/<name>.ipynb")
+    lab.add_argument("--refresh", action="store_true", help="replace the working copies by the templates (edits are lost)")
+    lab.add_argument("--notebooks", default="notebooks", help="the notebook templates (default: notebooks/; the working copy is beside it)")
+    lab.add_argument("--read-only-store", action="store_true", help="no scratch copy: the production store, opened read-only (writes fail)")
+    lab.add_argument("--keep-scratch", action="store_true", help="keep the session's scratch store when the Lab stops")
+    lab.add_argument("jupyter_args", nargs="*", help=argparse.SUPPRESS)
+    _book_options(lab)
+    lab.set_defaults(handler=_cmd_lab)
     return parser
 
 

@@ -10,9 +10,13 @@ failing, and says clearly when it gave up.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import datetime as dt
 import os
 import random
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,14 +33,136 @@ def default_store(data_root: Path | str) -> Path:
 
 #: the workbench store an interactive notebook uses when its ``store`` parameter is empty
 STORE_ENVIRONMENT_VARIABLE = "BO_STORE"
+#: how an interactive notebook without ``$BO_STORE`` uses the production store: ``scratch`` (the
+#: default: a copy taken once per kernel) or ``read-only`` (the production file, every write refused)
+STORE_MODE_VARIABLE = "BO_STORE_MODE"
+SCRATCH, READ_ONLY = "scratch", "read-only"
+#: where the scratch copies of a kernel go (default: a folder under the system's temporary folder)
+SCRATCH_DIR_VARIABLE = "BO_SCRATCH_DIR"
+#: set by ``bo lab`` beside ``$BO_STORE``: the production store the session's scratch copy was taken
+#: from, and when (ISO time, UTC), for the notebook header's line on the store
+STORE_SOURCE_VARIABLE, STORE_TAKEN_VARIABLE = "BO_STORE_SOURCE", "BO_STORE_TAKEN"
+#: set by ``bo lab`` for its Jupyter server: an archived notebook re-run in the Lab (a real run id
+#: and the run's own ``store``) works on the session's store, never on the run's
+LAB_VARIABLE = "BO_LAB"
+INTERACTIVE = "interactive"
 
 
-def resolve_store(store: str, data_root: Path | str) -> Path:
-    """The ``store`` notebook parameter; when it is empty, ``$BO_STORE``, else the default under the
-    data root (a scheduled run always passes its store)."""
+class StoreReadOnlyError(RuntimeError):
+    """A write to a store this process opened read-only on purpose (``BO_STORE_MODE=read-only``)."""
+
+
+#: production store (resolved) -> (scratch copy, when it was taken) made by this process
+_SCRATCH: dict[str, tuple[Path, dt.datetime]] = {}
+#: stores this process must not write (resolved path -> why)
+_PROTECTED: dict[str, str] = {}
+#: what each store this process resolved is (resolved path -> the one-line description)
+_DESCRIPTIONS: dict[str, str] = {}
+
+
+def resolve_store(store: str, data_root: Path | str, run_id: str | None = None) -> Path:
+    """The store a notebook uses. The ``store`` parameter when given (a scheduled run always passes
+    its store), else ``$BO_STORE``; else, for an interactive run (``run_id == "interactive"``), a
+    scratch copy of the production store ``<data_root>/store/workbench.duckdb`` taken once for this
+    process (kernel session) and reused by later calls, or with ``BO_STORE_MODE=read-only`` the
+    production store itself opened read-only (a write raises ``StoreReadOnlyError``). An interactive
+    run never writes the production store. Without ``run_id`` (the old call), the production store.
+
+    In a Lab session (``$BO_LAB`` set by ``bo lab``), an archived notebook re-run keeps its run's
+    ``store`` parameter out of reach: it gets ``$BO_STORE`` (the session's scratch copy) too.
+
+    ``describe_store(path)`` is the one-line description of what was chosen (for the header)."""
+    environment = os.environ.get(STORE_ENVIRONMENT_VARIABLE)
+    if store and environment and os.environ.get(LAB_VARIABLE) and run_id not in (None, INTERACTIVE):
+        return _note(Path(environment), f"{_session_description(Path(environment))} (the archived run's store {store} "
+                                        "is not used in the Lab)")
     if store:
-        return Path(store)
-    return Path(os.environ[STORE_ENVIRONMENT_VARIABLE]) if os.environ.get(STORE_ENVIRONMENT_VARIABLE) else default_store(data_root)
+        path = Path(store)
+        return _note(path, f"the store passed to the notebook: {_shown(path)}" + ("" if run_id in (None, INTERACTIVE) else f" (run {run_id})"))
+    if environment:
+        path = Path(environment)
+        return _note(path, _session_description(path))
+    production = default_store(data_root)
+    if run_id != INTERACTIVE:
+        return _note(production, f"the production store {_shown(production)}")
+    mode = (os.environ.get(STORE_MODE_VARIABLE) or SCRATCH).strip().lower()
+    if mode == READ_ONLY:
+        _PROTECTED[_key(production)] = f"{STORE_MODE_VARIABLE}={READ_ONLY}"
+        return _note(production, f"the production store {_shown(production)}, read-only ({STORE_MODE_VARIABLE}={READ_ONLY}): "
+                                 "a write fails")
+    if mode != SCRATCH:
+        raise ValueError(f"{STORE_MODE_VARIABLE}={mode!r}: expected {SCRATCH!r} (a scratch copy, the default) or {READ_ONLY!r}")
+    copy, taken = scratch_copy(production)
+    source = f"scratch copy of {_shown(production)}" if production.exists() else \
+        f"new scratch store (no production store at {_shown(production)} yet)"
+    return _note(copy, f"{source} taken {taken:%H:%M:%S} UTC; the production store is not written (scratch file {copy})")
+
+
+def describe_store(path: Path | str) -> str:
+    """One line on the store ``resolve_store`` returned in this process (for the notebook header):
+    what it is and whether the production store is written."""
+    return _DESCRIPTIONS.get(_key(path)) or f"the store {_shown(Path(path))}"
+
+
+def scratch_copy(production: Path | str) -> tuple[Path, dt.datetime]:
+    """A copy of ``production`` for this process, taken on the first call (later calls return the
+    same copy) while holding a read-only connection, so no job writes it mid-copy. The copy lives
+    under ``$BO_SCRATCH_DIR`` or the temporary folder (outside the repository and the data root) and
+    is deleted when the process ends. A missing production store gives a new, empty scratch path."""
+    production = Path(production)
+    key = _key(production)
+    if key in _SCRATCH and _SCRATCH[key][0].parent.is_dir():
+        return _SCRATCH[key]
+    base = Path(os.environ.get(SCRATCH_DIR_VARIABLE) or tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"bo-scratch-{os.getpid()}-", dir=base))
+    atexit.register(shutil.rmtree, folder, True)
+    target = folder / production.name
+    copy_store(production, target)
+    _SCRATCH[key] = (target, dt.datetime.now(dt.timezone.utc))
+    return _SCRATCH[key]
+
+
+def copy_store(source: Path | str, target: Path | str) -> bool:
+    """Copy a store file (and its write-ahead log, if any) while holding a read-only connection to
+    it; False when there is no store to copy (nothing is written then)."""
+    source, target = Path(source), Path(target)
+    if not source.exists():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open_store(source, read_only=True):
+        shutil.copyfile(source, target)
+        wal = source.with_name(source.name + ".wal")
+        if wal.exists():
+            shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+    return True
+
+
+def _session_description(path: Path) -> str:
+    source, taken = os.environ.get(STORE_SOURCE_VARIABLE), os.environ.get(STORE_TAKEN_VARIABLE)
+    if source:
+        when = ""
+        if taken:
+            with contextlib.suppress(ValueError):
+                when = f" taken {dt.datetime.fromisoformat(taken).astimezone(dt.timezone.utc):%H:%M:%S} UTC"
+        return f"scratch copy of {_shown(Path(source))}{when} for this Lab session ($BO_STORE); the production store is not written"
+    return f"the store named by $BO_STORE: {_shown(path)}"
+
+
+def _shown(path: Path) -> str:
+    """A path as the header shows it: relative to the working folder's parent when under it (the
+    repository root, seen from a notebook folder), else absolute."""
+    resolved = Path(os.path.abspath(path))
+    root = Path.cwd().parent
+    if root != Path(root.anchor):
+        with contextlib.suppress(ValueError):
+            return resolved.relative_to(root).as_posix()
+    return str(resolved)
+
+
+def _note(path: Path, description: str) -> Path:
+    _DESCRIPTIONS[_key(path)] = description
+    return path
 
 
 #: the connection this process has open to each store, shared by nested ``open_store`` calls
@@ -75,6 +201,9 @@ def open_store(path: Path | str, *, read_only: bool = False, timeout_seconds: fl
     (``with open_store(path, read_only=True):``), and read-only connections of parallel jobs do not
     block each other (a write attempted inside one fails: DuckDB refuses it)."""
     key = _key(path)
+    if not read_only and key in _PROTECTED:
+        raise StoreReadOnlyError(f"the workbench store {path} is open read-only in this session ({_PROTECTED[key]}): nothing can be "
+                                 f"written to it; unset {STORE_MODE_VARIABLE} to work on a scratch copy instead")
     live = _LIVE.get(key)
     if live is not None:
         live[2] += 1

@@ -37,3 +37,82 @@ def test_bo_store_names_the_store_of_interactive_notebooks(tmp_path, monkeypatch
     monkeypatch.setenv("BO_STORE", str(tmp_path / "shared.duckdb"))
     assert resolve_store("", tmp_path / "data") == tmp_path / "shared.duckdb"
     assert resolve_store("/x/y.duckdb", tmp_path).as_posix() == "/x/y.duckdb"  # a scheduled run passes its own
+
+
+def _production(tmp_path):
+    """A production store under ``tmp_path/data`` holding one row, and its bytes."""
+    import duckdb
+
+    path = tmp_path / "data" / "store" / "workbench.duckdb"
+    path.parent.mkdir(parents=True)
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE marks (n INTEGER)")
+    con.execute("INSERT INTO marks VALUES (1)")
+    con.close()
+    return path, path.read_bytes()
+
+
+def test_an_interactive_run_works_on_a_scratch_copy_taken_once(tmp_path, monkeypatch):
+    from bo_lib import store as store_module
+    from bo_lib.store import describe_store
+
+    monkeypatch.delenv("BO_STORE", raising=False)
+    monkeypatch.delenv("BO_STORE_MODE", raising=False)
+    monkeypatch.setenv("BO_SCRATCH_DIR", str(tmp_path / "scratch"))
+    monkeypatch.setattr(store_module, "_SCRATCH", {})
+    production, before = _production(tmp_path)
+    scratch = resolve_store("", tmp_path / "data", run_id="interactive")
+    assert scratch != production and scratch.is_relative_to(tmp_path / "scratch")
+    with open_store(scratch) as con:
+        con.execute("INSERT INTO marks VALUES (2)")
+    again = resolve_store("", tmp_path / "data", run_id="interactive")  # a later cell: the same copy, with its writes
+    assert again == scratch
+    with open_store(again, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM marks").fetchone() == (2,)
+    assert production.read_bytes() == before
+    line = describe_store(scratch)
+    assert line.startswith("scratch copy of ") and "workbench.duckdb taken " in line and "the production store is not written" in line
+    # a scheduled run passes its store and run id: that store, as before
+    assert resolve_store(str(production), tmp_path / "data", run_id="20261106T080000Z-abcd") == production
+    assert resolve_store("", tmp_path / "data") == production  # the old call without a run id
+
+
+def test_read_only_mode_opens_the_production_store_and_refuses_writes(tmp_path, monkeypatch):
+    import pytest
+
+    from bo_lib import store as store_module
+    from bo_lib.store import StoreReadOnlyError, describe_store
+
+    monkeypatch.delenv("BO_STORE", raising=False)
+    monkeypatch.setenv("BO_STORE_MODE", "read-only")
+    monkeypatch.setattr(store_module, "_PROTECTED", {})
+    production, before = _production(tmp_path)
+    path = resolve_store("", tmp_path / "data", run_id="interactive")
+    assert path == production
+    assert "read-only" in describe_store(path)
+    with open_store(path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM marks").fetchone() == (1,)
+        with pytest.raises(StoreReadOnlyError, match="read-only in this session .BO_STORE_MODE=read-only.*unset BO_STORE_MODE"):
+            with open_store(path):
+                pass
+    with pytest.raises(StoreReadOnlyError):
+        with open_store(path):
+            pass
+    assert production.read_bytes() == before
+    monkeypatch.setenv("BO_STORE_MODE", "sometimes")
+    with pytest.raises(ValueError, match="BO_STORE_MODE"):
+        resolve_store("", tmp_path / "data", run_id="interactive")
+
+
+def test_in_the_lab_an_archived_notebook_rerun_uses_the_session_store(tmp_path, monkeypatch):
+    from bo_lib.store import describe_store
+
+    monkeypatch.setenv("BO_STORE", str(tmp_path / "scratch.duckdb"))
+    monkeypatch.setenv("BO_STORE_SOURCE", str(tmp_path / "data" / "store" / "workbench.duckdb"))
+    monkeypatch.setenv("BO_STORE_TAKEN", "2026-11-06T22:41:07+00:00")
+    monkeypatch.setenv("BO_LAB", str(tmp_path / "lab"))
+    assert resolve_store("", tmp_path / "data", run_id="interactive") == tmp_path / "scratch.duckdb"
+    assert "taken 22:41:07 UTC for this Lab session" in describe_store(tmp_path / "scratch.duckdb")
+    archived = resolve_store("/prod/workbench.duckdb", tmp_path / "data", run_id="20261106T080000Z-abcd")
+    assert archived == tmp_path / "scratch.duckdb"
+    assert "the archived run's store /prod/workbench.duckdb is not used" in describe_store(archived)

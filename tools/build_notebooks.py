@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT))
 
+#: the project's kernel (``make`` installs it into .venv: ``ipykernel install --sys-prefix --name bo-workbench``)
+KERNELSPEC = {"name": "bo-workbench", "display_name": "Back-office workbench (.venv)", "language": "python"}
+
 TEMPLATES = sorted(p.stem for p in (ROOT / "tools" / "notebooks").glob("*.py") if p.stem not in ("__init__", "cells"))
 
 
@@ -25,7 +28,7 @@ def build(name: str, execute: bool = True) -> Path:
     cells = importlib.import_module(f"tools.notebooks.{name}").CELLS
     nb = nbformat.v4.new_notebook()
     nb.cells = cells
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}
     path = NOTEBOOKS / f"{name}.ipynb"
     nbformat.write(nb, path)
@@ -36,6 +39,7 @@ def build(name: str, execute: bool = True) -> Path:
         # keep the template clean: drop papermill's injected-parameters cell and run metadata
         executed.cells = [c for c in executed.cells if "injected-parameters" not in c.metadata.get("tags", [])]
         executed.metadata.pop("papermill", None)
+        executed.metadata["kernelspec"] = dict(KERNELSPEC)  # whatever kernel executed the build
         for cell in executed.cells:
             cell.metadata.pop("papermill", None)
             cell.metadata.pop("execution", None)

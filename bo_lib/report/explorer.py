@@ -9,19 +9,34 @@ import pandas as pd
 from bo_lib.report.display import show_message, show_table
 
 
+#: every control's label shown whole (ipywidgets cuts a description at 80px by default)
+LABEL_STYLE = {"description_width": "initial"}
+#: the controls wrap onto the next line instead of running off the notebook's width
+CONTROLS_LAYOUT = {"flex_flow": "row wrap", "align_items": "center"}
+CONTROL_LAYOUT = {"width": "auto", "min_width": "220px", "margin": "2px 12px 2px 0"}
+
+
 def explorer(tables: dict[str, pd.DataFrame], filter_columns: list[str], interactive: bool) -> None:
     """``tables``: name -> frame; ``filter_columns``: columns offered as drop-down filters where present."""
     if not interactive:
         show_message(f"Explorer: interactive in JupyterLab (tables: {', '.join(tables)}); the archived report shows the tables above.")
         return
     try:
-        import ipywidgets as widgets
         from IPython.display import display
+
+        box = explorer_widget(tables, filter_columns)
     except ImportError:  # pragma: no cover - ipywidgets is a dependency
         show_message("Explorer unavailable: ipywidgets is not installed.")
         return
-    table_pick = widgets.Dropdown(options=list(tables), description="table")
-    filters = {c: widgets.Dropdown(options=["(all)"], description=c) for c in filter_columns}
+    display(box)
+
+
+def explorer_widget(tables: dict[str, pd.DataFrame], filter_columns: list[str]):
+    """The explorer's widget: a table picker and a drop-down per filter column above the table."""
+    import ipywidgets as widgets
+
+    table_pick = widgets.Dropdown(options=list(tables), description="table", style=LABEL_STYLE, layout=CONTROL_LAYOUT)
+    filters = {c: widgets.Dropdown(options=["(all)"], description=c, style=LABEL_STYLE, layout=CONTROL_LAYOUT) for c in filter_columns}
     out = widgets.Output()
 
     def refresh_options(*_):
@@ -46,4 +61,6 @@ def explorer(tables: dict[str, pd.DataFrame], filter_columns: list[str], interac
         dropdown.observe(redraw, names="value")
     refresh_options()
     redraw()
-    display(widgets.VBox([widgets.HBox([table_pick, *filters.values()]), out]))
+    box = widgets.VBox([widgets.HBox([table_pick, *filters.values()], layout=CONTROLS_LAYOUT), out])
+    box.add_class("bo-explorer")
+    return box

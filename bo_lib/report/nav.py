@@ -34,21 +34,56 @@ def explain_waterfall(steps: pd.DataFrame, title: str, currency: str):
     return fig
 
 
-def nav_explorer(class_history: pd.DataFrame, valuation: pd.DataFrame, interactive: bool) -> None:
+def position_labels(valuation: pd.DataFrame, securities: pd.DataFrame | None = None) -> dict[str, str]:
+    """security_id -> what the position picker shows: the id, the security's name and ISIN (from the
+    valuation frame's own ``name`` / ``isin`` columns, else from ``securities``, the master)."""
+    ids = sorted(valuation["security_id"].dropna().astype(str).unique())
+    known = pd.DataFrame({"security_id": ids})
+    for source in (valuation, securities):
+        if source is None or "security_id" not in source:
+            continue
+        extra = [c for c in ("name", "isin") if c in source and c not in known]
+        if extra:
+            lookup = source[["security_id", *extra]].astype({"security_id": str}).drop_duplicates("security_id")
+            known = known.merge(lookup, on="security_id", how="left")
+    labels = {}
+    for row in known.itertuples(index=False):
+        parts = [row.security_id] + [str(v) for v in (getattr(row, "name", None), getattr(row, "isin", None))
+                                     if isinstance(v, str) and v and v != row.security_id]
+        labels[row.security_id] = " · ".join(parts)
+    return labels
+
+
+def nav_explorer(class_history: pd.DataFrame, valuation: pd.DataFrame, interactive: bool, securities: pd.DataFrame | None = None) -> None:
     """Pick a share class, a position and a date range: the class's NAV history and the position's
-    valuation over those dates. Static in scheduled runs (no one to click), never an error."""
-    from bo_lib.report.display import show_message, show_table
+    valuation over those dates. Static in scheduled runs (no one to click), never an error.
+    ``securities`` (the master, ``inputs.securities``): each position named with its ISIN."""
+    from bo_lib.report.display import show_message
 
     if not interactive:
         show_message("Explorer: interactive in JupyterLab (share class, position, date range); the archived report shows the tables above.")
         return
-    import ipywidgets as widgets
     from IPython.display import display
 
+    display(nav_explorer_widget(class_history, valuation, securities))
+
+
+def nav_explorer_widget(class_history: pd.DataFrame, valuation: pd.DataFrame, securities: pd.DataFrame | None = None):
+    """The NAV explorer's widget (``nav_explorer``)."""
+    import ipywidgets as widgets
+
+    from bo_lib.report.display import show_table
+    from bo_lib.report.explorer import CONTROL_LAYOUT, CONTROLS_LAYOUT, LABEL_STYLE
+
+    labels = position_labels(valuation, securities)
+    named = any(label != sid for sid, label in labels.items())
     dates = sorted(pd.to_datetime(class_history["nav_date"]).dt.date.unique())
-    class_pick = widgets.Dropdown(options=sorted(class_history["share_class"].unique()), description="class")
-    position_pick = widgets.Dropdown(options=sorted(valuation["security_id"].unique()), description="position")
-    span = widgets.SelectionRangeSlider(options=dates, index=(0, len(dates) - 1), description="dates", layout={"width": "600px"})
+    class_pick = widgets.Dropdown(options=sorted(class_history["share_class"].unique()), description="class", style=LABEL_STYLE,
+                                  layout=CONTROL_LAYOUT)
+    position_pick = widgets.Dropdown(options=[(label, sid) for sid, label in labels.items()], description="position", style=LABEL_STYLE,
+                                     layout=CONTROL_LAYOUT | {"min_width": "420px"})
+    span = widgets.SelectionRangeSlider(options=dates, index=(0, len(dates) - 1), description="dates", style=LABEL_STYLE,
+                                        layout={"width": "640px"})
     out = widgets.Output()
 
     def redraw(*_):
@@ -57,13 +92,19 @@ def nav_explorer(class_history: pd.DataFrame, valuation: pd.DataFrame, interacti
         with out:
             nav = class_history[(class_history["share_class"] == class_pick.value) & class_history["nav_date"].between(lo, hi)]
             show_table(nav, f"class {class_pick.value}: NAV history", decimals={"shadow_nav_per_share": 4, "administrator_nav_per_share": 4})
-            pos = valuation[(valuation["security_id"] == position_pick.value) & valuation["nav_date"].between(lo, hi)]
-            show_table(pos, f"{position_pick.value}: valuation", decimals={"price": 4, "quantity": 0})
+            pos = valuation[(valuation["security_id"].astype(str) == position_pick.value) & valuation["nav_date"].between(lo, hi)]
+            if named and "name" not in pos:  # the position's name and ISIN beside its id
+                pos = pos.copy()
+                pos.insert(pos.columns.get_loc("security_id") + 1, "security",
+                           pos["security_id"].astype(str).map(lambda sid: labels.get(sid, sid).removeprefix(f"{sid} · ")))
+            show_table(pos, f"{labels.get(position_pick.value, position_pick.value)}: valuation", decimals={"price": 4, "quantity": 0})
 
     for w in (class_pick, position_pick, span):
         w.observe(redraw, names="value")
     redraw()
-    display(widgets.VBox([widgets.HBox([class_pick, position_pick]), span, out]))
+    box = widgets.VBox([widgets.HBox([class_pick, position_pick], layout=CONTROLS_LAYOUT), span, out])
+    box.add_class("bo-explorer")
+    return box
 
 
 def show_cash_in_nav(accounts: pd.DataFrame, items: pd.DataFrame, base_currency: str) -> None:
