@@ -51,6 +51,7 @@ from typing import Callable
 import nbformat
 
 from bo_lib.hashing import sha256_file
+from bo_lib.store import LAB_VARIABLE, STORE_MODE_VARIABLE
 from bo_lib.pipeline.processes import child_dies_with_us, descendants, die_with_parent, kill_all
 
 ERROR_BANNER_TAG = "bo-error-banner"
@@ -333,6 +334,10 @@ def _worker_init(log_dir: str | None, parent_pid: int | None = None) -> None:
     warnings.filterwarnings("ignore", message=".*is not able to be represented.*")
     # debugpy, when a kernel starts its debugger, warns on stderr about Python's frozen modules: not the job's output
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    # a scheduled job uses the store its run passes, even when `bo run` is started from a Lab
+    # terminal: the Lab session's redirections (bo_lib.store) must not reach its kernels
+    for name in (LAB_VARIABLE, STORE_MODE_VARIABLE):
+        os.environ.pop(name, None)
     if log_dir:
         fd = os.open(os.path.join(log_dir, f"worker-{os.getpid()}.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 1)

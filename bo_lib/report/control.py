@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import inspect
+import os
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
@@ -27,7 +28,7 @@ from bo_lib.data.layout import resolve_business_date
 from bo_lib.parameters import FundParameters, ManagementCompany, NotebookParameters, ParameterError, load_company, load_funds
 from bo_lib.report.display import show_exceptions as _show_exceptions, show_run_header
 from bo_lib.report.record import record_key_figures
-from bo_lib.store import resolve_store
+from bo_lib.store import LAB_VARIABLE, describe_store, resolve_store
 
 
 def _callable(reference: str) -> Callable:
@@ -67,6 +68,11 @@ class ControlRun:
     store_note: str
     inputs: Any
     result: Any
+
+    @property
+    def output_dir(self) -> Path | None:
+        """The folder for files the archive keeps (filings), or None (see :func:`archive_folder`)."""
+        return archive_folder(self.params)
 
     @property
     def entity(self) -> str:
@@ -118,22 +124,25 @@ def open_control(notebook: str, namespace: dict) -> ControlRun:
 
 
 def _store(params: NotebookParameters) -> tuple[Path, str]:
-    """The store the control reads and writes, and a line saying which (interactive: never the production file)."""
-    try:
-        path = resolve_store(params.store, params.data_root, run_id=params.run_id)
-    except TypeError:  # a resolve_store without run_id
-        path = resolve_store(params.store, params.data_root)
-    try:
-        from bo_lib.store import describe_store
-    except ImportError:
-        return Path(path), ""
+    """The store the control reads and writes, and a line saying which (interactive: a scratch copy,
+    never the production file; see ``bo_lib.store.resolve_store``)."""
+    path = resolve_store(params.store, params.data_root, run_id=params.run_id)
     return Path(path), describe_store(path)
+
+
+def archive_folder(params: NotebookParameters) -> Path | None:
+    """Where the notebook leaves files for the archive: its ``output_dir`` in a scheduled run; none
+    interactively, and none when an archived notebook is re-run in a Lab session (its folder is
+    the sealed run's)."""
+    if not params.output_dir or (os.environ.get(LAB_VARIABLE) and params.run_id != "interactive"):
+        return None
+    return Path(params.output_dir)
 
 
 def _archive_tables(params: NotebookParameters) -> None:
     """In a scheduled run, every table shown is also archived in full beside the report."""
     try:
         from bo_lib.report.display import archive_tables_to
-    except ImportError:
+    except ImportError:  # until the reports branch lands
         return
-    archive_tables_to(Path(params.output_dir) if params.output_dir else None)
+    archive_tables_to(archive_folder(params))

@@ -85,10 +85,11 @@ def exception_record(exceptions) -> tuple[dict, list[dict] | None]:
     } for row in flagged]
 
 
-def record_key_figures(business_date, exceptions, figures: dict, shown_extra: dict | None = None) -> None:
+def record_key_figures(business_date, exceptions, figures: dict, shown_extra: dict | None = None, notebook: str = "") -> None:
     """Record a report's business date, red/amber/green counts and key figures for the archive
     index, and show the figures as a table (``shown_extra``: shown, not recorded).
 
+    ``notebook``: the control whose declared labels, units and decimals the shown table uses.
     ``exceptions`` is the report's exceptions summary table (``rag``, ``check``, ``count``,
     ``detail``: one row per check), or a dict of counts ``{"red": n, "amber": n, "green": n}``. A
     table records both ``exceptions`` (its counts, as a dict would) and ``exception_checks`` (its red
@@ -105,4 +106,10 @@ def record_key_figures(business_date, exceptions, figures: dict, shown_extra: di
         record("exception_checks", checks)
     for name, value in figures.items():
         record(name, value)
+    if notebook:  # labelled, with units and decimals, as the archive index shows them (bo_lib.controls)
+        from bo_lib.controls import shown_figures
+
+        shown = pd.DataFrame([{"figure": f.label, "value": f.value, "unit": f.unit} for f in shown_figures(notebook, figures)])
+        show_table(shown, "Key figures recorded for the archive index", note="as the run's index page shows them")
+        return
     show_table(pd.DataFrame([figures | (shown_extra or {})]), "Key figures recorded for the archive index")

@@ -165,7 +165,7 @@ show_table(report.result.positions, f"Positions on {date} (local currency)",
 history = report.shadow_vs_administrator
 nav_explorer(history, report.result.valuation[["nav_date", "account", "security_id", "quantity", "price", "source", "currency",
                                                "market_value_local", "accrued_interest_local", "market_value_base"]],
-             interactive=(run_id == "interactive"))
+             interactive=(run_id == "interactive"), securities=inputs.securities)
 """),
     md("## Recorded results"),
     code("""

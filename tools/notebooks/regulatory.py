@@ -16,7 +16,6 @@ official schemas are configured, validated against them) saved in this run's arc
     parameters_cell("regulatory"),
     code("""
 import pandas as pd
-from pathlib import Path
 
 from bo_lib.regulatory import control
 from bo_lib.report import explorer, show_figure, show_table
@@ -67,9 +66,9 @@ hashed with the run. The CCC (the filer's EDGAR access code) is never stored: it
 """),
     code("""
 documents = {report.file_names["information_table"]: report.information_table, report.file_names["cover"]: report.cover}
-written = save_documents(output_dir, documents) if output_dir else []
-show_document_links(written, Path(output_dir).parent if output_dir else None,
-                    note="" if output_dir else "interactive run: no archive folder, documents not written (use `bo form13f`)")
+written = save_documents(run.output_dir, documents) if run.output_dir else []
+show_document_links(written, run.output_dir.parent if run.output_dir else None,
+                    note="" if run.output_dir else "interactive run: no archive folder, documents not written (use `bo form13f`)")
 """),
     md("""
 ### Who must file: the $100M test
