@@ -89,9 +89,8 @@ class ControlRun:
 
     def header(self, previous: dt.date | None = None, books: str | None = None) -> None:
         """The report's header: title, entity, date, run, code version, inputs with their hashes."""
-        store_line = f"; store: {self.store_note}" if self.store_note else ""
         show_run_header(self.control.title, self.entity, self.entity_name, self.business_date, self.params.run_id,
-                        self.inputs.delivered, self.params.model_dump(), previous, books=(books or "") + store_line or None)
+                        self.inputs.delivered, self.params.model_dump(), previous, books=books, store=self.store_note)
 
     def show_exceptions(self) -> None:
         _show_exceptions(self.exceptions, f"{self.control.short} exceptions for {self.entity} on {self.business_date}")
