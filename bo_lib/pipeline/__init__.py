@@ -42,13 +42,14 @@ from bo_lib.pipeline.archive import (
 )
 from bo_lib.pipeline.execute import RunInterrupted, execute_jobs, one_line, print_progress
 from bo_lib.pipeline.files import describe_os_error, writing
+from bo_lib.pipeline.html import ASSETS, write_assets
 from bo_lib.pipeline.index import write_reports_index, write_run_index
 from bo_lib.pipeline.journal import INCOMPLETE, describe_incomplete, mark_abandoned_runs, mark_incomplete, open_journal
 from bo_lib.pipeline.jobs import Job, RunPlan, plan_run
 from bo_lib.pipeline.prepare import prepare_run
 from bo_lib.version import code_version
 
-__all__ = ["Job", "RunPlan", "RunResult", "new_run_id", "plan_run", "run_daily", "verify_run"]
+__all__ = ["Job", "RunPlan", "RunResult", "new_run_id", "plan_run", "report_title", "run_daily", "verify_run"]
 
 
 @dataclass
@@ -66,6 +67,12 @@ class RunResult:
         return not self.failed_jobs
 
 
+def report_title(plan: RunPlan, job: Job) -> str:
+    """The title of a job's HTML page (its ``<title>`` and archive bar): fund or entity, notebook and
+    business date, e.g. ``USEQ · nav · 2026-11-06``."""
+    return f"{job.entity} · {job.notebook} · {plan.business_date.isoformat()}"
+
+
 def _job_spec(plan: RunPlan, job: Job, run_dir: Path) -> dict:
     return {
         "job_id": job.job_id,
@@ -75,6 +82,8 @@ def _job_spec(plan: RunPlan, job: Job, run_dir: Path) -> dict:
         "output_notebook": job.output_notebook,
         "output_html": job.output_html,
         "output_files": job.output_files,
+        "title": report_title(plan, job),
+        "assets_dir": ASSETS,
         "parameters": job.parameters,
         "cwd": str(plan.notebooks_dir),
         "timeout_seconds": plan.job_timeout_seconds,
@@ -147,7 +156,13 @@ def _manifest(plan: RunPlan, *, created: dt.datetime, seconds: float, command: l
 
 
 def _write_archive(run_dir: Path, manifest: dict) -> Path:
-    """The run's index page and log are hashed into the manifest, then the manifest is written."""
+    """The run's shared assets, index page and log are hashed into the manifest, then the manifest
+    is written."""
+    assets = run_dir / ASSETS
+    if assets.is_dir():
+        for path in sorted(p for p in assets.rglob("*") if p.is_file()):
+            manifest["outputs"][f"asset:{path.relative_to(assets).as_posix()}"] = {
+                "path": path.relative_to(run_dir).as_posix(), "sha256": sha256_file(path)}
     index_path = write_run_index(run_dir, manifest, RUN_INDEX)
     manifest["outputs"]["index"] = {"path": RUN_INDEX, "sha256": sha256_file(index_path)}
     log_path = run_dir / RUN_LOG
@@ -189,6 +204,7 @@ def _note_incomplete(report_root: Path, echo: Callable[[str], None]) -> None:
 def _execute(plan: RunPlan, run_dir: Path, journal, on_finished) -> list[dict]:
     """Create the run folder and execute the jobs into it; each job that ends goes to the journal."""
     create_run_folder(plan.report_root, plan.business_date, plan.run_id)
+    write_assets(run_dir / ASSETS)  # once per run; every page links them (../assets/...)
     specs = [_job_spec(plan, job, run_dir) for job in plan.jobs]
 
     def finished(done: int, total: int, spec: dict, outcome: dict) -> None:

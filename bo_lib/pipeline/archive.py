@@ -33,7 +33,7 @@ RUN_INDEX = "index.html"
 RUN_LOG = "run.log"
 MANIFEST_VERSION = 2  # 2: inputs carry their delivery version; the books section (states the run started from)
 
-PACKAGES = ("pandas", "numpy", "papermill", "nbconvert", "nbclient", "plotly", "pydantic", "duckdb", "pyarrow", "bo-workbench")
+PACKAGES = ("pandas", "numpy", "papermill", "nbconvert", "nbclient", "plotly", "itables", "pydantic", "duckdb", "pyarrow", "bo-workbench")
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
