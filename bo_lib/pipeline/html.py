@@ -2,8 +2,8 @@
 
 nbconvert's ``lab`` template is extended so that the page loads nothing from the network: the
 require.js, MathJax, mermaid and widget-manager blocks (CDN references) are emptied. The scripts a
-report needs are not inlined but shared: plotly.js and the DataTables bundle are written once into an
-``assets/`` folder (once per run folder in a daily run, ``<run dir>/assets/``) and each page loads
+report needs are not inlined but shared: plotly.js, the DataTables bundle and the JupyterLab style
+sheets nbconvert would inline (``asset_files``) are written once into an ``assets/`` folder (once per run folder in a daily run, ``<run dir>/assets/``) and each page loads
 them by a relative ``<script src>``, so a page opened from disk (``file://``) still works offline.
 Charts travel in the notebook as a ``text/html`` div (``fig.to_html(include_plotlyjs=False)``) that
 draws with that copy of plotly.js. Long report tables (``bo-table bo-interactive``, see
