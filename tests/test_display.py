@@ -87,7 +87,7 @@ def test_a_wide_table_shows_its_explaining_column_after_the_identifying_ones(sho
     assert heads[:4] == ["security_id", "name", "rag", "detail"]
     assert plain.splitlines()[1].split()[-1] == "detail"  # the plain twin keeps the frame's order
     assert '<div class="bo-table-wrap">' in html_text  # a wide table scrolls in its own box; text cells wrap
-    assert ".bo-table-wrap{overflow-x:auto" in display._CSS and "white-space:normal;max-width:32em" in display._CSS
+    assert ".bo-table-wrap{overflow-x:auto" in display._TABLE_CSS and "white-space:normal;max-width:32em" in display._TABLE_CSS
 
 
 def test_a_narrow_table_keeps_its_order():

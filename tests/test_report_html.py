@@ -26,7 +26,7 @@ def report_notebook(path: Path, *frames: tuple[pd.DataFrame, str], chart: bool =
     """A notebook whose outputs are what ``show_table`` (and ``show_figure``) display, without a kernel."""
     shown: list[tuple[str, str]] = []
     original = display._display
-    display._display = lambda html_text, plain: shown.append((display._CSS + html_text, plain))
+    display._display = lambda html_text, plain: shown.append((display._CSS + display._TABLE_CSS + html_text, plain))
     try:
         for frame, title in frames:
             display.show_table(frame, title)

@@ -30,14 +30,19 @@ WIDE_COLUMNS = 6  # a table with more columns than this gets its explaining colu
 STATUS_COLUMNS = ("rag", "status", "state")  # say how a row stands
 EXPLAINING_COLUMNS = ("detail", "reason", "rule", "explanation", "note", "notes")  # say why, in words
 _CSS = """<style>
-.bo-table-wrap{overflow-x:auto;max-width:100%}
 .bo-table{border-collapse:collapse;font:13px/1.35 -apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:4px 0 12px}
 .bo-table th{background:#eef1f5;text-align:left !important;padding:4px 8px;border-bottom:2px solid #c9d1db;white-space:nowrap}
-.bo-table td{padding:3px 8px;border-bottom:1px solid #e3e7ec;vertical-align:top;text-align:left !important;white-space:normal;max-width:32em;overflow-wrap:anywhere}
-.bo-table td.num{text-align:right !important;font-variant-numeric:tabular-nums;white-space:nowrap;overflow-wrap:normal}
+.bo-table td{padding:3px 8px;border-bottom:1px solid #e3e7ec;vertical-align:top;text-align:left !important}
+.bo-table td.num{text-align:right !important;font-variant-numeric:tabular-nums;white-space:nowrap}
 .bo-rag{display:inline-block;min-width:52px;text-align:center;color:#fff;border-radius:3px;padding:1px 6px;font-weight:600;font-size:12px}
 .bo-caption{font-weight:600;margin:10px 0 2px}
 .bo-note{color:#555;font-size:12px;margin:2px 0 10px}
+</style>"""
+# for frame_html's tables, a block of its own: _CSS stays as the notebooks' checked outputs hold it
+_TABLE_CSS = """<style>
+.bo-table-wrap{overflow-x:auto;max-width:100%}
+.bo-table-wrap .bo-table td{white-space:normal;max-width:32em;overflow-wrap:anywhere}
+.bo-table-wrap .bo-table td.num{white-space:nowrap;overflow-wrap:normal}
 </style>"""
 
 _archive_folder: Path | None = None
@@ -117,7 +122,8 @@ def explaining_first(frame: pd.DataFrame) -> pd.DataFrame:
 def _display(html_text: str, plain: str) -> None:
     from IPython.display import display
 
-    display({"text/html": _CSS + html_text, "text/plain": plain}, raw=True)
+    css = _CSS + _TABLE_CSS if "bo-table-wrap" in html_text else _CSS
+    display({"text/html": css + html_text, "text/plain": plain}, raw=True)
 
 
 def rag_badge(rag: str) -> str:
