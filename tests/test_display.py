@@ -3,6 +3,10 @@ the note that reads it in either case."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -57,3 +61,80 @@ def test_no_notebook_puts_an_all_clear_text_in_the_always_shown_note():
                         for kw in call.keywords:
                             if kw.arg == "note" and isinstance(kw.value, ast.Constant):
                                 assert not str(kw.value.value).lower().startswith(clear), (path.name, kw.value.value)
+
+
+@pytest.mark.parametrize(("value", "places", "text"), [(-0.0, 2, "0.00"), (-0.0001, 2, "0.00"), (-0.004, 2, "0.00"),
+                                                     (np.float64(-0.0), 2, "0.00"), (-0.4, 0, "0"), (-0.0001, 4, "-0.0001")])
+def test_no_negative_zero(value, places, text):
+    assert display._format_value(value, "amount", {"amount": places}) == (text, True)
+
+
+def test_negative_numbers_keep_their_sign():
+    assert display._format_value(-1234.5, "amount", {}) == ("-1,234.50", True)
+    assert display._format_value(-0.006, "amount", {}) == ("-0.01", True)
+
+
+WIDE = pd.DataFrame({"security_id": ["S1"], "name": ["Acme"], "quantity": [10.0], "price": [1.5], "previous_price": [1.4],
+                     "move_pct": [7.1], "rag": ["amber"], "detail": ["price moved more than 5%"]})
+
+
+def test_a_wide_table_shows_its_explaining_column_after_the_identifying_ones(shown):
+    assert list(display.explaining_first(WIDE).columns) == ["security_id", "name", "rag", "detail", "quantity", "price",
+                                                            "previous_price", "move_pct"]
+    display.show_table(WIDE, "Price moves")
+    html_text, plain = shown[-1]
+    heads = re.findall(r"<th[^>]*>([^<]*)</th>", html_text)
+    assert heads[:4] == ["security_id", "name", "rag", "detail"]
+    assert plain.splitlines()[1].split()[-1] == "detail"  # the plain twin keeps the frame's order
+    assert '<div class="bo-table-wrap">' in html_text  # a wide table scrolls in its own box; text cells wrap
+    assert ".bo-table-wrap{overflow-x:auto" in display._TABLE_CSS and "white-space:normal;max-width:32em" in display._TABLE_CSS
+
+
+def test_a_narrow_table_keeps_its_order():
+    frame = pd.DataFrame({"check": ["x"], "rag": ["red"], "count": [1], "detail": ["y"]})
+    assert list(display.explaining_first(frame).columns) == ["check", "rag", "count", "detail"]
+
+
+def test_long_tables_are_marked_interactive_with_raw_sort_values(shown):
+    long = pd.DataFrame({"isin": [f"X{i:02d}" for i in range(16)], "amount": [-1000.5 * i for i in range(16)],
+                         "rag": ["red", "green"] * 8})
+    display.show_table(long.head(15), "Fifteen")
+    assert "bo-interactive" not in shown[-1][0]  # a small table stays plain
+    display.show_table(long, "Sixteen")
+    html_text = shown[-1][0]
+    assert '<table class="bo-table bo-interactive">' in html_text
+    assert '<th class="num">amount</th>' in html_text
+    assert '<td class="num" data-order="-15007.5">-15,007.50</td>' in html_text
+    assert '<td data-order="0"><span class="bo-rag"' in html_text  # red sorts before amber and green
+
+
+def test_without_an_archive_folder_nothing_is_written_and_the_note_says_so(shown, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    display.archive_tables_to(None)
+    display.show_table(pd.DataFrame({"n": range(250)}), "Many")
+    assert list(tmp_path.iterdir()) == []
+    assert "50 more rows not shown (the full table is archived as CSV in a scheduled run)" in shown[-1][0]
+
+
+def test_archived_tables_write_every_row_as_csv_and_link_it(shown, tmp_path):
+    folder = tmp_path / "USEQ" / "nav_files"
+    display.archive_tables_to(folder)
+    try:
+        frame = pd.DataFrame({"trade_id": [f"T{i}" for i in range(1234)], "amount": [1234.5] * 1233 + [-0.0],
+                              "trade_date": pd.to_datetime(["2026-11-06"] * 1234), "settle": [dt.date(2026, 11, 9)] * 1234})
+        display.show_table(frame, "Open trades: USEQ / 2026-11-06")
+        display.show_table(frame.head(3), "Open trades: USEQ / 2026-11-06")  # the same title again gets its own file
+        display.show_table(frame.head(3))  # untitled: not archived
+        display.show_table(frame.iloc[0:0], "Nothing")  # empty: not archived
+    finally:
+        display.archive_tables_to(None)
+    files = sorted(p.name for p in (folder / "tables").iterdir())
+    assert files == ["open-trades-useq-2026-11-06-2.csv", "open-trades-useq-2026-11-06.csv"]
+    lines = (folder / "tables" / "open-trades-useq-2026-11-06.csv").read_text().splitlines()
+    assert lines[0] == "trade_id,amount,trade_date,settle" and len(lines) == 1235
+    assert lines[1] == "T0,1234.5,2026-11-06,2026-11-09" and lines[-1] == "T1233,0.0,2026-11-06,2026-11-09"
+    html_text = shown[0][0]
+    assert '1,034 more rows not shown; <a href="nav_files/tables/open-trades-useq-2026-11-06.csv">all 1,234 rows as CSV</a>' in html_text
+    assert '<a href="nav_files/tables/open-trades-useq-2026-11-06-2.csv">all 3 rows as CSV</a>' in shown[1][0]
+    # the link resolves from the page's folder (<run dir>/<FUND>/nav.html)
+    assert (tmp_path / "USEQ" / "nav_files/tables/open-trades-useq-2026-11-06.csv").is_file()

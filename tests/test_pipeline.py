@@ -24,10 +24,11 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from bo_lib.cli import main
-from bo_lib.pipeline.html import network_references
+from bo_lib.pipeline.html import asset_files, network_references
 from bo_lib.pipeline.index import key_figures_html
 
 pytestmark = pytest.mark.slow
+plotly_js = next(name for name in asset_files() if name.startswith("plotly-"))
 
 BO_SCRIPT = Path(sys.executable).parent / "bo"
 FUNDS = ("BAD", "GLBD", "USEQ")
@@ -328,11 +329,44 @@ def test_html_is_offline_with_plotly_once_and_code_hidden(first_run):
         assert network_references(page) == []
         assert not re.search(r"<script[^>]*\bsrc=[\"']?https?:", page, re.I)
         assert not re.search(r"<link[^>]*\bhref=[\"']?https?:", page, re.I)
-        assert page.count("* plotly.js v") == 1
+        # plotly.js is not inlined: the page loads the run's one copy by a relative path
+        assert "* plotly.js v" not in page and len(page) < 400_000
+        scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', page)
+        assert scripts == [f"../assets/{plotly_js}"]
+        assert (run_dir / job["outputs"]["html"]["path"]).parent.joinpath(scripts[0]).resolve() == (run_dir / "assets" / plotly_js).resolve()
         assert "Plotly.newPlot" in page
         assert 'class="jp-Notebook bo-hide-code"' in page and "Show code" in page
         assert manifest["run_id"] in page and job["outputs"]["ipynb"]["sha256"] in page
+        title = f"{job['fund']} · Inbound data control · 2026-11-06"
+        assert f"<title>{title}</title>" in page and f'<span class="bo-page-title">{title}</span>' in page
     assert "intake USEQ 2026-11-06" in (run_dir / "USEQ" / "intake.html").read_text()
+    assert (run_dir / "assets" / plotly_js).read_text().count("* plotly.js v") == 1
+
+
+def test_shared_assets_are_written_once_per_run_and_hashed(first_run):
+    run_dir, manifest = first_run["run_dir"], first_run["manifest"]
+    names = sorted(asset_files())
+    assert sorted(p.name for p in (run_dir / "assets").iterdir()) == names
+    assert [p for p in run_dir.rglob("assets") if p != run_dir / "assets"] == []  # none beside the pages
+    for name in names:
+        entry = manifest["outputs"][f"asset:{name}"]
+        assert entry == {"path": f"assets/{name}", "sha256": sha256(run_dir / "assets" / name)}
+    total = sum(p.stat().st_size for p in run_dir.rglob("*.html"))
+    assert total < (run_dir / "assets" / plotly_js).stat().st_size  # three reports weigh less than one plotly.js
+
+
+@pytest.mark.parametrize("change", ["alter", "delete"])
+def test_verify_names_a_changed_or_deleted_asset(first_run, tmp_path, change):
+    run_copy = copy_run(first_run["run_dir"], tmp_path)
+    target = run_copy / "assets" / plotly_js
+    if change == "delete":
+        target.unlink()
+    else:
+        make_writable(target)
+        target.write_bytes(target.read_bytes() + b"\n/* patched */")
+    code, out, _ = bo("verify", str(run_copy))
+    assert code == 1
+    assert out.strip().splitlines() == [f"{'MISSING' if change == 'delete' else 'ALTERED'} assets/{plotly_js}"]
 
 
 def test_run_index_page(first_run):
@@ -353,8 +387,8 @@ def test_run_index_page(first_run):
 def test_verify_passes_on_a_sealed_run(first_run):
     code, out, _ = bo("verify", str(first_run["run_dir"]))
     assert code == 0
-    # manifest.json + manifest.sha256 + 3 jobs x 2 outputs + index + log + 1 input
-    assert out.strip() == "verified: 11 files"
+    # manifest.json + manifest.sha256 + 3 jobs x 2 outputs + index + log + the shared assets + 1 input
+    assert out.strip() == f"verified: {11 + len(asset_files())} files"
 
 
 def test_verify_names_an_altered_output(first_run, tmp_path):
@@ -514,3 +548,36 @@ def test_files_a_notebook_writes_to_output_dir_are_archived_and_verified(world, 
     (run_dir / entry["path"]).write_text("<x>altered</x>")
     code, out, _ = bo("verify", str(run_dir))
     assert code == 1 and "ALTERED USEQ/intake_files/filing.xml" in out
+
+
+def test_full_tables_are_archived_as_csv_linked_from_the_report(world, tmp_path):
+    """With ``archive_tables_to(output_dir)`` a cut table's full frame lands in
+    <entity>/<notebook>_files/tables/, is hashed like any file of the job, and the page links it."""
+    import csv
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = new_code_cell(PARAMETERS_SOURCE)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, new_code_cell(
+        "import pandas as pd\nfrom bo_lib.report.display import archive_tables_to, show_table\n"
+        "archive_tables_to(output_dir or None)\n"
+        "show_table(pd.DataFrame({'trade_id': [f'T{i}' for i in range(250)], 'amount': [1000.5 * i for i in range(250)],"
+        " 'trade_date': pd.to_datetime(['2026-11-06'] * 250)}), 'Open trades (' + fund + ')', max_rows=200)")]
+    nbformat.write(nb, str(notebooks / "intake.ipynb"))
+    code, out, _ = bo(*run_args(world, "--fund", "USEQ", "--notebooks", str(notebooks), "--reports", str(tmp_path / "reports")))
+    assert code == 0, out
+    run_dir = Path(out.strip().splitlines()[-1]).parent
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    entry = manifest["jobs"][0]["outputs"]["file:tables/open-trades-useq.csv"]
+    assert entry["path"] == "USEQ/intake_files/tables/open-trades-useq.csv" and entry["sha256"] == sha256(run_dir / entry["path"])
+    with open(run_dir / entry["path"], newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 250 and rows[-1] == {"trade_id": "T249", "amount": "249124.5", "trade_date": "2026-11-06"}
+    page = (run_dir / "USEQ" / "intake.html").read_text()
+    assert '50 more rows not shown; <a href="intake_files/tables/open-trades-useq.csv">all 250 rows as CSV</a>' in page
+    assert (run_dir / "USEQ" / "intake_files/tables/open-trades-useq.csv").is_file()
+    assert 'class="bo-table bo-interactive"' in page and "../assets/datatables-itables-" in page
+    assert bo("verify", str(run_dir))[0] == 0

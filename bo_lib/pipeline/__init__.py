@@ -23,6 +23,7 @@ from typing import Callable
 
 import pandas as pd
 
+from bo_lib.controls import CONTROLS
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.data.layout import input_files
 from bo_lib.hashing import sha256_file
@@ -42,6 +43,7 @@ from bo_lib.pipeline.archive import (
 )
 from bo_lib.pipeline.execute import RunInterrupted, execute_jobs, one_line
 from bo_lib.pipeline.files import append_text, describe_os_error, writing
+from bo_lib.pipeline.html import ASSETS, write_assets
 from bo_lib.pipeline.index import write_reports_index, write_run_index
 from bo_lib.pipeline.journal import INCOMPLETE, describe_incomplete, mark_abandoned_runs, mark_incomplete, open_journal
 from bo_lib.pipeline.jobs import Job, RunPlan, plan_run
@@ -49,7 +51,7 @@ from bo_lib.pipeline.prepare import prepare_run
 from bo_lib.pipeline.terminal import print_heartbeat, print_progress
 from bo_lib.version import code_version
 
-__all__ = ["Job", "RunPlan", "RunResult", "new_run_id", "plan_run", "run_daily", "verify_run"]
+__all__ = ["Job", "RunPlan", "RunResult", "new_run_id", "plan_run", "report_title", "run_daily", "verify_run"]
 
 
 @dataclass
@@ -67,6 +69,13 @@ class RunResult:
         return not self.failed_jobs
 
 
+def report_title(plan: RunPlan, job: Job) -> str:
+    """The title of a job's HTML page (its ``<title>`` and archive bar): fund or entity, the control's
+    title (``bo_lib.controls``) and business date, e.g. ``USEQ · Shadow NAV · 2026-11-06``."""
+    control = CONTROLS.get(job.notebook)
+    return f"{job.entity} · {control.title if control else job.notebook} · {plan.business_date.isoformat()}"
+
+
 def _job_spec(plan: RunPlan, job: Job, run_dir: Path) -> dict:
     return {
         "job_id": job.job_id,
@@ -76,6 +85,8 @@ def _job_spec(plan: RunPlan, job: Job, run_dir: Path) -> dict:
         "output_notebook": job.output_notebook,
         "output_html": job.output_html,
         "output_files": job.output_files,
+        "title": report_title(plan, job),
+        "assets_dir": ASSETS,
         "parameters": job.parameters,
         "cwd": str(plan.notebooks_dir),
         "timeout_seconds": plan.job_timeout_seconds,
@@ -149,7 +160,13 @@ def _manifest(plan: RunPlan, *, created: dt.datetime, seconds: float, command: l
 
 
 def _write_archive(run_dir: Path, manifest: dict) -> Path:
-    """The run's index page and log are hashed into the manifest, then the manifest is written."""
+    """The run's shared assets, index page and log are hashed into the manifest, then the manifest
+    is written."""
+    assets = run_dir / ASSETS
+    if assets.is_dir():
+        for path in sorted(p for p in assets.rglob("*") if p.is_file()):
+            manifest["outputs"][f"asset:{path.relative_to(assets).as_posix()}"] = {
+                "path": path.relative_to(run_dir).as_posix(), "sha256": sha256_file(path)}
     index_path = write_run_index(run_dir, manifest, RUN_INDEX)
     manifest["outputs"]["index"] = {"path": RUN_INDEX, "sha256": sha256_file(index_path)}
     log_path = run_dir / RUN_LOG
@@ -192,6 +209,7 @@ def _execute(plan: RunPlan, run_dir: Path, journal, on_finished, heartbeat_secon
     """Create the run folder and execute the jobs into it; each job that ends goes to the journal.
     The run log starts with a line naming the run; each job adds its section as it ends."""
     create_run_folder(plan.report_root, plan.business_date, plan.run_id)
+    write_assets(run_dir / ASSETS)  # once per run; every page links them (../assets/...)
     specs = [_job_spec(plan, job, run_dir) for job in plan.jobs]
     append_text(run_dir / RUN_LOG, f"bo run {plan.business_date} run {plan.run_id}: {len(specs)} jobs, "
                                    f"{min(plan.workers, len(specs))} workers, started {utc_iso(dt.datetime.now(dt.timezone.utc))}\n\n")

@@ -6,7 +6,7 @@ their hashes, input files and their hashes, package and code versions, timings, 
 outputs with hashes, and recorded results); ``manifest.sha256`` covers the manifest itself.
 
 The run's ``index.html`` is written *before* the manifest and hashed in its top-level ``outputs``
-(as is ``run.log``, the kernels' stderr), so every file of a sealed run is covered: verify knows
+(as are ``run.log``, the kernels' stderr, and each shared asset under ``assets/``), so every file of a sealed run is covered: verify knows
 ``manifest.json``, ``manifest.sha256`` and every path listed in ``outputs`` and in the jobs'
 ``outputs``; anything else is EXTRA.
 """
@@ -33,7 +33,7 @@ RUN_INDEX = "index.html"
 RUN_LOG = "run.log"
 MANIFEST_VERSION = 2  # 2: inputs carry their delivery version; the books section (states the run started from)
 
-PACKAGES = ("pandas", "numpy", "papermill", "nbconvert", "nbclient", "plotly", "pydantic", "duckdb", "pyarrow", "bo-workbench")
+PACKAGES = ("pandas", "numpy", "papermill", "nbconvert", "nbclient", "plotly", "itables", "pydantic", "duckdb", "pyarrow", "bo-workbench")
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:

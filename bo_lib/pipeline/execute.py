@@ -159,7 +159,8 @@ def _finish_outputs(spec: dict, outcome: dict) -> dict:
     ipynb_sha = sha256_file(ipynb)
     outcome["outputs"]["ipynb"] = {"path": spec["output_notebook"], "sha256": ipynb_sha}
     try:
-        render_notebook_html(ipynb, html, run_id=spec["run_id"], notebook_sha256=ipynb_sha)
+        render_notebook_html(ipynb, html, run_id=spec["run_id"], notebook_sha256=ipynb_sha, title=spec.get("title"),
+                             assets_dir=run_dir / spec["assets_dir"] if spec.get("assets_dir") else None)
         outcome["outputs"]["html"] = {"path": spec["output_html"], "sha256": sha256_file(html)}
     except Exception as exc:
         html.unlink(missing_ok=True)
@@ -291,8 +292,9 @@ def execute_job(spec: dict) -> dict:
 
     ``spec`` holds plain values (it crosses a process boundary): job_id, run_id, run_dir,
     input_notebook, output_notebook/output_html (relative to run_dir), parameters, cwd,
-    timeout_seconds; optionally log_file (the job's output goes there) and started_file (written
-    when the job starts). Returns the job's outcome; never raises for a job failure.
+    timeout_seconds; optionally log_file (the job's output goes there), started_file (written
+    when the job starts), title (the HTML page's) and assets_dir (the run's shared scripts,
+    relative to run_dir). Returns the job's outcome; never raises for a job failure.
     """
     _mark_started(spec.get("started_file"))
     with job_output(spec.get("log_file")):

@@ -1,5 +1,5 @@
 """Plotly charts that draw both in JupyterLab (plotly MIME type) and in the archived HTML (a div
-drawn by the plotly.js the pipeline inlines once per page), with no network."""
+drawn by the run's shared copy of plotly.js, which every archived page loads from ``assets/``), with no network."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from bo_lib.books import prepare_books
 from bo_lib.controls import Control, check_notebook_parameters, control_of
 from bo_lib.data.layout import resolve_business_date
 from bo_lib.parameters import FundParameters, ManagementCompany, NotebookParameters, ParameterError, load_company, load_funds
-from bo_lib.report.display import show_exceptions as _show_exceptions, show_run_header
+from bo_lib.report.display import archive_tables_to, show_exceptions as _show_exceptions, show_run_header
 from bo_lib.report.record import record_key_figures
 from bo_lib.store import LAB_VARIABLE, describe_store, resolve_store
 
@@ -140,8 +140,4 @@ def archive_folder(params: NotebookParameters) -> Path | None:
 
 def _archive_tables(params: NotebookParameters) -> None:
     """In a scheduled run, every table shown is also archived in full beside the report."""
-    try:
-        from bo_lib.report.display import archive_tables_to
-    except ImportError:  # until the reports branch lands
-        return
     archive_tables_to(archive_folder(params))
