@@ -281,6 +281,16 @@ def format_figure(value, figure: Figure | None = None, results: dict | None = No
     return str(value)
 
 
+def singular(unit: str) -> str:
+    """``breaks`` -> ``break`` for a count of one (``securities`` -> ``security``, ``business days`` ->
+    ``business day``); other units unchanged."""
+    if unit.endswith("ies"):
+        return unit[:-3] + "y"
+    if unit.endswith("s") and unit[:1].isalpha():
+        return unit[:-1]
+    return unit
+
+
 @dataclass(frozen=True)
 class ShownFigure:
     name: str
@@ -307,5 +317,6 @@ def shown_figures(notebook: str, results: dict) -> list[ShownFigure]:
         if label is None:
             continue
         unit = re.sub(r"\{(\w+)\}", lambda m: str(results.get(m.group(1)) or ""), figure.unit)
-        rows.append((control.order(name), position, ShownFigure(name, label, format_figure(value, figure, results), unit)))
+        text = format_figure(value, figure, results)
+        rows.append((control.order(name), position, ShownFigure(name, label, text, singular(unit) if text == "1" else unit)))
     return [row for _order, _position, row in sorted(rows, key=lambda r: (r[0], r[1]))]

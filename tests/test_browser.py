@@ -39,7 +39,7 @@ def test_index_and_report_render_offline_chart_drawn_and_code_hidden(tmp_path, c
     try:
         page.goto((run_dir / "index.html").as_uri())
         assert RUN_ID in page.title()
-        assert "1 jobs: 1 ok, 0 failed" in page.inner_text("body")
+        assert "1 jobs: 1 ran, 0 failed" in page.inner_text("body")
         page.screenshot(path=str(shots / "archive-index.png"), full_page=True)
 
         page.click("a:text-is('report')")  # the index page's link to the job's report

@@ -132,3 +132,43 @@ def test_a_date_without_data_is_refused_before_any_kernel(tmp_path):
                         "--notebooks", str(NOTEBOOKS), "--data", str(Path(__file__).resolve().parent.parent / "data"))
     assert code == 2 and "no inbound data for 2026-12-01" in err and "Traceback" not in err
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").rglob("manifest.json"))
+
+
+def test_the_archive_reads_severity_first_in_a_real_browser(corrupted_run):
+    """The sealed run in headless Chromium with the network off: the index lists the worst jobs
+    first with a legend; every control's report renders (charts drawn, long tables sortable and
+    searchable) and says no all-clear under a table that has rows. Screenshots of the index and of
+    one report per control are kept as test artefacts."""
+    from tests.browser import artifacts_dir, need_browser, CHROMIUM, CHROMIUM_ARGS, offline
+
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    run_dir, shots = corrupted_run["run_dir"], artifacts_dir()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        blocked = offline(context)
+        page = context.new_page()
+        page.goto((run_dir / "index.html").as_uri())
+        rows = page.locator("tbody tr")
+        severities = [rows.nth(i).get_attribute("class") for i in range(rows.count())]
+        assert len(severities) == 13 and severities[0] == "sev-red"
+        order = {"sev-failed": 0, "sev-red": 1, "sev-amber": 2, "sev-none": 3, "sev-green": 4}
+        assert [order[s] for s in severities] == sorted(order[s] for s in severities)
+        assert "Severity" in page.inner_text(".legend")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # fits the screen
+        page.screenshot(path=str(shots / "daily-run-index.png"), full_page=True)
+        for job in ("USEQ/intake", "USEQ/settlement", "USEQ/reconciliation", "USEQ/nav", "MERIDIAN/regulatory"):
+            page.goto((run_dir / f"{job}.html").as_uri())
+            page.wait_for_selector(".main-svg", state="attached", timeout=30_000)  # plotly drew from the run's assets
+            text = page.inner_text("body")
+            assert "exceptions for" in text
+            if job == "USEQ/nav":
+                assert page.locator('input[type="search"]').count() >= 1  # long tables are DataTables
+            if job == "USEQ/reconciliation":  # breaks in every recon: no all-clear may show
+                for all_clear in ("every position agrees", "no open breaks", "no breaks recorded", "every trade confirmed as booked"):
+                    assert all_clear not in text, all_clear
+            page.screenshot(path=str(shots / f"daily-run-{job.replace('/', '-')}.png"), full_page=False)
+        browser.close()
+    assert blocked == []

@@ -18,8 +18,22 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT))
 
+from bo_lib.controls import KERNEL_DISPLAY_NAME, KERNEL_NAME  # noqa: E402
+
 #: the project's kernel (``make`` installs it into .venv: ``ipykernel install --sys-prefix --name bo-workbench``)
-KERNELSPEC = {"name": "bo-workbench", "display_name": "Back-office workbench (.venv)", "language": "python"}
+KERNELSPEC = {"name": KERNEL_NAME, "display_name": KERNEL_DISPLAY_NAME, "language": "python"}
+
+
+def prepare_sample_store() -> None:
+    """Roll the sample world's production store to its latest date once: each notebook then runs
+    interactively (as an analyst would) on a scratch copy of it, and never writes it."""
+    from bo_lib.books import prepare_books
+    from bo_lib.data.layout import latest_business_date
+    from bo_lib.parameters import load_funds
+    from bo_lib.store import default_store
+
+    data, funds = ROOT / "data", load_funds(ROOT / "parameters")
+    prepare_books(data, default_store(data), funds, list(funds), latest_business_date(data))
 
 TEMPLATES = sorted(p.stem for p in (ROOT / "tools" / "notebooks").glob("*.py") if p.stem not in ("__init__", "cells"))
 
@@ -48,5 +62,6 @@ def build(name: str, execute: bool = True) -> Path:
 
 
 if __name__ == "__main__":
+    prepare_sample_store()
     for notebook in sys.argv[1:] or TEMPLATES:
         print(build(notebook))

@@ -45,8 +45,8 @@ nav { font-size: 13px; margin: 0 0 8px; } nav a { margin-right: 14px; }
 table { border-collapse: collapse; width: 100%; table-layout: fixed; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e5e7eb; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f9fafb; font-size: 12px; text-transform: uppercase; color: #6b7280; }
-tr.failed td { background: #fef2f2; } tr.red td:first-child { box-shadow: inset 4px 0 #dc2626; }
-tr.amber td:first-child { box-shadow: inset 4px 0 #f59e0b; } tr.green td:first-child { box-shadow: inset 4px 0 #16a34a; }
+tr.sev-failed td { background: #fef2f2; } tr.sev-failed td:first-child, tr.sev-red td:first-child { box-shadow: inset 4px 0 #dc2626; }
+tr.sev-amber td:first-child { box-shadow: inset 4px 0 #f59e0b; } tr.sev-green td:first-child { box-shadow: inset 4px 0 #16a34a; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
 .ran { background: #f3f4f6; color: #374151; }
 .failed { background: #fee2e2; color: #991b1b; }
@@ -62,7 +62,7 @@ tr.amber td:first-child { box-shadow: inset 4px 0 #f59e0b; } tr.green td:first-c
 code { font-size: 12px; }
 """
 
-LEGEND = ('<div class="legend">Severity: <span class="rag red">red</span> needs action before the report is signed off'
+LEGEND = ('<div class="legend">Severity (the pills count checks at each level; each red or amber check is named with how many items it found): <span class="rag red">red</span> needs action before the report is signed off'
           '<span class="rag amber">amber</span> to review<span class="rag green">green</span> checked, nothing found. '
           '<span class="badge failed">failed</span>: the notebook did not run to the end, its checks and figures are missing. '
           'Jobs are listed worst first.</div>')
@@ -205,7 +205,7 @@ def _job_row(job: dict) -> str:
     ran = ('<span class="badge failed">failed</span>' if job.get("status") != "ok" else '<span class="badge ran">ran</span>') + (
         "" if duration is None else f'<div class="muted">{duration:.1f} s</div>')
     return (
-        f'<tr class="{level}">'
+        f'<tr class="sev-{level}">'
         f"<td><strong>{escape(job.get('fund') or job.get('entity') or '')}</strong></td>"
         f"<td>{escape(_control_title(job['notebook']))}<div class=\"muted\">{links}</div></td>"
         f"<td>{found}</td>"
@@ -308,7 +308,7 @@ def _complete_row(run: ArchivedRun, official: bool) -> str:
     marker = '<span class="badge official">official</span>' if official else '<span class="muted">superseded</span>' if run.full else ""
     failed = f'<span class="badge failed">{totals.failed} failed</span>' if totals.failed else "0 failed"
     return (
-        f'<tr class="{totals.worst}">'
+        f'<tr class="sev-{totals.worst}">'
         f"<td>{escape(str(manifest.get('business_date')))}</td>"
         f'<td><a href="{escape(link)}"><code>{escape(str(manifest.get("run_id")))}</code></a><div>{marker}</div></td>'
         f"<td>{escape(describe_scope(manifest))}</td>"
@@ -334,7 +334,7 @@ def _unsealed_row(run: ArchivedRun) -> str:
         reason = f'<div class="error">{escape(str(record.get("reason") or "no manifest"))}</div>'
         status = f'<span class="badge failed">incomplete</span>{escape(jobs)}{reason}'
     return (
-        f'<tr class="failed"><td>{escape(run.run_dir.parent.name)}</td><td><code>{escape(run.run_dir.name)}</code></td>'
+        f'<tr class="sev-failed"><td>{escape(run.run_dir.parent.name)}</td><td><code>{escape(run.run_dir.name)}</code></td>'
         f'<td colspan="3">{status}</td><td>{escape(str(record.get("started") or ""))}</td><td></td></tr>'
     )
 

@@ -119,6 +119,9 @@ def open_control(notebook: str, namespace: dict) -> ControlRun:
     context = params.model_dump() | {"store": store, "fund": fund, "funds": funds, "company": company, "business_date": business_date}
     inputs = _call(_callable(control.gather), context)
     result = _call(_callable(control.assess), context, inputs)
+    # a result that carries the day's inputs (the reconciliation gathers the day while it brings
+    # the recons up to date) names them: the header lists what was delivered
+    inputs = getattr(result, "inputs", inputs)
     return ControlRun(control, params, funds, fund, company, business_date, store, store_note, inputs, result)
 
 

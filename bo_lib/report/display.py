@@ -197,6 +197,14 @@ def frame_html(frame: pd.DataFrame, decimals: dict[str, int] | None = None, max_
             f"{more}")
 
 
+def _plain_table(frame: pd.DataFrame) -> str:
+    """The plain-text twin of a table, with no negative zero (``-0.0`` reads as 0)."""
+    numbers = frame.select_dtypes("float")
+    if len(numbers.columns):
+        frame = frame.assign(**{c: numbers[c].where(numbers[c] != 0, 0.0) for c in numbers.columns})
+    return frame.to_string(index=False)
+
+
 def show_table(frame: pd.DataFrame, title: str = "", note: str = "", decimals: dict[str, int] | None = None, max_rows: int = 200,
                empty: str = "") -> None:
     """A titled table; money to 2 decimals unless ``decimals`` says otherwise, RAG as badges.
@@ -215,7 +223,8 @@ def show_table(frame: pd.DataFrame, title: str = "", note: str = "", decimals: d
         return
     full_href = _archive_table(frame, title)
     # the plain-text twin (what nbval compares) keeps the frame's own column order
-    plain = f"{title}\n{frame.head(max_rows).to_string(index=False)}" if title else frame.head(max_rows).to_string(index=False)
+    text = _plain_table(frame.head(max_rows))
+    plain = f"{title}\n{text}" if title else text
     _display(caption + frame_html(explaining_first(frame), decimals, max_rows, interactive=True, full_href=full_href) + note_html,
              plain + (f"\n{note}" if note else ""))
 
