@@ -16,7 +16,10 @@ regulatory reporting), run as a parameterized notebook. Its declaration here say
   parameter of the control; ``assess`` takes the gathered inputs first;
 - ``exceptions``: the result's attribute holding the exceptions table (rag, check, count, detail);
   the result also has ``key_figures()``, a dict of the figures recorded for the archive;
-- ``figures``: each key figure's label, unit and decimals, in the order the index shows them.
+- ``figures``: each key figure's label, unit and decimals, in the order the index shows them;
+- ``writes``: what it persists, the store tables it records itself (the reconciliation's runs,
+  breaks and open items: it records them while it gathers); every setup may also roll the book of
+  record forward (ingest, closing states) when the daily run has not.
 
 ``NOTEBOOK_PARAMETERS``, :func:`check_notebook_parameters`, :func:`check_schedule`, the notebook
 templates (``tools/build_notebooks.py``), the run index's labels, and the notebook contract test
@@ -80,6 +83,7 @@ class Control:
     assess: str
     exceptions: str = "summary"
     figures: tuple[tuple[str, Figure], ...] = field(default_factory=tuple)
+    writes: tuple[str, ...] = ()  # the store tables the control itself records (beyond the book of record every setup rolls)
 
     def figure(self, name: str) -> tuple[Figure, str] | None:
         """The declaration of a recorded figure and its label, or None when it is not declared."""
@@ -146,7 +150,9 @@ CONTROLS: dict[str, Control] = {control.notebook: control for control in (
             *((f"{recon}_auto_match_pct", _f(f"{items} matched automatically", "%", 1)) for recon, _noun, items in _RECONS),
             ("statements_failing_integrity", _f("Bank statements failing integrity", "statements")),
             ("base_currency", _f(None)),
-        )),
+        ),
+        writes=("recon_runs", "recon_break_observations", "recon_break_resolutions", "recon_breaks", "recon_cash_open_items",
+                "recon_statement_chain", "recon_trade_open_items")),
     Control(
         "nav", "Shadow NAV", "NAV", "the NAV per share class struck independently, against the administrator's, explained day over day",
         "fund", FundNotebookParameters, "bo_lib.nav.inputs:gather_nav", "bo_lib.nav.daily:nav_report",

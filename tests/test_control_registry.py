@@ -84,3 +84,16 @@ def test_recon_figures_are_labelled_per_recon():
 
 def test_notebook_parameters_come_from_the_registry():
     assert NOTEBOOK_PARAMETERS == {name: control.parameters for name, control in CONTROLS.items()}
+
+
+def test_what_a_control_persists_names_tables_the_store_knows():
+    import importlib
+
+    from bo_lib import store
+
+    for control in CONTROLS.values():
+        for reference in (control.gather, control.assess):
+            importlib.import_module(reference.partition(":")[0])  # registers the tables its modules own
+        unknown = [table for table in control.writes if table not in store._TABLES]
+        assert not unknown, f"{control.notebook}: declares writes to unknown tables {unknown}"
+    assert "recon_breaks" in control_of("reconciliation").writes and control_of("nav").writes == ()

@@ -379,7 +379,7 @@ def test_run_index_page(first_run):
     assert '<span class="rag red" title="1 red">1</span>' in page
     # an undeclared figure keeps its name, readable; the failed job is listed first, with a legend
     assert '<span>trade count</span><span class="v">3</span>' in page
-    assert page.index("BAD") < page.index("GLBD") and "Severity:" in page
+    assert page.index("<strong>BAD</strong>") < page.index("<strong>GLBD</strong>") and "Severity (" in page
     assert '<a href="../../index.html">Archive of runs</a>' in page
     assert network_references(page) == []
 
@@ -490,14 +490,7 @@ record_key_figures(business_date, summary, {"breaks": 2})
 def test_an_exceptions_table_is_recorded_printed_and_fails_the_run_with_fail_on_red(world, tmp_path):
     """A notebook passes its exceptions table to record_key_figures: the manifest has the counts and
     the red and amber checks, bo run prints the red check, and --fail-on red exits 5 (amber: 5 too)."""
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = new_code_cell(PARAMETERS_SOURCE)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, new_code_cell(TABLE_SOURCE)]
-    nbformat.write(nb, str(notebooks / "intake.ipynb"))
+    notebooks = _one_cell_intake(tmp_path, TABLE_SOURCE)
     code, out, err = bo(*run_args(world, "--fund", "USEQ", "--notebooks", str(notebooks), "--reports", str(tmp_path / "reports"),
                                   "--fail-on", "red", "--heartbeat", "0"))
     assert code == 5, out + err
@@ -524,19 +517,24 @@ def test_key_figures_rendering():
     assert "detail" not in html and "nav_decimals" not in html and "base_currency" not in html
 
 
-def test_files_a_notebook_writes_to_output_dir_are_archived_and_verified(world, tmp_path):
-    """A notebook's own files (e.g. XML filings) land in <entity>/<notebook>_files, are hashed into
-    the manifest, and bo verify treats them as outputs (altering one is detected)."""
+def _one_cell_intake(tmp_path, source: str) -> Path:
+    """A notebooks folder whose intake notebook is the parameters cell and ``source``."""
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     nb = new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     params = new_code_cell(PARAMETERS_SOURCE)
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, new_code_cell(
-        "from pathlib import Path\nout = Path(output_dir)\nout.mkdir(parents=True, exist_ok=True)\n"
-        "(out / 'filing.xml').write_text('<?xml version=\"1.0\"?><x>' + fund + '</x>')")]
+    nb.cells = [params, new_code_cell(source)]
     nbformat.write(nb, str(notebooks / "intake.ipynb"))
+    return notebooks
+
+
+def test_files_a_notebook_writes_to_output_dir_are_archived_and_verified(world, tmp_path):
+    """A notebook's own files (e.g. XML filings) land in <entity>/<notebook>_files, are hashed into
+    the manifest, and bo verify treats them as outputs (altering one is detected)."""
+    notebooks = _one_cell_intake(tmp_path, "from pathlib import Path\nout = Path(output_dir)\nout.mkdir(parents=True, exist_ok=True)\n"
+                                           "(out / 'filing.xml').write_text('<?xml version=\"1.0\"?><x>' + fund + '</x>')")
     code, out, _ = bo(*run_args(world, "--fund", "USEQ", "--notebooks", str(notebooks), "--reports", str(tmp_path / "reports")))
     assert code == 0, out
     run_dir = Path(out.strip().splitlines()[-1]).parent
@@ -555,18 +553,11 @@ def test_full_tables_are_archived_as_csv_linked_from_the_report(world, tmp_path)
     <entity>/<notebook>_files/tables/, is hashed like any file of the job, and the page links it."""
     import csv
 
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = new_code_cell(PARAMETERS_SOURCE)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, new_code_cell(
+    notebooks = _one_cell_intake(tmp_path, (
         "import pandas as pd\nfrom bo_lib.report.display import archive_tables_to, show_table\n"
         "archive_tables_to(output_dir or None)\n"
         "show_table(pd.DataFrame({'trade_id': [f'T{i}' for i in range(250)], 'amount': [1000.5 * i for i in range(250)],"
-        " 'trade_date': pd.to_datetime(['2026-11-06'] * 250)}), 'Open trades (' + fund + ')', max_rows=200)")]
-    nbformat.write(nb, str(notebooks / "intake.ipynb"))
+        " 'trade_date': pd.to_datetime(['2026-11-06'] * 250)}), 'Open trades (' + fund + ')', max_rows=200)"))
     code, out, _ = bo(*run_args(world, "--fund", "USEQ", "--notebooks", str(notebooks), "--reports", str(tmp_path / "reports")))
     assert code == 0, out
     run_dir = Path(out.strip().splitlines()[-1]).parent

@@ -117,7 +117,7 @@ class FundFigures:
     nav_computed: bool = False  # the shadow NAV report (left out for a bystander fund, to save time: its books are compared)
 
     def numbers(self) -> dict:
-        strip = lambda d: {k: v for k, v in d.items() if k not in ("exceptions", "business_date")}  # noqa: E731
+        strip = lambda d: {k: v for k, v in d.items() if k not in ("exceptions", "exception_checks", "business_date")}  # noqa: E731
         out = {"NAV per class": self.classes, "recon breaks": self.breaks, "recon items": self.recon_items,
                "recon key figures": strip(self.recon)}
         if self.nav_computed:
@@ -137,6 +137,16 @@ class FundFigures:
         out += [f"shadow NAV {k} = {v}" for k, v in self.nav.items() if k != "exceptions" and isinstance(v, (int, float, str)) and not _finite(v)]
         return out
 
+
+
+
+def _as_recorded(summary, figures: dict) -> dict:
+    """What the notebook records (``record_key_figures``): the exceptions' counts and red / amber
+    checks from its exceptions table, then its key figures."""
+    from bo_lib.report.record import exception_record
+
+    counts, checks = exception_record(summary)
+    return _clean_dict({"exceptions": counts, "exception_checks": checks, **figures})
 
 def _finite(v) -> bool:
     if v is None:
@@ -195,7 +205,7 @@ def fund_figures(store: Path, code: str, day: dt.date = LAST, *, settlement: boo
     try:
         inputs, today, history = reconcile_day(store, fund, day, RUN_ID)
         summary = control.summarise(today, history, inputs.violations_table, inputs.held_out, inputs.problems)
-        out.recon = _clean_dict({"exceptions": control.summary_counts(summary), **control.key_figures(today, history)})
+        out.recon = _as_recorded(summary, {"base_currency": today.base_currency, **control.key_figures(today, history)})
         out.recon_checks = dict(zip(summary["check"], summary["rag"]))
         out.breaks = {(r.recon, r.item, r.classification): (_num(r.difference), _num(r.value_base)) for r in today.breaks().itertuples()}
         out.recon_items = _items(today)
@@ -204,7 +214,7 @@ def fund_figures(store: Path, code: str, day: dt.date = LAST, *, settlement: boo
     try:
         day_inputs = gather_fund_day(store, fund, day)
         result = intake_control.assess(day_inputs)
-        out.intake = _clean_dict({"exceptions": result.summary.counts, **result.key_figures()})
+        out.intake = _as_recorded(result.summary.table, result.key_figures())
         out.intake_checks = {r.check: (r.rag, int(r.count), r.detail) for r in result.summary.table.itertuples()}
         out.violations = list(day_inputs.violations)
     except Exception as exc:
@@ -219,13 +229,13 @@ def fund_figures(store: Path, code: str, day: dt.date = LAST, *, settlement: boo
         out.nav_computed = True
         try:
             report = nav_report(gather_nav(store, fund, day))
-            out.nav = _clean_dict({"exceptions": report.counts, **report.key_figures()})
+            out.nav = _as_recorded(report.summary, report.key_figures())
         except Exception as exc:
             out.errors.append(_error("shadow NAV", exc))
     if settlement:
         try:
             result = settlement_control.assess(gather_settlement(store, fund, day, 20), 5, 20)
-            out.settlement = _clean_dict({"exceptions": result.counts, **result.key_figures()})
+            out.settlement = _as_recorded(result.summary, result.key_figures())
         except Exception as exc:
             out.errors.append(_error("settlement", exc))
     return out
