@@ -44,12 +44,15 @@ def kind(path: Path, run_dir: Path) -> str:
 
 
 def inlined_size(page: Path) -> int:
-    """The page with every local script and style sheet it links written into it."""
+    """The page as the old template wrote it: plotly.js and the page CSS written into it (DataTables,
+    which the old pages did not have, left out)."""
     text = page.read_text(encoding="utf-8")
 
     def content(match: re.Match) -> str:
         target = (page.parent / (match.group("s") or match.group("h"))).resolve()
-        return target.read_text(encoding="utf-8") if target.is_file() else match.group(0)
+        if "datatables" in target.name or not target.is_file():
+            return ""
+        return target.read_text(encoding="utf-8")
 
     return len(_LINK.sub(content, text).encode("utf-8"))
 
@@ -66,14 +69,16 @@ def main() -> None:
             sizes[kind(path, run_dir)] += path.stat().st_size
         pages = [p for p in files if p.suffix == ".html" and p.name != "index.html"]
         shared = sum(sizes.values())
-        inlined = shared - sizes["shared assets"] - sum(p.stat().st_size for p in pages) + sum(inlined_size(p) for p in pages)
+        # the old layout had no shared assets and no archived tables
+        inlined = (shared - sizes["shared assets"] - sizes["archived tables (CSV)"] - sum(p.stat().st_size for p in pages)
+                   + sum(inlined_size(p) for p in pages))
         print(f"run folder {run_dir} ({len(files)} files, {len(pages)} report pages)")
         for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
             print(f"  {name:<40} {size:>14,} bytes")
         print(f"  {'total (shared assets)':<40} {shared:>14,} bytes")
         print(f"  {'report page, median':<40} {sorted(p.stat().st_size for p in pages)[len(pages) // 2]:>14,} bytes")
-        print(f"  {'total with assets inlined in each page':<40} {inlined:>14,} bytes")
-        print(f"ratio inlined / shared: {inlined / shared:.1f}x (target: at least 5x)")
+        print(f"  {'total, old layout (plotly.js, CSS per page)':<40} {inlined:>14,} bytes")
+        print(f"ratio old layout / shared assets: {inlined / shared:.1f}x (target: at least 5x)")
 
 
 if __name__ == "__main__":

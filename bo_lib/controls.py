@@ -24,7 +24,9 @@ regulatory reporting), run as a parameterized notebook. Its declaration here say
 ``NOTEBOOK_PARAMETERS``, :func:`check_notebook_parameters`, :func:`check_schedule`, the notebook
 templates (``tools/build_notebooks.py``), the run index's labels, and the notebook contract test
 read from here; :func:`bo_lib.report.control.open_control` runs a control's setup in a notebook.
-Adding a control touches this registry and its notebook's cells, nothing else.
+Adding a control touches this registry, its domain module and its notebook's cells (and a line of
+the schedule); the pipeline, the index and the CLI follow from the declaration (a control that
+persists has its day recorded by the daily run before the jobs start).
 """
 
 from __future__ import annotations
@@ -140,20 +142,18 @@ CONTROLS: dict[str, Control] = {control.notebook: control for control in (
             ("csdr_penalty_currency", _f(None)),
         )),
     Control(
-        "reconciliation", "Reconciliation report", "Reconciliation", "positions, cash and trades against custodian, bank and brokers; breaks followed across days",
-        "fund", FundNotebookParameters, "bo_lib.recon.daily:reconcile_day", "bo_lib.recon.control:assess",
+        "regulatory", "Regulatory reporting", "Regulatory", "Form 13F for the quarter end, ownership thresholds, the filing calendar",
+        "company", NotebookParameters, "bo_lib.regulatory.inputs:gather_regulatory", "bo_lib.regulatory.control:assess_with_schemas",
         figures=(
-            ("new_breaks", _f("New breaks today", "breaks")),
-            ("aged_breaks", _f("Aged breaks (past the ageing limit)", "breaks")),
-            *((f"{recon}_open_breaks", _f(f"Open {noun} breaks", "breaks")) for recon, noun, _items in _RECONS),
-            *((f"{recon}_open_value_base", _f(f"Open {noun} breaks, value", _BASE, 2)) for recon, noun, _items in _RECONS),
-            *((f"{recon}_auto_match_pct", _f(f"{items} matched automatically", "%", 1)) for recon, _noun, items in _RECONS),
-            ("statements_failing_integrity", _f("Bank statements failing integrity", "statements")),
-            ("base_currency", _f(None)),
-        ),
-        writes=("recon_runs", "recon_break_observations", "recon_break_resolutions", "recon_breaks", "recon_cash_open_items",
-                "recon_statement_chain", "recon_trade_open_items")),
-    Control(
+            ("form13f_schema", _f("13F against EDGAR's schemas")),
+            ("form13f_rule_breaks", _f("13F holdings breaking EDGAR's rules", "holdings")),
+            ("threshold_crossings", _f("Ownership thresholds crossed", "crossings")),
+            ("filings_due_10bd", _f("Filings due within 10 business days", "filings")),
+            ("next_filing", _f("Next filing")),
+            ("form13f_period", _f("13F period")),
+            ("form13f_rows", _f("13F information table rows", "rows")),
+            ("form13f_value_usd", _f("13F table value", "USD", 0)),
+        )),    Control(
         "nav", "Shadow NAV", "NAV", "the NAV per share class struck independently, against the administrator's, explained day over day",
         "fund", FundNotebookParameters, "bo_lib.nav.inputs:gather_nav", "bo_lib.nav.daily:nav_report",
         figures=(
@@ -172,18 +172,20 @@ CONTROLS: dict[str, Control] = {control.notebook: control for control in (
             ("nav_decimals", _f(None)),
         )),
     Control(
-        "regulatory", "Regulatory reporting", "Regulatory", "Form 13F for the quarter end, ownership thresholds, the filing calendar",
-        "company", NotebookParameters, "bo_lib.regulatory.inputs:gather_regulatory", "bo_lib.regulatory.control:assess_with_schemas",
+        "reconciliation", "Reconciliation report", "Reconciliation", "positions, cash and trades against custodian, bank and brokers; breaks followed across days",
+        "fund", FundNotebookParameters, "bo_lib.recon.daily:reconcile_day", "bo_lib.recon.control:assess",
         figures=(
-            ("form13f_schema", _f("13F against EDGAR's schemas")),
-            ("form13f_rule_breaks", _f("13F holdings breaking EDGAR's rules", "holdings")),
-            ("threshold_crossings", _f("Ownership thresholds crossed", "crossings")),
-            ("filings_due_10bd", _f("Filings due within 10 business days", "filings")),
-            ("next_filing", _f("Next filing")),
-            ("form13f_period", _f("13F period")),
-            ("form13f_rows", _f("13F information table rows", "rows")),
-            ("form13f_value_usd", _f("13F table value", "USD", 0)),
-        )),
+            ("new_breaks", _f("New breaks today", "breaks")),
+            ("aged_breaks", _f("Aged breaks (past the ageing limit)", "breaks")),
+            *((f"{recon}_open_breaks", _f(f"Open {noun} breaks", "breaks")) for recon, noun, _items in _RECONS),
+            *((f"{recon}_open_value_base", _f(f"Open {noun} breaks, value", _BASE, 2)) for recon, noun, _items in _RECONS),
+            *((f"{recon}_auto_match_pct", _f(f"{items} matched automatically", "%", 1)) for recon, _noun, items in _RECONS),
+            ("statements_failing_integrity", _f("Bank statements failing integrity", "statements")),
+            ("base_currency", _f(None)),
+        ),
+        writes=("recon_runs", "recon_break_observations", "recon_break_resolutions", "recon_breaks", "recon_cash_open_items",
+                "recon_statement_chain", "recon_trade_open_items")),
+
 )}
 
 #: each notebook's parameters model (papermill's parameters are checked against it before a kernel starts)

@@ -324,9 +324,9 @@ class FundNotebookParameters(NotebookParameters):
 
 
 def load_schedule(path: Path | str) -> Schedule:
-    path = Path(path)
     """The schedule's file, validated (its notebooks are checked against the control registry by
     ``bo_lib.controls.load_schedule``)."""
+    path = Path(path)
     return _validate(Schedule, load_yaml(path), path)
 
 

@@ -51,6 +51,10 @@ INTERACTIVE = "interactive"
 class StoreReadOnlyError(RuntimeError):
     """A write to a store this process opened read-only on purpose (``BO_STORE_MODE=read-only``)."""
 
+    def _render_traceback_(self) -> list[str]:
+        """In a notebook, the message without a traceback (it says why and how to switch back)."""
+        return [f"bo: error: {self}"]
+
 
 #: production store (resolved) -> (scratch copy, when it was taken) made by this process
 _SCRATCH: dict[str, tuple[Path, dt.datetime]] = {}
@@ -73,6 +77,12 @@ def resolve_store(store: str, data_root: Path | str, run_id: str | None = None) 
 
     ``describe_store(path)`` is the one-line description of what was chosen (for the header)."""
     environment = os.environ.get(STORE_ENVIRONMENT_VARIABLE)
+    mode = (os.environ.get(STORE_MODE_VARIABLE) or SCRATCH).strip().lower()
+    if store and mode == READ_ONLY and run_id not in (None, INTERACTIVE) and not environment:
+        # an archived notebook re-run in a read-only session: its run's store, never written
+        path = Path(store)
+        _PROTECTED[_key(path)] = f"{STORE_MODE_VARIABLE}={READ_ONLY}"
+        return _note(path, f"the archived run's store {_shown(path)}, read-only ({STORE_MODE_VARIABLE}={READ_ONLY}): a write fails")
     if store and environment and os.environ.get(LAB_VARIABLE) and run_id not in (None, INTERACTIVE):
         return _note(Path(environment), f"{_session_description(Path(environment))} (the archived run's store {store} "
                                         "is not used in the Lab)")
@@ -85,7 +95,6 @@ def resolve_store(store: str, data_root: Path | str, run_id: str | None = None) 
     production = default_store(data_root)
     if run_id != INTERACTIVE:
         return _note(production, f"the production store {_shown(production)}")
-    mode = (os.environ.get(STORE_MODE_VARIABLE) or SCRATCH).strip().lower()
     if mode == READ_ONLY:
         _PROTECTED[_key(production)] = f"{STORE_MODE_VARIABLE}={READ_ONLY}"
         return _note(production, f"the production store {_shown(production)}, read-only ({STORE_MODE_VARIABLE}={READ_ONLY}): "

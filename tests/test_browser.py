@@ -1,6 +1,6 @@
 """The archived HTML in a real browser (Playwright driving the system's headless Chromium, every
 request that is not a local file aborted): the run's index page links to the report, the report's
-plotly chart is drawn from the inlined plotly.js and its code cells are hidden until asked for.
+plotly chart is drawn from the run's shared plotly.js and its code cells are hidden until asked for.
 Skips without Chromium unless ``$BO_REQUIRE_BROWSER`` is set (CI), then fails."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_index_and_report_render_offline_chart_drawn_and_code_hidden(tmp_path, c
     try:
         page.goto((run_dir / "index.html").as_uri())
         assert RUN_ID in page.title()
-        assert "1 jobs: 1 ran, 0 failed" in page.inner_text("body")
+        assert "1 job: 1 ran, 0 failed" in page.inner_text("body")
         page.screenshot(path=str(shots / "archive-index.png"), full_page=True)
 
         page.click("a:text-is('report')")  # the index page's link to the job's report

@@ -52,8 +52,8 @@ def test_run_help_lists_the_notebooks_and_the_funds_of_the_parameters_folder(tmp
     code, out, _ = bo("run", "--help", "--parameters", str(PARAMETERS))
     assert code == 0
     text = " ".join(out.split())
-    assert ("notebooks (--notebook): intake (Inbound data control), settlement (Settlement report), reconciliation (Reconciliation "
-            "report), nav (Shadow NAV), regulatory (Regulatory reporting, company-wide)") in text
+    assert ("notebooks (--notebook): intake (Inbound data control), settlement (Settlement report), regulatory (Regulatory reporting, "
+            "company-wide), nav (Shadow NAV), reconciliation (Reconciliation report)") in text
     assert f"funds (--fund), from {PARAMETERS / 'funds'}/*.yaml: GLBD, MAHF, USEQ" in text
     assert "(MERIDIAN)" in text and "--fail-on" in text and "--heartbeat" in text and "5 (with --fail-on" in text
 

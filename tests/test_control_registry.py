@@ -97,3 +97,14 @@ def test_what_a_control_persists_names_tables_the_store_knows():
         unknown = [table for table in control.writes if table not in store._TABLES]
         assert not unknown, f"{control.notebook}: declares writes to unknown tables {unknown}"
     assert "recon_breaks" in control_of("reconciliation").writes and control_of("nav").writes == ()
+
+
+def test_open_control_names_a_wrong_folder_parameter(tmp_path):
+    from bo_lib.report.control import open_control
+
+    namespace = VALID | {"parameters_dir": str(tmp_path / "nowhere"), "run_id": "interactive", "store": "", "output_dir": ""}
+    with pytest.raises(ParameterError, match="parameters_dir: .*nowhere has no funds/ folder"):
+        open_control("nav", namespace)
+    namespace |= {"parameters_dir": str(PARAMETERS), "data_root": str(tmp_path / "no-data")}
+    with pytest.raises(ParameterError, match="data_root: no such folder: .*no-data"):
+        open_control("nav", namespace)

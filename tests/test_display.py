@@ -111,9 +111,12 @@ def test_long_tables_are_marked_interactive_with_raw_sort_values(shown):
 def test_without_an_archive_folder_nothing_is_written_and_the_note_says_so(shown, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     display.archive_tables_to(None)
-    display.show_table(pd.DataFrame({"n": range(250)}), "Many")
+    display.show_table(pd.DataFrame({"n": range(5050)}), "Many")
     assert list(tmp_path.iterdir()) == []
-    assert "50 more rows not shown (the full table is archived as CSV in a scheduled run)" in shown[-1][0]
+    # an interactive table carries up to 5,000 rows into the page, so sorting and search cover them
+    assert ("50 more rows not shown; sorting and search cover the first 5,000 (the full table is archived as CSV in a scheduled run)"
+            in shown[-1][0])
+    assert shown[-1][0].count("<tr>") == 1 + 5000
 
 
 def test_archived_tables_write_every_row_as_csv_and_link_it(shown, tmp_path):
@@ -134,7 +137,9 @@ def test_archived_tables_write_every_row_as_csv_and_link_it(shown, tmp_path):
     assert lines[0] == "trade_id,amount,trade_date,settle" and len(lines) == 1235
     assert lines[1] == "T0,1234.5,2026-11-06,2026-11-09" and lines[-1] == "T1233,0.0,2026-11-06,2026-11-09"
     html_text = shown[0][0]
-    assert '1,034 more rows not shown; <a href="nav_files/tables/open-trades-useq-2026-11-06.csv">all 1,234 rows as CSV</a>' in html_text
+    # every row in the page (sortable, searchable), and the CSV linked under the table
+    assert '<div class="bo-note"><a href="nav_files/tables/open-trades-useq-2026-11-06.csv">all 1,234 rows as CSV</a></div>' in html_text
+    assert html_text.count("<tr>") == 1 + 1234
     assert '<a href="nav_files/tables/open-trades-useq-2026-11-06-2.csv">all 3 rows as CSV</a>' in shown[1][0]
     # the link resolves from the page's folder (<run dir>/<FUND>/nav.html)
     assert (tmp_path / "USEQ" / "nav_files/tables/open-trades-useq-2026-11-06.csv").is_file()

@@ -25,7 +25,7 @@ def test_run_page_names_the_red_checks_and_labels_figures():
                 "jobs": [_job("USEQ", "reconciliation", red=1, base_currency="USD", positions_open_breaks=4, positions_open_value_base=-0.001,
                               exception_checks=[{"rag": "red", "check": "Position breaks", "count": 4, "detail": "4 breaks not explained by timing"}])]}
     page = render_run_index(manifest)
-    assert "1 jobs: 1 ran, 0 failed · 1 red exceptions in 1 jobs, 0 amber" in page
+    assert "1 job: 1 ran, 0 failed · 1 red exception in 1 job, 0 amber" in page
     assert "partial: USEQ" in page
     assert 'Position breaks <span class="muted">— 4 breaks not explained by timing</span>' in page
     assert '<span>Open position breaks</span><span class="v">4 breaks</span>' in page

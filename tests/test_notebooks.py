@@ -8,7 +8,7 @@ import nbformat
 import papermill
 import pytest
 
-from bo_lib.controls import CONTROLS, KERNEL_NAME, NOTEBOOK_PARAMETERS, load_schedule
+from bo_lib.controls import KERNEL_NAME, NOTEBOOK_PARAMETERS, load_schedule
 from tests.conftest import NOTEBOOKS, PARAMETERS
 
 TEMPLATES = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -39,5 +39,6 @@ def test_structure_exceptions_first_and_thin_cells(path):
     assert tagged[0] <= 6, "exceptions come before the detail sections"
     fat = [(i, len(c.source.splitlines())) for i, c in enumerate(nb.cells) if c.cell_type == "code" and len(c.source.splitlines()) > MAX_CODE_LINES]
     assert not fat, f"cells over {MAX_CODE_LINES} lines belong in bo_lib: {fat}"
+    assert nb.metadata["kernelspec"]["name"] == KERNEL_NAME, "templates declare the project's kernel"
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors, "the committed template was saved with an error output"

@@ -27,6 +27,7 @@ from pathlib import Path
 from bo_lib.controls import CONTROLS, shown_figures
 from bo_lib.pipeline.files import write_atomic
 from bo_lib.pipeline.journal import COMPLETE, RUNNING, read_incomplete, run_folders
+from bo_lib.report.record import shorten
 
 #: key figures shown per job on the run index (the report has them all)
 MAX_FIGURES = 6
@@ -66,6 +67,14 @@ LEGEND = ('<div class="legend">Severity (the pills count checks at each level; e
           '<span class="rag amber">amber</span> to review<span class="rag green">green</span> checked, nothing found. '
           '<span class="badge failed">failed</span>: the notebook did not run to the end, its checks and figures are missing. '
           'Jobs are listed worst first.</div>')
+
+
+ARCHIVE_LEGEND = ('<div class="legend">Exceptions: red and amber checks summed over the run\'s jobs that ran to the end '
+                  '(each run\'s page names them); <span class="badge failed">failed</span> jobs are counted apart.</div>')
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def _page(title: str, body: str) -> str:
@@ -119,15 +128,11 @@ def _checks_html(results: dict) -> str:
     checks = [c for c in results.get("exception_checks") or [] if isinstance(c, dict) and c.get("rag") in ("red", "amber")]
     if not checks:
         return ""
-    items = [f'<li><span class="rag {escape(c["rag"])}">{escape(str(c.get("count", "")))}</span>{escape(str(c.get("check", "")))}'
-             + (f' <span class="muted">— {escape(_shorten(str(c.get("detail") or ""), 140))}</span>' if c.get("detail") else "") + "</li>"
+    items = [f'<li><span class="rag {escape(c["rag"])}">{escape("" if c.get("count") is None else str(c["count"]))}</span>{escape(str(c.get("check", "")))}'
+             + (f' <span class="muted">— {escape(shorten(str(c.get("detail") or ""), 140))}</span>' if c.get("detail") else "") + "</li>"
              for c in checks[:MAX_CHECKS]]
     more = f'<li class="muted">{len(checks) - MAX_CHECKS} more in the report</li>' if len(checks) > MAX_CHECKS else ""
     return f'<ul class="checks">{"".join(items)}{more}</ul>'
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def key_figures_html(results: dict, notebook: str = "", limit: int = MAX_FIGURES) -> str:
@@ -222,8 +227,8 @@ def render_run_index(manifest: dict, previous_runs: list[tuple[str, str]] | None
     title = f"Daily run {manifest['business_date']} — {manifest['run_id']}"
     rows = [_job_row(job) for job in worst_first(manifest.get("jobs", []))]
     links = ['<a href="../../index.html">Archive of runs</a>'] + [f'<a href="{escape(href)}">{escape(label)}</a>' for label, href in previous_runs or []]
-    headline = (f"{totals.jobs} jobs: {totals.jobs - totals.failed} ran, {totals.failed} failed · "
-                f"{totals.red} red exceptions in {totals.jobs_red} jobs, {totals.amber} amber")
+    headline = (f"{_plural(totals.jobs, 'job')}: {totals.jobs - totals.failed} ran, {totals.failed} failed · "
+                f"{_plural(totals.red, 'red exception')} in {_plural(totals.jobs_red, 'job')}, {totals.amber} amber")
     body = (
         f"<nav>{' '.join(links)}</nav>\n"
         f"<h1>{escape(title)}</h1>\n"
@@ -239,8 +244,9 @@ def render_run_index(manifest: dict, previous_runs: list[tuple[str, str]] | None
     return _page(title, body)
 
 
-def _earlier_runs(run_dir: Path, manifest_name: str = "manifest.json", limit: int = 2) -> list[tuple[str, str]]:
-    """Links from a run's page to the runs before it (same date first, then the previous date)."""
+def _earlier_runs(run_dir: Path, limit: int = 2) -> list[tuple[str, str]]:
+    """Links from a run's page to the ``limit`` newest complete runs before it (the archive of runs
+    lists them all, and marks each date's official run)."""
     report_root = Path(run_dir).parent.parent
     links = []
     for folder in run_folders(report_root):
@@ -352,7 +358,7 @@ def write_reports_index(report_root: Path, manifest_name: str = "manifest.json")
         f'<div class="meta">{len(rows)} runs under <code>{escape(str(report_root.resolve()))}</code>, newest first; '
         "each run folder holds its manifest (check with <code>bo verify</code>). The <strong>official</strong> run of a date is its "
         "latest complete run of the whole schedule; a rerun of one fund or notebook is marked partial and does not replace it.</div>\n"
-        f"{LEGEND.replace('Jobs are listed worst first.', 'Counts are summed over the run’s jobs.')}\n"
+        f"{ARCHIVE_LEGEND}\n"
         '<table>\n<colgroup><col style="width:10%"><col style="width:22%"><col style="width:18%"><col style="width:12%">'
         '<col style="width:14%"><col style="width:16%"><col style="width:8%"></colgroup>\n'
         "<thead><tr><th>Business date</th><th>Run</th><th>Scope</th><th>Jobs</th><th>Exceptions</th>"

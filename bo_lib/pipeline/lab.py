@@ -27,11 +27,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bo_lib.controls import KERNEL_DISPLAY_NAME, KERNEL_NAME
 from bo_lib.store import (LAB_VARIABLE, SCRATCH_DIR_VARIABLE, STORE_ENVIRONMENT_VARIABLE, STORE_MODE_VARIABLE, STORE_SOURCE_VARIABLE,
                           STORE_TAKEN_VARIABLE, copy_store)
 
-KERNEL_NAME = "bo-workbench"
-KERNEL_DISPLAY_NAME = "Back-office workbench (.venv)"
 WORKING_COPY = "lab"
 ARCHIVED = "archived"
 SCRATCH = ".scratch"

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from bo_lib.books import prepare_books
 from bo_lib.books.state import state_index
-from bo_lib.recon.daily import reconcile_day
+from bo_lib.controls import CONTROLS
+from bo_lib.report.control import record_day_ahead
 
 
 def prepare_run(plan, *, echo=None) -> dict:
@@ -62,9 +63,12 @@ def prepare_run(plan, *, echo=None) -> dict:
             echo(f"books {code}: " + "; ".join(roll.problems))
         if len(roll.required):
             echo(f"books {code}: RESTATEMENT REQUIRED on locked day(s) {', '.join(sorted({str(d.date()) for d in roll.required['business_date']}))}")
-    recon_funds = sorted({job.fund for job in plan.jobs if job.notebook == "reconciliation" and job.fund})
-    for code in recon_funds:  # the recons write their breaks and open items now, so the reports only read the store
-        if not ready.rolls[code].problems:
-            reconcile_day(store, plan.funds[code], plan.business_date, plan.run_id,
-                          progress=lambda done, total, day, code=code: echo(f"recon {code}: {done}/{total} days") if done % 20 == 0 else None)
+    # a control that persists (bo_lib.controls: ``writes``) records its day now, once per fund, so
+    # its report and every other job only read the store
+    for job in plan.jobs:
+        control = CONTROLS[job.notebook]
+        if control.writes and job.fund and not ready.rolls[job.fund].problems:
+            record_day_ahead(control, store, plan.funds[job.fund], plan.business_date, plan.run_id,
+                             progress=lambda done, total, day, code=job.fund, name=job.notebook:
+                             echo(f"{name} {code}: {done}/{total} days") if done % 20 == 0 else None)
     return books

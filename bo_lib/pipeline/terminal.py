@@ -17,12 +17,9 @@ import sys
 import textwrap
 from typing import Callable, TextIO
 
+from bo_lib.report.record import shorten
+
 LINE_WIDTH = 120  # the exceptions summary's lines are cut to this (the report has the whole detail)
-
-
-def _one_line(text: str, limit: int) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def recorded_exceptions(job: dict) -> dict | None:
@@ -74,10 +71,11 @@ def heartbeat_line(done: int, total: int, running: list[tuple[str, float]]) -> s
 
 
 def exception_totals(manifest: dict) -> dict[str, int]:
-    """Red and amber checks over the run's jobs (those that recorded exceptions)."""
+    """Red and amber checks over the run's jobs that ran to the end and recorded exceptions (a
+    failed job's checks are incomplete: it counts as failed, as on the run's index page)."""
     totals = {"red": 0, "amber": 0}
     for job in manifest.get("jobs", []):
-        exceptions = recorded_exceptions(job)
+        exceptions = recorded_exceptions(job) if job.get("status") == "ok" else None
         if exceptions is not None:
             for rag in totals:
                 totals[rag] += _count(exceptions, rag)
@@ -101,7 +99,7 @@ def exceptions_summary(manifest: dict, width: int = LINE_WIDTH) -> list[str]:
 
     A job that recorded counts only (no ``exception_checks``) gets one line with its red count.
     """
-    jobs = [(job, recorded_exceptions(job)) for job in manifest.get("jobs", [])]
+    jobs = [(job, recorded_exceptions(job)) for job in manifest.get("jobs", []) if job.get("status") == "ok"]  # a failed job is listed as failed
     jobs = [(job, exceptions) for job, exceptions in jobs if exceptions is not None]
     red = [(job, exceptions) for job, exceptions in jobs if _count(exceptions, "red")]
     amber = [(job["job_id"], _count(exceptions, "amber")) for job, exceptions in jobs if _count(exceptions, "amber")]
@@ -118,7 +116,7 @@ def exceptions_summary(manifest: dict, width: int = LINE_WIDTH) -> list[str]:
             for check in checks:
                 count = f" ({check['count']})" if check.get("count") is not None else ""
                 detail = f": {check['detail']}" if check.get("detail") else ""
-                lines.append(prefix + _one_line(f"{check['check']}{count}{detail}", max(20, width - len(prefix))))
+                lines.append(prefix + shorten(f"{check['check']}{count}{detail}", max(20, width - len(prefix))))
     if amber:
         text = f"amber exceptions: {sum(n for _, n in amber)} in {len(amber)} job{'s' if len(amber) != 1 else ''}: " + ", ".join(
             f"{job_id} {n}" for job_id, n in amber)

@@ -105,6 +105,11 @@ def open_control(notebook: str, namespace: dict) -> ControlRun:
     control = control_of(notebook)
     values = {name: namespace[name] for name in control.parameters.model_fields if name in namespace}
     parameters_dir = values.get("parameters_dir", "")
+    where = f"parameters of notebook {notebook!r}"
+    if not (Path(parameters_dir) / "funds").is_dir():
+        raise ParameterError(where, [("parameters_dir", f"{Path(parameters_dir).resolve()} has no funds/ folder (the fund and company files)")])
+    if not Path(values.get("data_root", "")).is_dir():
+        raise ParameterError(where, [("data_root", f"no such folder: {Path(values.get('data_root', '')).resolve()}")])
     funds = load_funds(parameters_dir)
     params = check_notebook_parameters(notebook, values, funds=funds)
     fund = funds[params.fund] if control.scope == "fund" else None
@@ -112,7 +117,7 @@ def open_control(notebook: str, namespace: dict) -> ControlRun:
     try:
         business_date = resolve_business_date(params.data_root, params.business_date)
     except FileNotFoundError as exc:
-        raise ParameterError(f"parameters of notebook {notebook!r}", [("business_date", str(exc))]) from None
+        raise ParameterError(where, [("business_date", str(exc))]) from None
     store, store_note = _store(params)
     _archive_tables(params)
     prepare_books(params.data_root, store, funds, [fund.fund_code] if fund is not None else list(funds), business_date, run_id=params.run_id)
@@ -123,6 +128,13 @@ def open_control(notebook: str, namespace: dict) -> ControlRun:
     # the recons up to date) names them: the header lists what was delivered
     inputs = getattr(result, "inputs", inputs)
     return ControlRun(control, params, funds, fund, company, business_date, store, store_note, inputs, result)
+
+
+def record_day_ahead(control: Control, store: Path, fund: FundParameters, business_date: dt.date, run_id: str, progress=None):
+    """What the daily run does before its jobs for a control that persists (``writes``): gather its
+    day once, recording what it records, so the jobs then only read the store."""
+    return _call(_callable(control.gather), {"store": store, "fund": fund, "business_date": business_date, "run_id": run_id,
+                                             "progress": progress})
 
 
 def _store(params: NotebookParameters) -> tuple[Path, str]:

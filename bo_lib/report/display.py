@@ -26,6 +26,9 @@ from bo_lib.version import code_version
 RAG_COLOURS = {"red": "#c62828", "amber": "#ef8f00", "green": "#2e7d32"}
 RAG_ORDER = {"red": 0, "amber": 1, "green": 2}
 INTERACTIVE_ROWS = 15  # a table with more rows than this is sortable/searchable in the archived page
+#: rows an interactive table carries into the page (paged by DataTables), so that sorting and search
+#: cover the whole table, not its first ``max_rows``; beyond this, the note says they cover only these
+INTERACTIVE_MAX_ROWS = 5000
 WIDE_COLUMNS = 6  # a table with more columns than this gets its explaining column moved forward
 STATUS_COLUMNS = ("rag", "status", "state")  # say how a row stands
 EXPLAINING_COLUMNS = ("detail", "reason", "rule", "explanation", "note", "notes")  # say why, in words
@@ -181,6 +184,8 @@ def frame_html(frame: pd.DataFrame, decimals: dict[str, int] | None = None, max_
     it for DataTables in the archived page; ``full_href``: where the full table is (CSV), said under
     the table and in the note when rows are cut."""
     decimals = decimals or {}
+    if interactive and len(frame) > INTERACTIVE_ROWS:
+        max_rows = max(max_rows, INTERACTIVE_MAX_ROWS)
     shown = frame.head(max_rows)
     head = "".join(f'<th class="num">{html.escape(str(c))}</th>' if _is_numeric_column(shown.iloc[:, i]) else f"<th>{html.escape(str(c))}</th>"
                    for i, c in enumerate(shown.columns))
@@ -189,7 +194,8 @@ def frame_html(frame: pd.DataFrame, decimals: dict[str, int] | None = None, max_
     link = (f'<a href="{html.escape(full_href)}">all {len(frame):,} rows as CSV</a>' if full_href else "")
     if len(frame) > max_rows:
         where = f"; {link}" if link else " (the full table is archived as CSV in a scheduled run)"
-        more = f'<div class="bo-note">{len(frame) - max_rows:,} more rows not shown{where}</div>'
+        searched = f"; sorting and search cover the first {max_rows:,}" if interactive and len(shown) > INTERACTIVE_ROWS else ""
+        more = f'<div class="bo-note">{len(frame) - max_rows:,} more rows not shown{searched}{where}</div>'
     else:
         more = f'<div class="bo-note">{link}</div>' if link else ""
     classes = "bo-table bo-interactive" if interactive and len(shown) > INTERACTIVE_ROWS else "bo-table"

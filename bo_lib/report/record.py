@@ -51,7 +51,8 @@ def recorded_results(notebook) -> dict:
 DETAIL_LIMIT = 300  # characters of a check's detail kept in ``exception_checks`` (the report shows it whole)
 
 
-def _one_line(text, limit: int = DETAIL_LIMIT) -> str:
+def shorten(text, limit: int = DETAIL_LIMIT) -> str:
+    """``text`` on one line (whitespace collapsed), cut to ``limit`` characters with an ellipsis."""
     line = " ".join(str(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
@@ -81,7 +82,7 @@ def exception_record(exceptions) -> tuple[dict, list[dict] | None]:
         "rag": row["rag"],
         "check": str(row["check"]),
         "count": None if missing(row.get("count")) else int(row["count"]),
-        "detail": "" if missing(row.get("detail")) else _one_line(row["detail"]),
+        "detail": "" if missing(row.get("detail")) else shorten(row["detail"]),
     } for row in flagged]
 
 

@@ -187,8 +187,10 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
 
 def _schedule_yaml(out_dir: Path) -> str:
     """The daily schedule of a generated world: every notebook, as the bundled world's."""
-    jobs = "".join(f"  - notebook: {name}\n    scope: fund\n    funds: all\n" if name != "regulatory" else "  - notebook: regulatory\n    scope: company\n"
-                   for name in ("intake", "settlement", "regulatory", "nav", "reconciliation"))
+    from bo_lib.controls import CONTROLS
+
+    jobs = "".join(f"  - notebook: {name}\n    scope: fund\n    funds: all\n" if control.scope == "fund" else f"  - notebook: {name}\n    scope: company\n"
+                   for name, control in CONTROLS.items())
     return (f"# The daily schedule of the generated world (every notebook, every fund).\n"
             f"data_root: {out_dir.resolve()}\nreport_root: {out_dir.resolve().parent / 'reports'}\nstore: store/workbench.duckdb\n"
             f"calendar: XNYS\njobs:\n{jobs}")
