@@ -116,3 +116,26 @@ def test_in_the_lab_an_archived_notebook_rerun_uses_the_session_store(tmp_path, 
     archived = resolve_store("/prod/workbench.duckdb", tmp_path / "data", run_id="20261106T080000Z-abcd")
     assert archived == tmp_path / "scratch.duckdb"
     assert "the archived run's store /prod/workbench.duckdb is not used" in describe_store(archived)
+
+
+def test_a_read_only_session_rerunning_an_archived_notebook_cannot_write_its_runs_store(tmp_path, monkeypatch):
+    """``bo lab --read-only-store`` (no session copy): an archived notebook carries its run's store
+    parameter, the production file; it is opened read-only and a write is refused."""
+    import pytest
+
+    from bo_lib import store as store_module
+    from bo_lib.store import StoreReadOnlyError, describe_store
+
+    monkeypatch.delenv("BO_STORE", raising=False)
+    monkeypatch.setenv("BO_STORE_MODE", "read-only")
+    monkeypatch.setenv("BO_LAB", str(tmp_path / "lab"))
+    monkeypatch.setattr(store_module, "_PROTECTED", {})
+    production, before = _production(tmp_path)
+    path = resolve_store(str(production), tmp_path / "data", run_id="20261106T080000Z-abcd")
+    assert path == production and "read-only" in describe_store(path)
+    with pytest.raises(StoreReadOnlyError):
+        with open_store(path):
+            pass
+    assert production.read_bytes() == before
+    # its error reads in a notebook as the command line prints it
+    assert StoreReadOnlyError("x")._render_traceback_() == ["bo: error: x"]
