@@ -31,7 +31,6 @@ persists has its day recorded by the daily run before the jobs start).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,76 +254,3 @@ def parameters_cell_source(notebook: str, fund: str = "USEQ") -> str:
         comment = _CELL_COMMENTS.get(name) or (info.description or "")
         lines.append(f"{name} = {value}" + (f"  # {comment}" if comment and name not in ("fund", "data_root", "parameters_dir", "run_id") else ""))
     return "\n".join(lines).replace(";", ",")
-
-
-# --------------------------------------------------------------------------------------------
-# Key figures as a reader sees them
-
-
-def _number(value: float, decimals: int | None) -> str:
-    if decimals is None:
-        text = repr(float(value))
-        decimals = min(max(len(text.split(".")[1]), 2), 6) if "." in text and "e" not in text else 2
-    formatted = f"{value:,.{decimals}f}"
-    return formatted[1:] if formatted.startswith("-") and float(formatted.replace(",", "")) == 0 else formatted  # no negative zero
-
-
-def format_figure(value, figure: Figure | None = None, results: dict | None = None) -> str:
-    """A recorded figure as text: thousands separators, the declared decimals (or those recorded),
-    no negative zero; dates and strings as they are; missing as an em dash."""
-    results = results or {}
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        decimals = figure.decimals if figure is not None else None
-        if figure is not None and figure.decimals_from and isinstance(results.get(figure.decimals_from), int):
-            decimals = results[figure.decimals_from]
-        return _number(value, decimals)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value)
-
-
-def singular(unit: str) -> str:
-    """``breaks`` -> ``break`` for a count of one (``securities`` -> ``security``, ``business days`` ->
-    ``business day``); other units unchanged."""
-    if unit.endswith("ies"):
-        return unit[:-3] + "y"
-    if unit.endswith("s") and unit[:1].isalpha():
-        return unit[:-1]
-    return unit
-
-
-@dataclass(frozen=True)
-class ShownFigure:
-    name: str
-    label: str
-    value: str
-    unit: str
-
-
-def shown_figures(notebook: str, results: dict) -> list[ShownFigure]:
-    """The recorded figures of a job as the reader sees them, in the control's order: label, value
-    with its decimals, unit. Figures recorded only as units are left out, undeclared ones come last
-    under their recorded name."""
-    control = CONTROLS.get(notebook)
-    rows: list[tuple[int, int, ShownFigure]] = []
-    skip = {"business_date", "exceptions", "exception_checks"}
-    for position, (name, value) in enumerate(results.items()):
-        if name in skip or not (value is None or isinstance(value, (str, int, float, bool))):
-            continue
-        declared = control.figure(name) if control is not None else None
-        if declared is None:
-            rows.append((len(control.figures) if control else 0, position, ShownFigure(name, name.replace("_", " "), format_figure(value), "")))
-            continue
-        figure, label = declared
-        if label is None:
-            continue
-        unit = re.sub(r"\{(\w+)\}", lambda m: str(results.get(m.group(1)) or ""), figure.unit)
-        text = format_figure(value, figure, results)
-        rows.append((control.order(name), position, ShownFigure(name, label, text, singular(unit) if text == "1" else unit)))
-    return [row for _order, _position, row in sorted(rows, key=lambda r: (r[0], r[1]))]

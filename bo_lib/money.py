@@ -19,6 +19,13 @@ def round_half_up(value: float | Decimal, decimals: int = 2) -> Decimal:
     return Decimal(repr(value) if isinstance(value, float) else value).quantize(exponent, rounding=ROUND_HALF_UP)
 
 
+def amount_text(value: float, decimals: int) -> str:
+    """``value`` with thousands separators at ``decimals`` places, and no negative zero: a value
+    that shows as zero has no sign (``-0.004`` at 2 places is ``0.00``)."""
+    text = f"{value:,.{decimals}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+
+
 def round_half_up_array(values, decimals: int = 2):
     """Vectorised half-up rounding of floats; NaN stays NaN. Returns float64 (Series if given one)."""
     arr = np.asarray(values, dtype="float64")

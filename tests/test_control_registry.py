@@ -6,8 +6,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from bo_lib.controls import (CONTROLS, NOTEBOOK_PARAMETERS, Figure, check_notebook_parameters, check_schedule, control_of, format_figure,
-                             parameters_cell_source, shown_figures)
+from bo_lib.controls import CONTROLS, NOTEBOOK_PARAMETERS, Figure, check_notebook_parameters, check_schedule, control_of, parameters_cell_source
+from bo_lib.report.figures import format_figure, shown_figures
 from bo_lib.parameters import ParameterError, Schedule, load_funds
 from tests.conftest import NOTEBOOKS, PARAMETERS
 

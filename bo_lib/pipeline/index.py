@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from bo_lib.controls import CONTROLS, shown_figures
+from bo_lib.controls import CONTROLS
 from bo_lib.pipeline.files import write_atomic
 from bo_lib.pipeline.journal import COMPLETE, RUNNING, read_incomplete, run_folders
+from bo_lib.report.figures import shown_figures
 from bo_lib.report.record import shorten
 
 #: key figures shown per job on the run index (the report has them all)
@@ -90,11 +91,12 @@ def _page(title: str, body: str) -> str:
 
 
 def exception_counts(results: dict) -> dict[str, int] | None:
-    """The job's recorded red/amber/green counts, or None when it recorded none."""
+    """The job's recorded red/amber/green counts, or None when it recorded none (a count that is not
+    a number reads as 0)."""
     exceptions = results.get("exceptions") if isinstance(results, dict) else None
     if not isinstance(exceptions, dict):
         return None
-    return {level: int(exceptions.get(level) or 0) for level in _RAG}
+    return {level: int(value) if isinstance(value := exceptions.get(level) or 0, (int, float)) else 0 for level in _RAG}
 
 
 def severity(job: dict) -> str:

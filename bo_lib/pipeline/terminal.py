@@ -17,27 +17,23 @@ import sys
 import textwrap
 from typing import Callable, TextIO
 
+from bo_lib.pipeline.index import exception_counts, run_totals
 from bo_lib.report.record import shorten
 
 LINE_WIDTH = 120  # the exceptions summary's lines are cut to this (the report has the whole detail)
 
 
-def recorded_exceptions(job: dict) -> dict | None:
-    """The job's recorded ``{"red": n, "amber": n, "green": n}``, or None when it recorded none."""
-    exceptions = (job.get("results") or {}).get("exceptions")
-    return exceptions if isinstance(exceptions, dict) else None
-
-
-def _count(exceptions: dict, rag: str) -> int:
-    value = exceptions.get(rag) or 0
-    return int(value) if isinstance(value, (int, float)) else 0
+def recorded_exceptions(job: dict) -> dict[str, int] | None:
+    """The job's recorded red/amber/green counts, or None when it recorded none (read as the run's
+    index page reads them)."""
+    return exception_counts(job.get("results") or {})
 
 
 def counts_text(exceptions: dict | None) -> str:
     """``2 red, 1 amber``; ``no red or amber`` when all are green; ``""`` when nothing was recorded."""
     if exceptions is None:
         return ""
-    parts = [f"{_count(exceptions, rag)} {rag}" for rag in ("red", "amber") if _count(exceptions, rag)]
+    parts = [f"{exceptions.get(rag, 0)} {rag}" for rag in ("red", "amber") if exceptions.get(rag, 0)]
     return ", ".join(parts) if parts else "no red or amber"
 
 
@@ -72,14 +68,9 @@ def heartbeat_line(done: int, total: int, running: list[tuple[str, float]]) -> s
 
 def exception_totals(manifest: dict) -> dict[str, int]:
     """Red and amber checks over the run's jobs that ran to the end and recorded exceptions (a
-    failed job's checks are incomplete: it counts as failed, as on the run's index page)."""
-    totals = {"red": 0, "amber": 0}
-    for job in manifest.get("jobs", []):
-        exceptions = recorded_exceptions(job) if job.get("status") == "ok" else None
-        if exceptions is not None:
-            for rag in totals:
-                totals[rag] += _count(exceptions, rag)
-    return totals
+    failed job's checks are incomplete: it counts as failed), the run index's totals."""
+    totals = run_totals(manifest)
+    return {"red": totals.red, "amber": totals.amber}
 
 
 def run_line(manifest: dict) -> str:
@@ -101,18 +92,18 @@ def exceptions_summary(manifest: dict, width: int = LINE_WIDTH) -> list[str]:
     """
     jobs = [(job, recorded_exceptions(job)) for job in manifest.get("jobs", []) if job.get("status") == "ok"]  # a failed job is listed as failed
     jobs = [(job, exceptions) for job, exceptions in jobs if exceptions is not None]
-    red = [(job, exceptions) for job, exceptions in jobs if _count(exceptions, "red")]
-    amber = [(job["job_id"], _count(exceptions, "amber")) for job, exceptions in jobs if _count(exceptions, "amber")]
+    red = [(job, exceptions) for job, exceptions in jobs if exceptions.get("red", 0)]
+    amber = [(job["job_id"], exceptions.get("amber", 0)) for job, exceptions in jobs if exceptions.get("amber", 0)]
     lines: list[str] = []
     if red:
         id_width = max(len(job["job_id"]) for job, _ in red)
-        total = sum(_count(exceptions, "red") for _, exceptions in red)
+        total = sum(exceptions.get("red", 0) for _, exceptions in red)
         lines.append(f"red exceptions: {total} in {len(red)} job{'s' if len(red) != 1 else ''}")
         for job, exceptions in red:
             checks = [c for c in (job.get("results") or {}).get("exception_checks") or [] if c.get("rag") == "red"]
             prefix = f"  {job['job_id']:<{id_width}}  "
             if not checks:
-                lines.append(f"{prefix}{_count(exceptions, 'red')} red check(s), not itemised (the report lists them)")
+                lines.append(f"{prefix}{exceptions.get('red', 0)} red check(s), not itemised (the report lists them)")
             for check in checks:
                 count = f" ({check['count']})" if check.get("count") is not None else ""
                 detail = f": {check['detail']}" if check.get("detail") else ""

@@ -119,7 +119,7 @@ def open_control(notebook: str, namespace: dict) -> ControlRun:
     except FileNotFoundError as exc:
         raise ParameterError(where, [("business_date", str(exc))]) from None
     store, store_note = _store(params)
-    _archive_tables(params)
+    archive_tables_to(archive_folder(params))  # in a scheduled run every table shown is archived in full
     prepare_books(params.data_root, store, funds, [fund.fund_code] if fund is not None else list(funds), business_date, run_id=params.run_id)
     context = params.model_dump() | {"store": store, "fund": fund, "funds": funds, "company": company, "business_date": business_date}
     inputs = _call(_callable(control.gather), context)
@@ -151,8 +151,3 @@ def archive_folder(params: NotebookParameters) -> Path | None:
     if not params.output_dir or (os.environ.get(LAB_VARIABLE) and params.run_id != "interactive"):
         return None
     return Path(params.output_dir)
-
-
-def _archive_tables(params: NotebookParameters) -> None:
-    """In a scheduled run, every table shown is also archived in full beside the report."""
-    archive_tables_to(archive_folder(params))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bo_lib.money import amount_text
 from bo_lib.version import code_version
 
 RAG_COLOURS = {"red": "#c62828", "amber": "#ef8f00", "green": "#2e7d32"}
@@ -134,11 +135,6 @@ def rag_badge(rag: str) -> str:
     return f'<span class="bo-rag" style="background:{colour}">{html.escape(str(rag).upper())}</span>'
 
 
-def _no_negative_zero(text: str) -> str:
-    """``-0.00`` -> ``0.00`` (a value that rounds to zero has no sign)."""
-    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
-
-
 def _format_value(value, column: str, decimals: dict[str, int]) -> tuple[str, bool]:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "", False
@@ -150,7 +146,7 @@ def _format_value(value, column: str, decimals: dict[str, int]) -> tuple[str, bo
         return f"{int(value):,}", True
     if isinstance(value, float):
         places = decimals.get(column, 0 if float(value).is_integer() and column in ("quantity", "rows") else 2)
-        return _no_negative_zero(f"{value:,.{places}f}"), True
+        return amount_text(value, places), True
     return str(value), False
 
 

@@ -108,7 +108,7 @@ def record_key_figures(business_date, exceptions, figures: dict, shown_extra: di
     for name, value in figures.items():
         record(name, value)
     if notebook:  # labelled, with units and decimals, as the archive index shows them (bo_lib.controls)
-        from bo_lib.controls import shown_figures
+        from bo_lib.report.figures import shown_figures
 
         shown = pd.DataFrame([{"figure": f.label, "value": f.value, "unit": f.unit} for f in shown_figures(notebook, figures)])
         show_table(shown, "Key figures recorded for the archive index", note="as the run's index page shows them")
