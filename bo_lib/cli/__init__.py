@@ -595,6 +595,11 @@ def build_parser(parameters_hint: str | os.PathLike = "parameters") -> argparse.
     lab.add_argument("jupyter_args", nargs="*", help=argparse.SUPPRESS)
     _book_options(lab)
     lab.set_defaults(handler=_cmd_lab)
+
+    from bo_lib.cli import audit, breaks, replay  # the auditor's commands, each group in its module
+
+    for group in (audit, breaks, replay):
+        group.add_commands(commands)
     return parser
 
 
