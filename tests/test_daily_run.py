@@ -101,14 +101,14 @@ def test_index_lists_every_job_with_its_exceptions(corrupted_run):
 def test_verify_passes_then_names_the_one_altered_byte(corrupted_run, tmp_path):
     run_copy = tmp_path / "run"
     shutil.copytree(corrupted_run["run_dir"], run_copy)
-    code, out, _ = bo("verify", str(run_copy))
+    code, out, _ = bo("verify", str(run_copy), "--ledger", str(corrupted_run["run_dir"].parent.parent / "ledger.jsonl"))
     assert code == 0 and out.startswith("verified:")
     target = run_copy / "GLBD/intake.html"
     os.chmod(target, stat.S_IWUSR | stat.S_IRUSR)
     content = bytearray(target.read_bytes())
     content[len(content) // 2] ^= 0x01
     target.write_bytes(bytes(content))
-    code, out, _ = bo("verify", str(run_copy))
+    code, out, _ = bo("verify", str(run_copy), "--ledger", str(corrupted_run["run_dir"].parent.parent / "ledger.jsonl"))
     assert code == 1 and out.strip().splitlines() == ["ALTERED GLBD/intake.html"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bo_lib.pipeline.index import official_runs, render_run_index, worst_first, write_reports_index, _read_runs
+from bo_lib.pipeline.index import official_runs, render_run_index, worst_first, write_reports_index, read_runs
 
 
 def _job(fund, notebook, status="ok", red=0, amber=0, **results):
@@ -48,7 +48,7 @@ def test_the_official_run_is_the_latest_full_run_not_a_partial_rerun(tmp_path):
     older_full = _seal(tmp_path, "2026-11-06", "20261106T210000Z-aaaa", full, red=2)
     _seal(tmp_path, "2026-11-06", "20261106T220000Z-bbbb", {"funds": ["USEQ"], "notebooks": ["nav"]}, red=0)
     only_partial = _seal(tmp_path, "2026-11-05", "20261105T210000Z-cccc", {"funds": ["GLBD"], "notebooks": "all"})
-    assert official_runs(_read_runs(tmp_path, "manifest.json")) == {older_full, only_partial}
+    assert official_runs(read_runs(tmp_path, "manifest.json")) == {older_full, only_partial}
     page = write_reports_index(tmp_path).read_text()
     row = page[page.index("20261106T210000Z-aaaa"):]
     assert row.index("official") < row.index("</tr>")

@@ -182,8 +182,10 @@ def first_run(world):
 
 
 def copy_run(run_dir: Path, destination: Path) -> Path:
-    target = destination / run_dir.name
+    """A copy of the run in an archive of its own (<reports>/<date>/<run id>), with the archive's ledger."""
+    target = destination / "reports" / run_dir.parent.name / run_dir.name
     shutil.copytree(run_dir, target)
+    shutil.copy2(run_dir.parent.parent / "ledger.jsonl", destination / "reports" / "ledger.jsonl")
     return target
 
 
@@ -388,8 +390,12 @@ def test_run_index_page(first_run):
 def test_verify_passes_on_a_sealed_run(first_run):
     code, out, _ = bo("verify", str(first_run["run_dir"]))
     assert code == 0
-    # manifest.json + manifest.sha256 + 3 jobs x 2 outputs + index + log + the shared assets + 1 input
-    assert out.strip() == f"verified: {11 + len(asset_files())} files"
+    # manifest.json + manifest.sha256 + 3 jobs x 2 outputs + index + log + the shared assets + 1 input, and what the run
+    # read besides: the parameter files and the input notebook
+    manifest = first_run["manifest"]
+    read = len(manifest["parameters"]["files"]) + len({job["input_notebook"]["path"] for job in manifest["jobs"]})
+    assert out.strip().startswith(f"verified: {11 + len(asset_files()) + read} files")
+    assert "against ledger entry 1; ledger chain intact" in out
 
 
 def test_verify_names_an_altered_output(first_run, tmp_path):
@@ -423,15 +429,21 @@ def test_verify_detects_altered_manifest_and_inputs(first_run, world, tmp_path):
     manifest["data_root"] = str(data_copy)
     manifest_path.write_text(json.dumps(manifest, indent=2))
     code, out, _ = bo("verify", str(run_copy))
-    assert code == 1 and out.strip().splitlines() == ["ALTERED manifest.json"]
+    lines = out.strip().splitlines()
+    assert code == 1 and lines[0] == "ALTERED manifest.json: manifest.sha256 does not match it"
+    assert lines[1].startswith("ALTERED manifest.json: not the manifest the ledger recorded") and len(lines) == 2
 
     checksum = run_copy / "manifest.sha256"
     make_writable(checksum)
-    checksum.write_text(f"{sha256(manifest_path)}  manifest.json\n")
-    assert bo("verify", str(run_copy))[0] == 0
-    (data_copy / "inbound" / "2026-11-06" / "trades.csv").write_text("trade_id,fund,quantity\nX,USEQ,1\n")
+    checksum.write_text(f"{sha256(manifest_path)}  manifest.json\n")  # a recomputed checksum: the ledger still knows
     code, out, _ = bo("verify", str(run_copy))
-    assert code == 1 and out.strip().splitlines() == ["INPUT ALTERED inbound/2026-11-06/trades.csv"]
+    assert code == 1 and out.strip().splitlines()[0].startswith("ALTERED manifest.json: not the manifest the ledger recorded")
+
+    original = first_run["run_dir"]  # the inputs checked where a copy of them is now, and one of them changed
+    assert bo("verify", str(original), "--data", str(data_copy))[0] == 0
+    (data_copy / "inbound" / "2026-11-06" / "trades.csv").write_text("trade_id,fund,quantity\nX,USEQ,1\n")
+    code, out, _ = bo("verify", str(original), "--data", str(data_copy))
+    assert code == 1 and out.strip().splitlines() == [f"INPUT ALTERED inbound/2026-11-06/trades.csv ({data_copy / 'inbound/2026-11-06/trades.csv'})"]
 
 
 def test_rerun_makes_a_new_run_and_leaves_the_first_untouched(first_run, world):

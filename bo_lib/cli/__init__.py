@@ -151,7 +151,8 @@ def _unsealed_run(run_dir: Path) -> int | None:
 
 
 def _cmd_verify(args: argparse.Namespace, argv: list[str]) -> int:
-    from bo_lib.pipeline.archive import verify_run
+    from bo_lib.pipeline.ledger import load_public_key
+    from bo_lib.pipeline.verify import Roots, verify_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
@@ -159,14 +160,19 @@ def _cmd_verify(args: argparse.Namespace, argv: list[str]) -> int:
     unsealed = _unsealed_run(run_dir.resolve())
     if unsealed is not None:
         return unsealed
-    verification = verify_run(run_dir)
+    public_key = load_public_key(args.public_key) if args.public_key else None
+    roots = Roots(*(Path(value) if value else None for value in (args.data, args.parameters, args.notebooks)))
+    verification = verify_run(run_dir.resolve(), public_key=public_key, roots=roots, ledger_file=Path(args.ledger) if args.ledger else None)
     for problem in verification.problems:
         print(problem)
-    if verification.inputs_absent:
-        print(f"note: {len(verification.inputs_absent)} input files no longer at their recorded path (not checked)", file=sys.stderr)
     if not verification.ok:
+        print(f"NOT VERIFIED: {len(verification.problems)} problem(s)", file=sys.stderr)
         return EXIT_FAILED
-    print(f"verified: {verification.checked} files")
+    entry = verification.ledger_entry or {}
+    signed = (f"{verification.ledger_entries} entries, signatures checked" if verification.signatures_checked
+              else f"{verification.ledger_entries} entries, {verification.signed_entries} signed (--public-key checks them)")
+    print(f"verified: {verification.checked} files (outputs, inputs, parameter files, notebooks) against ledger entry "
+          f"{entry.get('seq')}; ledger chain intact ({signed}); ledger head {verification.ledger_head}")
     return EXIT_OK
 
 
@@ -288,21 +294,25 @@ def _price_flags(setup: _Setup, fund, day) -> list[str]:
 
 
 def _cmd_close(args: argparse.Namespace, argv: list[str]) -> int:
+    setup = _Setup(args)
+    print(close_fund(setup, setup.fund(args.fund), _date(args.date, "--date"), args.by or _user(), args.comment or ""))
+    return EXIT_OK
+
+
+def close_fund(setup: _Setup, fund, day, by: str, comment: str) -> str:
+    """Lock ``fund``'s NAV and books through ``day`` (``close_books``, refusing stale or flagged
+    days); the line saying what was closed. ``bo close`` and an approving ``bo signoff --close``."""
     from bo_lib.books.periods import close_books
     from bo_lib.books.roll import next_nav_date
     from bo_lib.data.catalogue import Catalogue
 
-    setup = _Setup(args)
-    fund = setup.fund(args.fund)
-    day = _date(args.date, "--date")
     closures = Catalogue(setup.store).reference()["market_closures"]
-    action = close_books(setup.store, fund.fund_code, day, args.by or _user(), next_business_day=next_nav_date(fund, day, closures),
-                         comment=args.comment or "", stale_dates=_stale_dates(setup, fund.fund_code, day),
+    action = close_books(setup.store, fund.fund_code, day, by, next_business_day=next_nav_date(fund, day, closures),
+                         comment=comment, stale_dates=_stale_dates(setup, fund.fund_code, day),
                          price_flags=_price_flags(setup, fund, day))
     navs = ", ".join(f"{c} {v:,.{fund.nav_decimals}f}" for c, v in action.nav_per_share.items())
-    print(f"closed {fund.fund_code} through {day}" + (f" ({action.period})" if action.period else "") + f": NAV per share {navs}; "
-          "a later correction to a locked day is shown as restatement required until `bo reopen`")
-    return EXIT_OK
+    return (f"closed {fund.fund_code} through {day}" + (f" ({action.period})" if action.period else "") + f": NAV per share {navs}; "
+            "a later correction to a locked day is shown as restatement required until `bo reopen`")
 
 
 def _cmd_reopen(args: argparse.Namespace, argv: list[str]) -> int:
@@ -536,8 +546,16 @@ def build_parser(parameters_hint: str | os.PathLike = "parameters") -> argparse.
                      help="every SECONDS, print the jobs still running and for how long (default 30; 0: never)")
     run.set_defaults(handler=_cmd_run)
 
-    verify = commands.add_parser("verify", help="recompute every hash of an archived run")
+    verify = commands.add_parser("verify", help="check a sealed run against its manifest and the archive's ledger, and its inputs",
+                                 description="Recompute every hash of a sealed run (outputs, inputs, parameter files, input notebooks) "
+                                             "against what the archive's ledger recorded when it was sealed; check the sign-off log and the "
+                                             "ledger's chain (and, with --public-key, its signatures). Exit 0 verified, 1 a problem found.")
     verify.add_argument("run_dir", help="the run folder: <reports>/<date>/<run id>")
+    verify.add_argument("--public-key", metavar="KEY.pub.pem", help="require every ledger entry to carry a good Ed25519 signature by this key")
+    verify.add_argument("--ledger", help="the archive's ledger.jsonl, for a run folder copied out of its archive (default: <reports>/ledger.jsonl)")
+    verify.add_argument("--data", help="check the data inputs under this folder instead of the recorded data root")
+    verify.add_argument("--parameters", help="check the parameter files in this folder instead of the recorded one")
+    verify.add_argument("--notebooks", help="check the input notebooks in this folder instead of their recorded paths")
     verify.set_defaults(handler=_cmd_verify)
 
     sample = commands.add_parser("sample-data", help="generate the sample world (reference, opening and inbound files)")

@@ -3,7 +3,8 @@
 ``plan_run`` (``jobs``) validates everything before a kernel starts; ``run_daily`` ingests the new
 deliveries and rolls the books to the date (``prepare``), executes the plan (``execute``), renders
 offline HTML (``html``), writes the run's index page (``index``), the manifest and its checksum
-(``archive``), makes every file of the run read-only and regenerates the report root's index. ``verify_run`` (``archive``) is the auditor's check of a sealed run.
+(``archive``), makes every file of the run read-only and regenerates the report root's index. Once sealed, the run is recorded in the archive's ledger; ``verify_run`` (``verify``) is the auditor's
+check of a sealed run, ``bo signoff`` (``signoff``) its maker-checker sign-off.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from bo_lib.pipeline.archive import (
     environment,
     file_entry,
     new_run_id,
+    record_in_ledger,
     seal_read_only,
     utc_iso,
-    verify_run,
     write_manifest,
 )
 from bo_lib.pipeline.execute import RunInterrupted, execute_jobs, one_line
@@ -48,7 +49,9 @@ from bo_lib.pipeline.index import write_reports_index, write_run_index
 from bo_lib.pipeline.journal import INCOMPLETE, describe_incomplete, mark_abandoned_runs, mark_incomplete, open_journal
 from bo_lib.pipeline.jobs import Job, RunPlan, plan_run
 from bo_lib.pipeline.prepare import prepare_run
+from bo_lib.pipeline.signoff import write_signoff_page
 from bo_lib.pipeline.terminal import print_heartbeat, print_progress
+from bo_lib.pipeline.verify import verify_run
 from bo_lib.version import code_version
 
 __all__ = ["Job", "RunPlan", "RunResult", "new_run_id", "plan_run", "report_title", "run_daily", "verify_run"]
@@ -264,6 +267,8 @@ def run_daily(
         raise
     finally:  # the journal goes once the run is sealed, marked or never started
         journal.close(remove=not run_dir.is_dir() or (run_dir / MANIFEST).exists() or (run_dir / INCOMPLETE).exists())
+    write_signoff_page(run_dir, manifest, [])  # "awaiting preparer" until bo signoff
     seal_read_only(run_dir)
+    record_in_ledger(run_dir, manifest)
     write_reports_index(plan.report_root)
     return RunResult(run_dir=run_dir, index_path=index_path, manifest=manifest)

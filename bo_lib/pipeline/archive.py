@@ -8,7 +8,8 @@ outputs with hashes, and recorded results); ``manifest.sha256`` covers the manif
 The run's ``index.html`` is written *before* the manifest and hashed in its top-level ``outputs``
 (as are ``run.log``, the kernels' stderr, and each shared asset under ``assets/``), so every file of a sealed run is covered: verify knows
 ``manifest.json``, ``manifest.sha256`` and every path listed in ``outputs`` and in the jobs'
-``outputs``; anything else is EXTRA.
+``outputs``; anything else is EXTRA. Once sealed, the run is recorded in the archive's ledger
+(``record_in_ledger``); ``bo verify`` (``bo_lib.pipeline.verify``) checks it against both.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import platform
 import secrets
 import stat
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from bo_lib.hashing import sha256_file
@@ -115,60 +115,30 @@ def listed_outputs(manifest: dict) -> list[dict]:
     return entries
 
 
-@dataclass
-class Verification:
-    """Outcome of ``bo verify``: one line per problem, and how many files were checked."""
+def sealed_files(manifest: dict) -> dict[str, str]:
+    """Every file a run sealed or read, key -> SHA-256: outputs by their path in the run folder,
+    data inputs as ``input:<path under the data root>``, parameter files as
+    ``parameters:<path under the parameters folder>``, input notebooks as ``notebook:<path>``. What
+    the ledger records when the run is sealed, and what ``bo verify`` checks."""
+    files = {entry["path"]: entry["sha256"] for entry in listed_outputs(manifest)}
+    files.update({f"input:{entry['path']}": entry["sha256"] for entry in manifest.get("inputs", [])})
+    files.update({f"parameters:{entry['path']}": entry["sha256"] for entry in manifest.get("parameters", {}).get("files", [])})
+    for job in manifest.get("jobs", []):
+        notebook = job.get("input_notebook") or {}
+        if notebook.get("path"):
+            files[f"notebook:{notebook['path']}"] = notebook["sha256"]
+    return files
 
-    problems: list[str] = field(default_factory=list)
-    checked: int = 0
-    inputs_absent: list[str] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+def record_in_ledger(run_dir: Path, manifest: dict) -> dict:
+    """Append the sealed run to the archive's ledger (``<reports>/ledger.jsonl``): its manifest's
+    hash and every sealed file's (``sealed_files``)."""
+    from bo_lib.pipeline.ledger import append_entry
 
-
-def verify_run(run_dir: Path | str) -> Verification:
-    """Recompute every hash of a run: manifest checksum, outputs, inputs still present; list
-    files the manifest does not know (EXTRA) and listed files that are gone (MISSING)."""
     run_dir = Path(run_dir)
-    manifest = read_manifest(run_dir)
-    result = Verification()
-
-    checksum_path = run_dir / MANIFEST_CHECKSUM
-    if not checksum_path.is_file():
-        result.problems.append(f"MISSING {MANIFEST_CHECKSUM}")
-    else:
-        recorded = checksum_path.read_text(encoding="utf-8").split()
-        if not recorded or recorded[0] != sha256_file(run_dir / MANIFEST):
-            result.problems.append(f"ALTERED {MANIFEST}")
-        else:
-            result.checked += 2
-
-    known = {MANIFEST, MANIFEST_CHECKSUM}
-    for entry in listed_outputs(manifest):
-        relative = entry["path"]
-        known.add(relative)
-        path = run_dir / relative
-        if not path.is_file():
-            result.problems.append(f"MISSING {relative}")
-        elif sha256_file(path) != entry["sha256"]:
-            result.problems.append(f"ALTERED {relative}")
-        else:
-            result.checked += 1
-
-    data_root = Path(manifest.get("data_root", ""))
-    for entry in manifest.get("inputs", []):
-        path = data_root / entry["path"]
-        if not path.is_file():
-            result.inputs_absent.append(entry["path"])
-        elif sha256_file(path) != entry["sha256"]:
-            result.problems.append(f"INPUT ALTERED {entry['path']}")
-        else:
-            result.checked += 1
-
-    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
-        relative = path.relative_to(run_dir).as_posix()
-        if relative not in known:
-            result.problems.append(f"EXTRA {relative}")
-    return result
+    entry = {"kind": "run", "run_id": manifest["run_id"], "business_date": manifest["business_date"],
+             "run_path": f"{run_dir.parent.name}/{run_dir.name}", "manifest_sha256": sha256_file(run_dir / MANIFEST),
+             "sealed": sealed_files(manifest)}
+    if manifest.get("replay_of"):
+        entry["replay_of"] = manifest["replay_of"]
+    return append_entry(run_dir.parent.parent, entry)

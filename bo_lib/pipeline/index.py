@@ -9,9 +9,12 @@ Rules a reader relies on:
   amber, then green. Whether the notebook ran is shown apart from what it found;
 - key figures carry the labels, units and decimals declared in the control registry
   (``bo_lib.controls``), the same text as the report's own key-figures table;
-- the **official run** of a business date is its latest complete run covering the whole schedule
-  (a rerun of one fund or one notebook does not replace it); when a date has only partial runs,
-  the latest of them. Sign-off will refine this (approved runs first).
+- the **official run** of a business date is its latest *approved* run (every job reviewed,
+  ``bo signoff``), else its latest complete run covering the whole schedule (a rerun of one fund or
+  one notebook does not replace it), else the latest partial run; a replay (``bo replay``) is a
+  check of another run and is never official;
+- a run's page is sealed before anyone signs it, so its sign-off section frames the run's
+  ``signoffs.html``, which every sign-off renders again from the run's sign-off log.
 
 Pages are self-contained (inline CSS, no scripts, no network) so they open from a file share,
 and fit a 1280 px screen.
@@ -27,6 +30,7 @@ from pathlib import Path
 from bo_lib.controls import CONTROLS
 from bo_lib.pipeline.files import write_atomic
 from bo_lib.pipeline.journal import COMPLETE, RUNNING, read_incomplete, run_folders
+from bo_lib.pipeline.signoff import RunSignoff, read_log, run_signoff
 from bo_lib.report.figures import shown_figures
 from bo_lib.report.record import shorten
 
@@ -54,6 +58,9 @@ tr.sev-amber td:first-child { box-shadow: inset 4px 0 #f59e0b; } tr.sev-green td
 .failed { background: #fee2e2; color: #991b1b; }
 .running { background: #e0e7ff; color: #3730a3; }
 .official { background: #dbeafe; color: #1e40af; }
+.approved, .reviewed { background: #dcfce7; color: #166534; } .pending, .prepared { background: #fef9c3; color: #854d0e; }
+.awaiting { background: #f3f4f6; color: #374151; }
+iframe.signoff { width: 100%; height: 260px; border: 1px solid #e5e7eb; }
 .rag { display: inline-block; min-width: 18px; text-align: center; border-radius: 3px; padding: 0 5px; margin-right: 3px; font-weight: 600; font-size: 12px; }
 .red { background: #fecaca; color: #7f1d1d; } .amber { background: #fde68a; color: #78350f; } .green { background: #bbf7d0; color: #14532d; }
 .error { color: #991b1b; font-size: 12px; margin-top: 4px; }
@@ -74,11 +81,20 @@ ARCHIVE_LEGEND = ('<div class="legend">Exceptions: red and amber checks summed o
                   '(each run\'s page names them); <span class="badge failed">failed</span> jobs are counted apart.</div>')
 
 
+#: the run page's sign-off section: the page is sealed before anyone signs, so it frames the
+#: run's signoffs.html (rendered from the sign-off log at every bo signoff)
+SIGNOFF_SECTION = ('<h2 style="font-size:16px;margin:18px 0 6px">Sign-off</h2>\n'
+                   '<div class="muted">Who prepared and who reviewed each job (<code>bo signoff</code>); if the frame is empty, open '
+                   '<a href="signoffs.html">signoffs.html</a>.</div>\n'
+                   '<iframe class="signoff" src="signoffs.html" title="Sign-off"></iframe>')
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
-def _page(title: str, body: str) -> str:
+def page(title: str, body: str) -> str:
+    """A self-contained page of the archive (inline CSS, no scripts)."""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -241,9 +257,9 @@ def render_run_index(manifest: dict, previous_runs: list[tuple[str, str]] | None
         f'<div class="summary">{escape(headline)}</div>\n{LEGEND}\n'
         '<table>\n<colgroup><col style="width:7%"><col style="width:15%"><col style="width:41%"><col style="width:29%"><col style="width:8%"></colgroup>\n'
         "<thead><tr><th>Fund</th><th>Control</th><th>Exceptions</th><th>Key figures</th><th>Notebook</th></tr></thead>\n<tbody>\n"
-        + "\n".join(rows) + "\n</tbody>\n</table>"
+        + "\n".join(rows) + "\n</tbody>\n</table>\n" + SIGNOFF_SECTION
     )
-    return _page(title, body)
+    return page(title, body)
 
 
 def _earlier_runs(run_dir: Path, limit: int = 2) -> list[tuple[str, str]]:
@@ -277,43 +293,72 @@ class ArchivedRun:
     state: str
     manifest: dict | None = None
     error: str = ""
+    signoff: RunSignoff | None = None
 
     @property
     def full(self) -> bool:
         return self.manifest is not None and describe_scope(self.manifest) == "full run"
 
+    @property
+    def approved(self) -> bool:
+        return self.signoff is not None and self.signoff.approved
 
-def _read_runs(report_root: Path, manifest_name: str) -> list[ArchivedRun]:
+    @property
+    def replay_of(self) -> str:
+        return str((self.manifest or {}).get("replay_of", {}).get("run_id") or "")
+
+
+def read_runs(report_root: Path, manifest_name: str = "manifest.json") -> list[ArchivedRun]:
+    """Every run folder of the archive, newest first, with its manifest and sign-off state when sealed."""
     runs = []
     for folder in run_folders(report_root):
         run = ArchivedRun(folder.run_dir, folder.state)
         if folder.state == COMPLETE:
             try:
                 run.manifest = json.loads((folder.run_dir / manifest_name).read_text(encoding="utf-8"))
+                run.signoff = run_signoff(run.manifest, read_log(folder.run_dir))
             except (OSError, ValueError) as exc:
                 run.error = str(exc)
+                run.manifest = None
         runs.append(run)
     return runs
 
 
+def _rank(run: ArchivedRun) -> int:
+    """Which run of a date is official: approved, then a complete full run, then any complete run."""
+    return 2 if run.approved else 1 if run.full else 0
+
+
 def official_runs(runs: list[ArchivedRun]) -> set[Path]:
-    """Per business date, the latest complete full run, else the latest complete run (newest first)."""
+    """Per business date, the latest approved run, else the latest complete full run, else the
+    latest complete run (``runs`` newest first); replays are never official."""
     chosen: dict[str, ArchivedRun] = {}
     for run in runs:  # newest first
-        if run.manifest is None:
+        if run.manifest is None or run.replay_of:
             continue
         date = run.run_dir.parent.name
         current = chosen.get(date)
-        if current is None or (run.full and not current.full):
+        if current is None or _rank(run) > _rank(current):
             chosen[date] = run
     return {run.run_dir for run in chosen.values()}
+
+
+def _signoff_cell(run: ArchivedRun) -> str:
+    state = run.signoff
+    if state is None:
+        return ""
+    css = "approved" if state.approved else "pending" if state.prepared else "awaiting"
+    link = f"{run.run_dir.parent.name}/{run.run_dir.name}/signoffs.html"
+    return f'<a href="{escape(link)}"><span class="badge {css}">{escape(state.describe())}</span></a>'
 
 
 def _complete_row(run: ArchivedRun, official: bool) -> str:
     link = f"{run.run_dir.parent.name}/{run.run_dir.name}/index.html"
     manifest = run.manifest
     totals = run_totals(manifest)
-    marker = '<span class="badge official">official</span>' if official else '<span class="muted">superseded</span>' if run.full else ""
+    marker = ('<span class="badge official">official</span>' if official
+              else f'<span class="muted">replay of {escape(run.replay_of)}</span>' if run.replay_of
+              else '<span class="muted">superseded</span>' if run.full else "")
     failed = f'<span class="badge failed">{totals.failed} failed</span>' if totals.failed else "0 failed"
     return (
         f'<tr class="sev-{totals.worst}">'
@@ -323,8 +368,8 @@ def _complete_row(run: ArchivedRun, official: bool) -> str:
         f"<td>{totals.jobs} jobs, {failed}</td>"
         f"<td>{rag_pills({'red': totals.red, 'amber': totals.amber}, ('red', 'amber'))}"
         f'<div class="muted">red in {totals.jobs_red} of {totals.jobs} jobs</div></td>'
-        f"<td>{escape(str(manifest.get('created', '')))}</td>"
-        f"<td><code>{escape(str(manifest.get('code_version', '')))}</code></td>"
+        f"<td>{_signoff_cell(run)}</td>"
+        f"<td>{escape(str(manifest.get('created', '')))}<div class=\"muted\"><code>{escape(str(manifest.get('code_version', '')))}</code></div></td>"
         "</tr>"
     )
 
@@ -343,7 +388,7 @@ def _unsealed_row(run: ArchivedRun) -> str:
         status = f'<span class="badge failed">incomplete</span>{escape(jobs)}{reason}'
     return (
         f'<tr class="sev-failed"><td>{escape(run.run_dir.parent.name)}</td><td><code>{escape(run.run_dir.name)}</code></td>'
-        f'<td colspan="3">{status}</td><td>{escape(str(record.get("started") or ""))}</td><td></td></tr>'
+        f'<td colspan="3">{status}</td><td></td><td>{escape(str(record.get("started") or ""))}</td></tr>'
     )
 
 
@@ -352,18 +397,19 @@ def write_reports_index(report_root: Path, manifest_name: str = "manifest.json")
     run from its manifest, a run without one as running or incomplete; the official run of each
     date marked."""
     report_root = Path(report_root)
-    runs = _read_runs(report_root, manifest_name)
+    runs = read_runs(report_root, manifest_name)
     official = official_runs(runs)
     rows = [_complete_row(run, run.run_dir in official) if run.manifest is not None else _unsealed_row(run) for run in runs]
     body = (
         "<h1>Report archive</h1>\n"
         f'<div class="meta">{len(rows)} runs under <code>{escape(str(report_root.resolve()))}</code>, newest first; '
         "each run folder holds its manifest (check with <code>bo verify</code>). The <strong>official</strong> run of a date is its "
-        "latest complete run of the whole schedule; a rerun of one fund or notebook is marked partial and does not replace it.</div>\n"
+        "latest approved run (every job reviewed with <code>bo signoff</code>), else its latest complete run of the whole schedule; "
+        "a rerun of one fund or notebook is marked partial and does not replace it, a replay is never official.</div>\n"
         f"{ARCHIVE_LEGEND}\n"
-        '<table>\n<colgroup><col style="width:10%"><col style="width:22%"><col style="width:18%"><col style="width:12%">'
-        '<col style="width:14%"><col style="width:16%"><col style="width:8%"></colgroup>\n'
+        '<table>\n<colgroup><col style="width:9%"><col style="width:19%"><col style="width:15%"><col style="width:11%">'
+        '<col style="width:13%"><col style="width:18%"><col style="width:15%"></colgroup>\n'
         "<thead><tr><th>Business date</th><th>Run</th><th>Scope</th><th>Jobs</th><th>Exceptions</th>"
-        "<th>Started</th><th>Code version</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
+        "<th>Sign-off</th><th>Started · code</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
     )
-    return write_atomic(report_root / "index.html", _page("Report archive", body))
+    return write_atomic(report_root / "index.html", page("Report archive", body))

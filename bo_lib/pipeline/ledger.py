@@ -1,0 +1,232 @@
+"""The archive's ledger: tamper evidence that does not live inside a run.
+
+``<reports>/ledger.jsonl`` is append-only, one JSON entry per line, each *hash-chained* to the one
+before it. ``bo run`` appends an entry when it seals a run (``kind: run``: the manifest's SHA-256
+and the hash of every file the run sealed or read), and ``bo signoff`` one per sign-off
+(``kind: signoff``: the hash of the sign-off log's entry). ``bo verify`` checks a run against its
+ledger entry, and the chain itself.
+
+Rules:
+
+* an entry's ``hash`` is the SHA-256 of its canonical JSON (keys sorted, no spaces) without the
+  ``hash``, ``signature`` and ``key`` fields; its ``prev`` is the previous entry's ``hash`` (64
+  zeros for the first). Rewriting an entry breaks its hash; rewriting it and its hash breaks the
+  next entry's ``prev``; rewriting the whole tail is caught only by a signature, or by a copy of the
+  head hash kept elsewhere (``bo verify`` prints it).
+* when ``$BO_LEDGER_KEY`` names an Ed25519 private key (PEM, PKCS8; ``bo keygen`` writes one), each
+  entry is signed: ``signature`` is the Ed25519 signature of the entry's ``hash`` (its 64 hex
+  characters, ASCII), ``key`` the first 16 hex digits of the SHA-256 of the raw public key.
+  ``bo verify --public-key`` then requires every entry to carry a good signature by that key.
+* appends are serialized by an exclusive lock on the ledger file (two runs of different dates can
+  seal at once).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bo_lib.pipeline.files import writing
+
+LEDGER = "ledger.jsonl"
+GENESIS = "0" * 64
+KEY_VARIABLE = "BO_LEDGER_KEY"
+_UNHASHED = ("hash", "signature", "key")
+
+
+def canonical(entry: dict) -> bytes:
+    """The bytes an entry's hash covers: canonical JSON of the entry without hash and signature."""
+    body = {k: v for k, v in entry.items() if k not in _UNHASHED}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def entry_hash(entry: dict) -> str:
+    return hashlib.sha256(canonical(entry)).hexdigest()
+
+
+def ledger_path(report_root: Path | str) -> Path:
+    return Path(report_root) / LEDGER
+
+
+# --------------------------------------------------------------------------------------------
+# keys
+
+
+def _crypto():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return serialization, ed25519
+
+
+def generate_key_pair(private_path: Path | str, public_path: Path | str) -> str:
+    """Write a new Ed25519 private key (PEM PKCS8, mode 0600) and its public key (PEM); returns the key id."""
+    serialization, ed25519 = _crypto()
+    private = ed25519.Ed25519PrivateKey.generate()
+    private_path, public_path = Path(private_path), Path(public_path)
+    for path in (private_path, public_path):
+        if path.exists():
+            raise ValueError(f"{path} exists: a key is never overwritten")
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    with writing(private_path):
+        descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
+    public = private.public_key()
+    with writing(public_path):
+        public_path.write_bytes(public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return key_id(public)
+
+
+def key_id(public_key) -> str:
+    serialization, _ = _crypto()
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def load_private_key(path: Path | str):
+    serialization, ed25519 = _crypto()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"${KEY_VARIABLE}: no key file at {path}")
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"${KEY_VARIABLE}: {path} is not an unencrypted PEM private key ({exc})") from None
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise ValueError(f"${KEY_VARIABLE}: {path} is not an Ed25519 key")
+    return key
+
+
+def load_public_key(path: Path | str):
+    serialization, ed25519 = _crypto()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--public-key: no key file at {path}")
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except ValueError as exc:
+        raise ValueError(f"--public-key: {path} is not a PEM public key ({exc})") from None
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        raise ValueError(f"--public-key: {path} is not an Ed25519 public key")
+    return key
+
+
+def configured_signing_key():
+    """The private key ``$BO_LEDGER_KEY`` names, or None when the ledger is not signed."""
+    path = os.environ.get(KEY_VARIABLE)
+    return load_private_key(path) if path else None
+
+
+# --------------------------------------------------------------------------------------------
+# reading and appending
+
+
+def read_ledger(path: Path | str) -> list[dict]:
+    """Every entry of the ledger file ``path`` (``ledger_path``), in order; an unreadable line is
+    kept as ``{"unreadable": text, "line": n}``."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    entries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            entry = {"unreadable": line[:80], "line": number}
+        entries.append(entry)
+    return entries
+
+
+def append_entry(report_root: Path | str, entry: dict, signing_key=None) -> dict:
+    """Append ``entry`` (its ``seq``, ``at``, ``prev`` and ``hash`` filled in, signed when a key is
+    given or configured) under an exclusive lock; returns the entry as written."""
+    path = ledger_path(report_root)
+    key = signing_key if signing_key is not None else configured_signing_key()
+    with writing(path), open(path, "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle.seek(0)
+            lines = [line for line in handle.read().splitlines() if line.strip()]
+            last = json.loads(lines[-1]) if lines else None
+            written = {"seq": (last.get("seq", len(lines)) + 1) if last else 1,
+                       "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                       **entry, "prev": last.get("hash", GENESIS) if last else GENESIS}
+            written["hash"] = entry_hash(written)
+            if key is not None:
+                written["signature"] = base64.b64encode(key.sign(written["hash"].encode("ascii"))).decode("ascii")
+                written["key"] = key_id(key.public_key())
+            handle.seek(0, os.SEEK_END)
+            handle.write(json.dumps(written, ensure_ascii=False, separators=(",", ":")) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    return written
+
+
+# --------------------------------------------------------------------------------------------
+# checking
+
+
+@dataclass
+class ChainCheck:
+    problems: list[str] = field(default_factory=list)
+    entries: int = 0
+    signed: int = 0
+    head: str = GENESIS
+
+
+def check_chain(entries: list[dict], public_key=None) -> ChainCheck:
+    """Every entry's hash recomputed and linked to the one before; with ``public_key``, every
+    signature checked (an unsigned entry is a problem then)."""
+    result = ChainCheck(entries=len(entries))
+    previous = GENESIS
+    for position, entry in enumerate(entries, start=1):
+        if "unreadable" in entry:
+            result.problems.append(f"LEDGER BROKEN line {entry['line']}: not a ledger entry ({entry['unreadable']!r})")
+            previous = ""
+            continue
+        label = f"entry {entry.get('seq', position)}"
+        if entry.get("seq") != position:
+            result.problems.append(f"LEDGER BROKEN {label}: sequence {entry.get('seq')} where {position} was due (an entry removed or inserted)")
+        if entry.get("hash") != entry_hash(entry):
+            result.problems.append(f"LEDGER BROKEN {label}: its content does not match its hash (rewritten)")
+        if entry.get("prev") != previous:
+            result.problems.append(f"LEDGER BROKEN {label}: does not chain to the entry before it")
+        result.signed += "signature" in entry
+        if public_key is not None:
+            problem = _signature_problem(entry, public_key)
+            if problem:
+                result.problems.append(f"SIGNATURE {label}: {problem}")
+        previous = entry.get("hash", "")
+    result.head = previous or GENESIS
+    return result
+
+
+def _signature_problem(entry: dict, public_key) -> str:
+    from cryptography.exceptions import InvalidSignature
+
+    if "signature" not in entry:
+        return "unsigned"
+    if entry.get("key") != key_id(public_key):
+        return f"signed by key {entry.get('key')}, not by the public key given ({key_id(public_key)})"
+    try:
+        public_key.verify(base64.b64decode(entry["signature"]), str(entry.get("hash", "")).encode("ascii"))
+    except (InvalidSignature, ValueError):
+        return "bad signature"
+    return ""
+
+
+def run_entries(entries: list[dict], run_id: str, kind: str) -> list[dict]:
+    return [entry for entry in entries if entry.get("kind") == kind and entry.get("run_id") == run_id]

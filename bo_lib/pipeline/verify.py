@@ -1,0 +1,143 @@
+"""``bo verify``: is a sealed run still what was sealed, and what it read still what it read?
+
+What is checked, each problem one line naming the file:
+
+1. ``manifest.sha256`` against ``manifest.json`` (``ALTERED manifest.json``);
+2. the manifest against the archive's ledger (``bo_lib.pipeline.ledger``): the run must have a
+   ``run`` entry whose manifest hash is this manifest's. A manifest rewritten with a recomputed
+   checksum fails here (``ALTERED manifest.json: not the manifest the ledger recorded``);
+3. every file the run sealed (outputs, index, log, assets) and every file it read (data inputs,
+   parameter files, input notebooks), against the hashes the **ledger** recorded when the run was
+   sealed (the manifest's, for a run the ledger does not know): ``ALTERED``/``MISSING`` for outputs,
+   ``INPUT ALTERED``/``INPUT MISSING``, ``PARAMETER FILE ...``, ``INPUT NOTEBOOK ...``. A deleted
+   input fails verify: what cannot be rechecked is not verified;
+4. files in the run folder nobody sealed (``EXTRA``), the sign-off companions apart;
+5. the sign-off log's chain, each entry against the ledger, and the sign-off page against the log;
+6. the ledger's own chain, and with a public key every entry's Ed25519 signature.
+
+Inputs may be checked where they are now (``data``, ``parameters``, ``notebooks``: a copy of the
+data root or the parameters folder on the auditor's machine) instead of the recorded paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bo_lib.hashing import sha256_file
+from bo_lib.pipeline.archive import MANIFEST, MANIFEST_CHECKSUM, read_manifest, sealed_files
+from bo_lib.pipeline.ledger import check_chain, ledger_path, read_ledger, run_entries
+from bo_lib.pipeline.signoff import COMPANIONS, log_problems, page_problems
+
+#: the kind of each sealed file, by its key's prefix in ``sealed_files``: how its problems are named
+KINDS = {"input:": "INPUT", "parameters:": "PARAMETER FILE", "notebook:": "INPUT NOTEBOOK"}
+
+
+@dataclass
+class Verification:
+    """Outcome of ``bo verify``: one line per problem, how many files were checked, the ledger's state."""
+
+    problems: list[str] = field(default_factory=list)
+    checked: int = 0
+    ledger_entry: dict | None = None
+    ledger_entries: int = 0
+    ledger_head: str = ""
+    signed_entries: int = 0
+    signatures_checked: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class Roots:
+    """Where the run's inputs are looked for; None: the path the manifest recorded."""
+
+    data: Path | None = None
+    parameters: Path | None = None
+    notebooks: Path | None = None
+
+
+def _location(key: str, run_dir: Path, manifest: dict, roots: Roots) -> tuple[str, str, Path]:
+    """(kind, name shown, path on disk) of a sealed file's key."""
+    for prefix, kind in KINDS.items():
+        if key.startswith(prefix):
+            name = key[len(prefix):]
+            if prefix == "input:":
+                return kind, name, (roots.data or Path(manifest.get("data_root", ""))) / name
+            if prefix == "parameters:":
+                return kind, name, (roots.parameters or Path(manifest.get("parameters", {}).get("dir", ""))) / name
+            return kind, name, (roots.notebooks / Path(name).name) if roots.notebooks else Path(name)
+    return "", key, run_dir / key
+
+
+def _check_files(run_dir: Path, manifest: dict, sealed: dict[str, str], roots: Roots, result: Verification) -> None:
+    for key, digest in sealed.items():
+        kind, name, path = _location(key, run_dir, manifest, roots)
+        prefix = f"{kind} " if kind else ""
+        if not path.is_file():
+            result.problems.append(f"{prefix}MISSING {name}" + (f" (looked for {path})" if kind else ""))
+        elif sha256_file(path) != digest:
+            result.problems.append(f"{prefix}ALTERED {name}" + (f" ({path})" if kind else ""))
+        else:
+            result.checked += 1
+
+
+def _check_checksum(run_dir: Path, result: Verification) -> None:
+    checksum_path = run_dir / MANIFEST_CHECKSUM
+    if not checksum_path.is_file():
+        result.problems.append(f"MISSING {MANIFEST_CHECKSUM}")
+        return
+    recorded = checksum_path.read_text(encoding="utf-8").split()
+    if not recorded or recorded[0] != sha256_file(run_dir / MANIFEST):
+        result.problems.append(f"ALTERED {MANIFEST}: {MANIFEST_CHECKSUM} does not match it")
+    else:
+        result.checked += 2
+
+
+def _check_against_ledger(run_dir: Path, manifest: dict, ledger: list[dict], where: Path, result: Verification) -> dict[str, str]:
+    """The run's ledger entry: the manifest must be the one it recorded. Returns the hashes to check files against."""
+    entries = run_entries(ledger, str(manifest.get("run_id")), "run")
+    if not entries:
+        result.problems.append(f"NOT IN LEDGER run {manifest.get('run_id')}: {where} has no entry sealing it" if where.is_file()
+                               else f"LEDGER MISSING {where}: the run cannot be checked against the archive's ledger")
+        return sealed_files(manifest)
+    entry = entries[-1]
+    result.ledger_entry = entry
+    if entry.get("manifest_sha256") != sha256_file(run_dir / MANIFEST):
+        result.problems.append(f"ALTERED {MANIFEST}: not the manifest the ledger recorded when the run was sealed "
+                               f"(ledger entry {entry.get('seq')}, {entry.get('at')})")
+    return dict(entry.get("sealed") or sealed_files(manifest))
+
+
+def _check_extra(run_dir: Path, manifest: dict, sealed: dict[str, str], result: Verification) -> None:
+    known = {MANIFEST, MANIFEST_CHECKSUM, *COMPANIONS, *(key for key in sealed if ":" not in key), *sealed_files(manifest)}
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+        relative = path.relative_to(run_dir).as_posix()
+        if relative not in known:
+            result.problems.append(f"EXTRA {relative}")
+
+
+def verify_run(run_dir: Path | str, *, public_key=None, roots: Roots = Roots(), ledger_file: Path | None = None) -> Verification:
+    """Every check of the module docstring, on a sealed run (``read_manifest`` raises when the
+    folder has no manifest). ``ledger_file``: the archive's ledger when the run folder is not in
+    its archive (default ``<reports>/ledger.jsonl``, two folders up)."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    result = Verification()
+    _check_checksum(run_dir, result)
+    ledger_file = Path(ledger_file) if ledger_file else ledger_path(run_dir.parent.parent)
+    ledger = read_ledger(ledger_file)
+    sealed = _check_against_ledger(run_dir, manifest, ledger, ledger_file, result)
+    _check_files(run_dir, manifest, sealed, roots, result)
+    _check_extra(run_dir, manifest, sealed, result)
+    if ledger:
+        result.problems += log_problems(run_dir, ledger, str(manifest.get("run_id")))
+        result.problems += page_problems(run_dir, manifest)
+    chain = check_chain(ledger, public_key)
+    result.problems += chain.problems
+    result.ledger_entries, result.ledger_head, result.signed_entries = chain.entries, chain.head, chain.signed
+    result.signatures_checked = public_key is not None
+    return result
