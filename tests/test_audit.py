@@ -113,7 +113,7 @@ def test_an_untouched_run_verifies_against_the_ledger(run_dir):
     code, lines = verify(run_dir)
     assert code == EXIT_OK, lines
     # 2 manifest files + 3 outputs + 1 data input + 2 parameter files + 2 input notebooks
-    assert lines[-1].startswith("verified: 10 files") and "against ledger entry 1; ledger chain intact (1 entries" in lines[-1]
+    assert lines[-1].startswith("verified: 10 files") and "against ledger entry 1; ledger chain intact (1 entry," in lines[-1]
 
 
 def test_the_forged_nav_with_a_rewritten_manifest_and_checksum_is_caught(run_dir):
@@ -429,3 +429,23 @@ def test_approving_with_close_locks_the_nav_date(tmp_path, store_copy):
     assert str(locked_through(store_copy, "GLBD")) == "2026-11-06"
     trail = audit_trail(store_copy, "GLBD")
     assert list(trail["by_name"])[-1] == "Bob" and "approved run 20261106T213000Z-a1b2" in list(trail["reason"])[-1]
+
+
+def test_runs_sealed_before_the_ledger_are_adopted_only_when_they_verify(tmp_path):
+    good = seal_run(tmp_path, "20261106T213000Z-a1b2")
+    bad = seal_run(tmp_path, "20261106T223000Z-c3d4")
+    reports = tmp_path / "reports"
+    (reports / LEDGER).unlink()  # an archive of the first release: no ledger, no sign-off pages
+    for run in (good, bad):
+        writable(run)
+        (run / SIGNOFF_PAGE).unlink()
+    page = writable(bad / "USEQ/nav.html")
+    page.write_text(page.read_text().replace("24.6048", "24.6049"))
+    code, out, _ = bo("ledger", "--reports", reports, "--adopt")
+    assert code == EXIT_FAILED
+    assert f"adopted {DATE}/{good.name}: entered in the ledger" in out
+    assert f"NOT ADOPTED {DATE}/{bad.name}: ALTERED USEQ/nav.html" in out
+    assert "1 entry (1 run, 0 sign-offs), 0 signed; chain intact" in out
+    code, out, err = bo("verify", good)
+    assert code == EXIT_OK and "sealed before the ledger and entered in it on" in err
+    assert verify(bad)[1][0].startswith("NOT IN LEDGER run 20261106T223000Z-c3d4")

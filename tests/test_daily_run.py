@@ -173,3 +173,45 @@ def test_the_archive_reads_severity_first_in_a_real_browser(corrupted_run):
             page.screenshot(path=str(shots / f"daily-run-{job.replace('/', '-')}.png"), full_page=False)
         browser.close()
     assert blocked == []
+
+
+def test_a_signed_run_shows_its_signoffs_in_the_browser_and_still_verifies(corrupted_run):
+    """The preparer signs the whole run, the reviewer accepts each red check with a comment: the run
+    is approved, official, its page frames who signed what, and bo verify checks the sign-offs."""
+    from tests.browser import artifacts_dir, need_browser, CHROMIUM, CHROMIUM_ARGS, offline
+
+    run_dir = corrupted_run["run_dir"]
+    reds = sorted({c["check"] for j in manifest(run_dir)["jobs"] for c in j["results"].get("exception_checks", []) if c["rag"] == "red"})
+    assert "Prices" in reds  # USEQ's intake: the bad trade row's day
+    assert bo("signoff", str(run_dir), "--as", "Alice Preparer", "--role", "preparer", "--comment", "read every report")[0] == 0
+    code, out, err = bo("signoff", str(run_dir), "--as", "Alice Preparer", "--role", "reviewer")
+    assert code == 2 and "the reviewer must be someone else (four eyes)" in err
+    accept = [arg for check in reds for arg in ("--accept", check)]
+    code, out, err = bo("signoff", str(run_dir), "--as", "Bob Reviewer", "--role", "reviewer", *accept, "--comment", "breaks owned, see the recon")
+    assert code == 0, err
+    assert "approved: every job reviewed" in out
+    code, out, _ = bo("verify", str(run_dir))
+    assert code == 0 and "ledger chain intact (3 entries" in out, out
+    code, out, _ = bo("runs", "--reports", str(run_dir.parent.parent))
+    assert f"{run_dir.name}  full run; complete;" in out and "approved: reviewed by Bob Reviewer" in out and "[OFFICIAL]" in out
+
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        blocked = offline(context)
+        page = context.new_page()
+        page.goto((run_dir / "index.html").as_uri())
+        signoffs = page.frame_locator("iframe.signoff").locator("body")
+        text = signoffs.inner_text()
+        assert "approved: reviewed by Bob Reviewer" in text and "Alice Preparer" in text
+        assert "Bob Reviewer accepts Prices" in text.replace("\n", " ") or "accepts Prices" in text
+        page.locator("iframe.signoff").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts_dir() / "daily-run-signed-index.png"), full_page=True)
+        page.goto((run_dir.parent.parent / "index.html").as_uri())
+        row = page.locator("tbody tr", has_text=run_dir.name)
+        assert "official" in row.inner_text() and "approved: reviewed by Bob Reviewer" in row.inner_text()
+        browser.close()
+    assert blocked == []

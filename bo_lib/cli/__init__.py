@@ -169,8 +169,14 @@ def _cmd_verify(args: argparse.Namespace, argv: list[str]) -> int:
         print(f"NOT VERIFIED: {len(verification.problems)} problem(s)", file=sys.stderr)
         return EXIT_FAILED
     entry = verification.ledger_entry or {}
-    signed = (f"{verification.ledger_entries} entries, signatures checked" if verification.signatures_checked
-              else f"{verification.ledger_entries} entries, {verification.signed_entries} signed (--public-key checks them)")
+    if entry.get("adopted"):
+        print(f"note: the run was sealed before the ledger and entered in it on {entry.get('at')} (bo ledger --adopt): "
+              "the ledger vouches for it from then on only", file=sys.stderr)
+    from bo_lib.pipeline.index import plural
+
+    entries = plural(verification.ledger_entries, "entry")
+    signed = (f"{entries}, signatures checked" if verification.signatures_checked
+              else f"{entries}, {verification.signed_entries} signed (--public-key checks them)")
     print(f"verified: {verification.checked} files (outputs, inputs, parameter files, notebooks) against ledger entry "
           f"{entry.get('seq')}; ledger chain intact ({signed}); ledger head {verification.ledger_head}")
     return EXIT_OK

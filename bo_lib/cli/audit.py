@@ -1,6 +1,7 @@
 """The auditor's commands: ``bo signoff`` (maker-checker sign-off of a sealed run), ``bo runs``
-(the archive as a history: scope, status, exceptions, sign-off, the official run of each date) and
-``bo keygen`` (an Ed25519 key pair for signing the ledger)."""
+(the archive as a history: scope, status, exceptions, sign-off, the official run of each date),
+``bo ledger`` (the ledger's chain; ``--adopt`` for runs sealed before it) and ``bo keygen`` (an
+Ed25519 key pair for signing the ledger)."""
 
 from __future__ import annotations
 
@@ -94,12 +95,9 @@ def _runs_line(run, official: bool) -> str:
 
 
 def _cmd_runs(args: argparse.Namespace, argv: list[str]) -> int:
-    from bo_lib.parameters import load_schedule
     from bo_lib.pipeline.index import official_runs, read_runs
 
-    root = Path(args.reports) if args.reports else Path(load_schedule(Path(args.parameters) / "schedule.yaml").report_root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"report root not found: {root.resolve()}")
+    root = _report_root(args)
     if args.date:
         from bo_lib.cli import _date
 
@@ -111,6 +109,39 @@ def _cmd_runs(args: argparse.Namespace, argv: list[str]) -> int:
     for run in runs:
         print(_runs_line(run, run.run_dir in official))
     return EXIT_OK
+
+
+def _report_root(args: argparse.Namespace) -> Path:
+    from bo_lib.parameters import load_schedule
+
+    root = Path(args.reports) if args.reports else Path(load_schedule(Path(args.parameters) / "schedule.yaml").report_root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"report root not found: {root.resolve()}")
+    return root
+
+
+def _cmd_ledger(args: argparse.Namespace, argv: list[str]) -> int:
+    from bo_lib.pipeline.index import plural, write_reports_index
+    from bo_lib.pipeline.ledger import check_chain, ledger_path, load_public_key, read_ledger
+    from bo_lib.pipeline.verify import adopt_archive
+
+    root = _report_root(args)
+    if args.adopt:
+        adoption = adopt_archive(root)
+        for name in adoption.adopted:
+            print(f"adopted {name}: entered in the ledger (sealed before it; the ledger vouches for it from now on)")
+        for name, problems in adoption.refused.items():
+            print(f"NOT ADOPTED {name}: {'; '.join(problems[:3])}" + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""))
+        if adoption.adopted:
+            write_reports_index(root)
+    entries = read_ledger(ledger_path(root))
+    chain = check_chain(entries, load_public_key(args.public_key) if args.public_key else None)
+    for problem in chain.problems:
+        print(problem)
+    kinds = {kind: sum(entry.get("kind") == kind for entry in entries) for kind in ("run", "signoff")}
+    print(f"ledger {ledger_path(root).resolve()}: {plural(chain.entries, 'entry')} ({plural(kinds['run'], 'run')}, "
+          f"{plural(kinds['signoff'], 'sign-off')}), {chain.signed} signed; chain {'BROKEN' if chain.problems else 'intact'}; head {chain.head}")
+    return 1 if chain.problems or (args.adopt and adoption.refused) else EXIT_OK
 
 
 def _cmd_keygen(args: argparse.Namespace, argv: list[str]) -> int:
@@ -148,6 +179,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     runs.add_argument("--reports", help="report root (default: the schedule's report_root)")
     runs.add_argument("--parameters", default="parameters", help="parameters directory (default: parameters/)")
     runs.set_defaults(handler=_cmd_runs)
+
+    ledger = commands.add_parser("ledger", help="check the archive's ledger (its chain and signatures); --adopt enters runs sealed before it")
+    ledger.add_argument("--reports", help="report root (default: the schedule's report_root)")
+    ledger.add_argument("--parameters", default="parameters", help="parameters directory (default: parameters/)")
+    ledger.add_argument("--public-key", metavar="KEY.pub.pem", help="also require a good Ed25519 signature on every entry")
+    ledger.add_argument("--adopt", action="store_true",
+                        help="enter every sealed run the ledger does not know and that verifies against its own manifest")
+    ledger.set_defaults(handler=_cmd_ledger)
 
     keygen = commands.add_parser("keygen", help="write an Ed25519 key pair for signing the archive's ledger")
     keygen.add_argument("--out", required=True, metavar="KEY.pem", help="the private key's file (the public key goes beside it, .pub.pem)")

@@ -130,9 +130,10 @@ def sealed_files(manifest: dict) -> dict[str, str]:
     return files
 
 
-def record_in_ledger(run_dir: Path, manifest: dict) -> dict:
+def record_in_ledger(run_dir: Path, manifest: dict, *, adopted: bool = False) -> dict:
     """Append the sealed run to the archive's ledger (``<reports>/ledger.jsonl``): its manifest's
-    hash and every sealed file's (``sealed_files``)."""
+    hash and every sealed file's (``sealed_files``); ``adopted``: a run sealed before the ledger
+    existed, entered later (``bo ledger --adopt``)."""
     from bo_lib.pipeline.ledger import append_entry
 
     run_dir = Path(run_dir)
@@ -141,4 +142,6 @@ def record_in_ledger(run_dir: Path, manifest: dict) -> dict:
              "sealed": sealed_files(manifest)}
     if manifest.get("replay_of"):
         entry["replay_of"] = manifest["replay_of"]
+    if adopted:
+        entry["adopted"] = True
     return append_entry(run_dir.parent.parent, entry)

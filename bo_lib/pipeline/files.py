@@ -51,11 +51,12 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def write_atomic(path: Path | str, content: str | bytes, *, encoding: str = "utf-8") -> Path:
+def write_atomic(path: Path | str, content: str | bytes, *, encoding: str = "utf-8", mode: int | None = None) -> Path:
     """Write ``content`` to ``path`` through a temporary file in the same folder and ``os.replace``.
 
     Rule: after this returns, ``path`` holds all of ``content``; after it raises (``CannotWrite``),
-    ``path`` is as it was and the temporary file is gone.
+    ``path`` is as it was and the temporary file is gone. ``mode``: the file's permissions (default:
+    what ``open`` would give, 0o666 less the umask).
     """
     path = Path(path)
     data = content.encode(encoding) if isinstance(content, str) else content
@@ -66,7 +67,7 @@ def write_atomic(path: Path | str, content: str | bytes, *, encoding: str = "utf
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.chmod(temporary, _file_mode())
+            os.chmod(temporary, _file_mode() if mode is None else mode)
             os.replace(temporary, path)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -60,13 +60,14 @@ tr.sev-amber td:first-child { box-shadow: inset 4px 0 #f59e0b; } tr.sev-green td
 .official { background: #dbeafe; color: #1e40af; }
 .approved, .reviewed { background: #dcfce7; color: #166534; } .pending, .prepared { background: #fef9c3; color: #854d0e; }
 .awaiting { background: #f3f4f6; color: #374151; }
-iframe.signoff { width: 100%; height: 260px; border: 1px solid #e5e7eb; }
+iframe.signoff { width: 100%; height: 560px; border: 1px solid #e5e7eb; }
 .rag { display: inline-block; min-width: 18px; text-align: center; border-radius: 3px; padding: 0 5px; margin-right: 3px; font-weight: 600; font-size: 12px; }
 .red { background: #fecaca; color: #7f1d1d; } .amber { background: #fde68a; color: #78350f; } .green { background: #bbf7d0; color: #14532d; }
 .error { color: #991b1b; font-size: 12px; margin-top: 4px; }
 .checks { font-size: 12px; margin: 4px 0 0; padding-left: 16px; } .checks li { margin: 1px 0; }
 .figures { font-size: 12px; display: grid; grid-template-columns: auto auto; column-gap: 10px; }
-.figures .v { font-weight: 600; text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.figures .v { font-weight: 600; text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; overflow-wrap: normal; }
+.figures .v.text { white-space: normal; text-align: left; }
 .muted { color: #6b7280; font-size: 12px; }
 code { font-size: 12px; }
 """
@@ -89,8 +90,11 @@ SIGNOFF_SECTION = ('<h2 style="font-size:16px;margin:18px 0 6px">Sign-off</h2>\n
                    '<iframe class="signoff" src="signoffs.html" title="Sign-off"></iframe>')
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+def plural(count: int, noun: str) -> str:
+    """``1 job``, ``2 jobs``: a count with its noun."""
+    if count == 1:
+        return f"{count:,} {noun}"
+    return f"{count:,} {noun[:-1]}ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else f"{count:,} {noun}s"
 
 
 def page(title: str, body: str) -> str:
@@ -153,12 +157,17 @@ def _checks_html(results: dict) -> str:
     return f'<ul class="checks">{"".join(items)}{more}</ul>'
 
 
+def _value_class(value: str) -> str:
+    """A figure's value kept on one line when it is a number or a short word; a sentence wraps."""
+    return "v text" if len(value) > 24 and " " in value else "v"
+
+
 def key_figures_html(results: dict, notebook: str = "", limit: int = MAX_FIGURES) -> str:
     """The job's key figures, labelled with units and the registry's decimals, in its order."""
     figures = shown_figures(notebook, results)[:limit]
     if not figures:
         return ""
-    cells = "".join(f'<span>{escape(f.label)}</span><span class="v">{escape(f.value)}{" " + escape(f.unit) if f.unit else ""}</span>'
+    cells = "".join(f'<span>{escape(f.label)}</span><span class="{_value_class(f.value)}">{escape(f.value)}{" " + escape(f.unit) if f.unit else ""}</span>'
                     for f in figures)
     return f'<div class="figures">{cells}</div>'
 
@@ -245,8 +254,8 @@ def render_run_index(manifest: dict, previous_runs: list[tuple[str, str]] | None
     title = f"Daily run {manifest['business_date']} — {manifest['run_id']}"
     rows = [_job_row(job) for job in worst_first(manifest.get("jobs", []))]
     links = ['<a href="../../index.html">Archive of runs</a>'] + [f'<a href="{escape(href)}">{escape(label)}</a>' for label, href in previous_runs or []]
-    headline = (f"{_plural(totals.jobs, 'job')}: {totals.jobs - totals.failed} ran, {totals.failed} failed · "
-                f"{_plural(totals.red, 'red exception')} in {_plural(totals.jobs_red, 'job')}, {totals.amber} amber")
+    headline = (f"{plural(totals.jobs, 'job')}: {totals.jobs - totals.failed} ran, {totals.failed} failed · "
+                f"{plural(totals.red, 'red exception')} in {plural(totals.jobs_red, 'job')}, {totals.amber} amber")
     body = (
         f"<nav>{' '.join(links)}</nav>\n"
         f"<h1>{escape(title)}</h1>\n"

@@ -32,7 +32,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bo_lib.pipeline.files import writing
+from bo_lib.pipeline.files import write_atomic, writing
 
 LEDGER = "ledger.jsonl"
 GENESIS = "0" * 64
@@ -74,13 +74,9 @@ def generate_key_pair(private_path: Path | str, public_path: Path | str) -> str:
         if path.exists():
             raise ValueError(f"{path} exists: a key is never overwritten")
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    with writing(private_path):
-        descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
+    write_atomic(private_path, pem, mode=0o600)
     public = private.public_key()
-    with writing(public_path):
-        public_path.write_bytes(public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    write_atomic(public_path, public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return key_id(public)
 
 
@@ -230,3 +226,4 @@ def _signature_problem(entry: dict, public_key) -> str:
 
 def run_entries(entries: list[dict], run_id: str, kind: str) -> list[dict]:
     return [entry for entry in entries if entry.get("kind") == kind and entry.get("run_id") == run_id]
+

@@ -315,13 +315,15 @@ def _people(entries: list[dict]) -> str:
     return "<br>".join(f"{escape(entry['name'])} <span class=\"muted\">{escape(entry['at'])}</span>" for entry in entries) or "—"
 
 
-def _notes(entries: list[dict]) -> str:
+def _notes(entries: list[dict], red: list[str]) -> str:
+    """The comments of a job's sign-offs, and the explanations and acceptances of its own red checks."""
     notes = []
     for entry in entries:
         if entry.get("comment"):
             notes.append(f"{escape(entry['name'])}: {escape(entry['comment'])}")
-        notes += [f"{escape(entry['name'])} on <em>{escape(check)}</em>: {escape(why)}" for check, why in entry.get("explained", {}).items()]
-        notes += [f"{escape(entry['name'])} accepts <em>{escape(check)}</em>" for check in entry.get("accepted", [])]
+        notes += [f"{escape(entry['name'])} on <em>{escape(check)}</em>: {escape(why)}"
+                  for check, why in entry.get("explained", {}).items() if check in red]
+        notes += [f"{escape(entry['name'])} accepts <em>{escape(check)}</em>" for check in entry.get("accepted", []) if check in red]
     return "<br>".join(notes)
 
 
@@ -334,9 +336,10 @@ def render_signoff_page(manifest: dict, log: list[dict]) -> str:
     rows = "\n".join(
         f'<tr><td><code>{escape(job.job_id)}</code></td><td><span class="badge {escape(job.state.split()[0])}">{escape(job.state)}</span>'
         + (f'<div class="muted">{len(job.red)} red check(s)</div>' if job.red else "")
-        + f"</td><td>{_people(job.preparers)}</td><td>{_people(job.reviewers)}</td><td>{_notes(job.preparers + job.reviewers)}</td></tr>"
+        + f"</td><td>{_people(job.preparers)}</td><td>{_people(job.reviewers)}</td><td>{_notes(job.preparers + job.reviewers, job.red)}</td></tr>"
         for job in job_signoffs(manifest, log).values())
     body = (
+        '<nav><a href="index.html" target="_top">Run</a> <a href="../../index.html" target="_top">Archive of runs</a></nav>\n'
         f'<h1>Sign-off · run {escape(str(manifest.get("run_id")))}</h1>\n'
         f'<div class="meta">Business date {escape(str(manifest.get("business_date")))}. '
         f'<span class="badge {css}">{escape(state.describe())}</span> — {len(log)} sign-off(s) in <code>{SIGNOFF_LOG}</code>, '

@@ -141,3 +141,42 @@ def verify_run(run_dir: Path | str, *, public_key=None, roots: Roots = Roots(), 
     result.ledger_entries, result.ledger_head, result.signed_entries = chain.entries, chain.head, chain.signed
     result.signatures_checked = public_key is not None
     return result
+
+
+@dataclass
+class Adoption:
+    adopted: list[str] = field(default_factory=list)
+    refused: dict[str, list[str]] = field(default_factory=dict)  # run path -> its problems
+
+
+def _unanchored(problem: str) -> bool:
+    return problem.startswith(("NOT IN LEDGER", "LEDGER MISSING", "MISSING signoffs.html"))
+
+
+def adopt_archive(report_root: Path | str) -> Adoption:
+    """Enter every sealed run the ledger does not know (runs sealed before the ledger existed):
+    a run that verifies against its own manifest gets a ``run`` entry marked ``adopted`` (the
+    ledger vouches for it from that moment only) and its sign-off page; one that does not is refused
+    with its problems. Rule: adoption never anchors a run that already fails verify."""
+    from bo_lib.pipeline.archive import record_in_ledger
+    from bo_lib.pipeline.journal import COMPLETE, run_folders
+    from bo_lib.pipeline.signoff import write_signoff_page
+
+    result = Adoption()
+    for folder in reversed(run_folders(Path(report_root))):  # oldest first, as they were sealed
+        if folder.state != COMPLETE:
+            continue
+        check = verify_run(folder.run_dir)
+        if check.ledger_entry is not None:
+            continue
+        name = f"{folder.run_dir.parent.name}/{folder.run_dir.name}"
+        problems = [problem for problem in check.problems if not _unanchored(problem)]
+        if problems:
+            result.refused[name] = problems
+            continue
+        manifest = read_manifest(folder.run_dir)
+        if not (folder.run_dir / "signoffs.html").exists():
+            write_signoff_page(folder.run_dir, manifest, [])
+        record_in_ledger(folder.run_dir, manifest, adopted=True)
+        result.adopted.append(name)
+    return result
