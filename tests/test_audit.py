@@ -449,3 +449,24 @@ def test_runs_sealed_before_the_ledger_are_adopted_only_when_they_verify(tmp_pat
     code, out, err = bo("verify", good)
     assert code == EXIT_OK and "sealed before the ledger and entered in it on" in err
     assert verify(bad)[1][0].startswith("NOT IN LEDGER run 20261106T223000Z-c3d4")
+
+
+def test_verify_of_the_report_root_checks_every_run(tmp_path):
+    first = seal_run(tmp_path, "20261106T213000Z-a1b2")
+    second = seal_run(tmp_path, "20261106T223000Z-c3d4")
+    page = writable(second / "USEQ/nav.html")
+    page.write_text(page.read_text().replace("24.6048", "24.6049"))
+    code, out, _ = bo("verify", tmp_path / "reports")
+    lines = out.strip().splitlines()
+    assert code == EXIT_FAILED
+    assert lines[0].startswith(f"{DATE}/{first.name}: verified: 10 files")
+    assert lines[1] == f"{DATE}/{second.name}: ALTERED USEQ/nav.html"
+    assert lines[2] == "1 of 2 runs verified"
+
+
+def test_a_replay_is_not_signed_off(tmp_path):
+    run_dir = seal_run(tmp_path)
+    manifest_path = writable(run_dir / "manifest.json")
+    manifest_path.write_text(json.dumps({**json.loads(manifest_path.read_text()), "replay_of": {"run_id": "20261106T200000Z-0000"}}))
+    code, _, err = signoff(run_dir, "--as", "Alice", "--role", "preparer")
+    assert code == EXIT_USAGE and "is a replay of run 20261106T200000Z-0000, a check of it: sign off run 20261106T200000Z-0000 itself" in err

@@ -150,19 +150,69 @@ def _unsealed_run(run_dir: Path) -> int | None:
     return EXIT_INCOMPLETE
 
 
-def _cmd_verify(args: argparse.Namespace, argv: list[str]) -> int:
+def _verify_options(args: argparse.Namespace):
     from bo_lib.pipeline.ledger import load_public_key
-    from bo_lib.pipeline.verify import Roots, verify_run
+    from bo_lib.pipeline.verify import Roots
+
+    public_key = load_public_key(args.public_key) if args.public_key else None
+    roots = Roots(*(Path(value) if value else None for value in (args.data, args.parameters, args.notebooks)))
+    return {"public_key": public_key, "roots": roots, "ledger_file": Path(args.ledger) if args.ledger else None}
+
+
+def _verified_line(verification) -> str:
+    from bo_lib.pipeline.index import plural
+
+    entry = verification.ledger_entry or {}
+    entries = plural(verification.ledger_entries, "entry")
+    signed = (f"{entries}, signatures checked" if verification.signatures_checked
+              else f"{entries}, {verification.signed_entries} signed (--public-key checks them)")
+    return (f"verified: {verification.checked} files (outputs, inputs, parameter files, notebooks) against ledger entry "
+            f"{entry.get('seq')}; ledger chain intact ({signed}); ledger head {verification.ledger_head}")
+
+
+def _is_report_root(folder: Path) -> bool:
+    from bo_lib.pipeline.journal import DATE_DIR
+    from bo_lib.pipeline.ledger import LEDGER
+
+    return not (folder / "manifest.json").exists() and ((folder / LEDGER).is_file() or any(
+        child.is_dir() and DATE_DIR.match(child.name) for child in folder.iterdir()))
+
+
+def _verify_archive(root: Path, options: dict) -> int:
+    """Every sealed run of a report root, one line each (problems prefixed with the run)."""
+    from bo_lib.pipeline.journal import COMPLETE, run_folders
+    from bo_lib.pipeline.verify import verify_run
+
+    failed = 0
+    folders = run_folders(root)
+    for folder in reversed(folders):
+        name = f"{folder.run_dir.parent.name}/{folder.run_dir.name}"
+        if folder.state != COMPLETE:
+            print(f"{name}: {folder.state.lower()} (no manifest), not checked")
+            continue
+        verification = verify_run(folder.run_dir, **options)
+        failed += not verification.ok
+        for problem in verification.problems:
+            print(f"{name}: {problem}")
+        if verification.ok:
+            print(f"{name}: {_verified_line(verification)}")
+    print(f"{len(folders) - failed} of {len(folders)} runs verified" if folders else f"no runs under {root}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace, argv: list[str]) -> int:
+    from bo_lib.pipeline.verify import verify_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run folder not found: {run_dir}")
+    options = _verify_options(args)
+    if _is_report_root(run_dir):
+        return _verify_archive(run_dir.resolve(), options)
     unsealed = _unsealed_run(run_dir.resolve())
     if unsealed is not None:
         return unsealed
-    public_key = load_public_key(args.public_key) if args.public_key else None
-    roots = Roots(*(Path(value) if value else None for value in (args.data, args.parameters, args.notebooks)))
-    verification = verify_run(run_dir.resolve(), public_key=public_key, roots=roots, ledger_file=Path(args.ledger) if args.ledger else None)
+    verification = verify_run(run_dir.resolve(), **options)
     for problem in verification.problems:
         print(problem)
     if not verification.ok:
@@ -172,13 +222,7 @@ def _cmd_verify(args: argparse.Namespace, argv: list[str]) -> int:
     if entry.get("adopted"):
         print(f"note: the run was sealed before the ledger and entered in it on {entry.get('at')} (bo ledger --adopt): "
               "the ledger vouches for it from then on only", file=sys.stderr)
-    from bo_lib.pipeline.index import plural
-
-    entries = plural(verification.ledger_entries, "entry")
-    signed = (f"{entries}, signatures checked" if verification.signatures_checked
-              else f"{entries}, {verification.signed_entries} signed (--public-key checks them)")
-    print(f"verified: {verification.checked} files (outputs, inputs, parameter files, notebooks) against ledger entry "
-          f"{entry.get('seq')}; ledger chain intact ({signed}); ledger head {verification.ledger_head}")
+    print(_verified_line(verification))
     return EXIT_OK
 
 
@@ -556,7 +600,7 @@ def build_parser(parameters_hint: str | os.PathLike = "parameters") -> argparse.
                                  description="Recompute every hash of a sealed run (outputs, inputs, parameter files, input notebooks) "
                                              "against what the archive's ledger recorded when it was sealed; check the sign-off log and the "
                                              "ledger's chain (and, with --public-key, its signatures). Exit 0 verified, 1 a problem found.")
-    verify.add_argument("run_dir", help="the run folder: <reports>/<date>/<run id>")
+    verify.add_argument("run_dir", help="the run folder: <reports>/<date>/<run id>; or the report root: every run in it")
     verify.add_argument("--public-key", metavar="KEY.pub.pem", help="require every ledger entry to carry a good Ed25519 signature by this key")
     verify.add_argument("--ledger", help="the archive's ledger.jsonl, for a run folder copied out of its archive (default: <reports>/ledger.jsonl)")
     verify.add_argument("--data", help="check the data inputs under this folder instead of the recorded data root")

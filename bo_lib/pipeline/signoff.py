@@ -8,7 +8,8 @@ shows, is rendered from it after every sign-off.
 
 Rules (``refusals``):
 
-* a job is signed off only when it ran (``ok``): a failed job is rerun, not approved;
+* a job is signed off only when it ran (``ok``): a failed job is rerun, not approved; a replay
+  (``bo replay``) is a check of another run and is not signed off;
 * a reviewer signs a job after its preparer, and is not its preparer (four eyes);
 * a job that recorded red exceptions is reviewed only when every red check is explained
   (``--explain "CHECK=why"``) or explicitly accepted (``--accept CHECK``, with ``--comment``);
@@ -123,6 +124,9 @@ def _red_refusals(job: JobSignoff, request: SignoffRequest) -> list[str]:
 def refusals(manifest: dict, log: list[dict], request: SignoffRequest) -> list[str]:
     """Why ``request`` cannot be signed (empty: it can)."""
     problems = []
+    if manifest.get("replay_of"):
+        original = manifest["replay_of"].get("run_id")
+        return [f"run {manifest.get('run_id')} is a replay of run {original}, a check of it: sign off run {original} itself"]
     if not request.name.strip():
         problems.append("--as: a name is required")
     if request.role not in ROLES:
