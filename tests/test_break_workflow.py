@@ -232,7 +232,8 @@ def test_set_break_note_is_a_note_in_the_trail(store_copy, funds):
     set_break_note(store_copy, ABOVE, comment="custodian confirms -250")
     row = history(store_copy, funds).loc[ABOVE]
     assert (row["owner"], row["comment"], row["state"]) == ("j.doe", "custodian confirms -250", "new")
-    assert load_trail(store_copy, ABOVE)[["action", "actor", "owner_to"]].values.tolist() == [["note", "j.doe", "j.doe"], ["note", "unknown", "j.doe"]]
+    assert load_trail(store_copy, ABOVE)[["action", "actor", "owner_to"]].values.tolist() == [
+        ["note", "j.doe", "j.doe"], ["note", "unknown", "j.doe"]]
 
 
 def test_nothing_updates_or_deletes_the_trail():
@@ -315,7 +316,8 @@ def test_bo_break_works_a_write_off_with_four_eyes(store_copy):
 
 
 def test_bo_break_refusals_exit_2_with_one_line(store_copy):
-    assert brk(store_copy, "show", "POS-NOPE") == (2, "", "bo: error: unknown break 'POS-NOPE': `bo break list [--fund F]` lists the breaks and their ids\n")
+    assert brk(store_copy, "show", "POS-NOPE") == (
+        2, "", "bo: error: unknown break 'POS-NOPE': `bo break list [--fund F]` lists the breaks and their ids\n")
     assert brk(store_copy, "investigate", "POS-NOPE", "--as", "j.doe")[2].startswith("bo: error: unknown break 'POS-NOPE'")
     assert brk(store_copy, "approve", BELOW, "--as", "j.doe") == (2, "", (
         f"bo: error: break {BELOW} is new: approve is not allowed (allowed from new: assign, investigate, comment, resolve, match)\n"))

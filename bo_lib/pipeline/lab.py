@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bo_lib.controls import KERNEL_DISPLAY_NAME, KERNEL_NAME
-from bo_lib.store import (ACTIONS_STORE_VARIABLE, LAB_VARIABLE, SCRATCH_DIR_VARIABLE, STORE_ENVIRONMENT_VARIABLE, STORE_MODE_VARIABLE, STORE_SOURCE_VARIABLE,
-                          STORE_TAKEN_VARIABLE, copy_store)
+from bo_lib.store import (ACTIONS_STORE_VARIABLE, LAB_VARIABLE, SCRATCH_DIR_VARIABLE, STORE_ENVIRONMENT_VARIABLE, STORE_MODE_VARIABLE,
+                          STORE_SOURCE_VARIABLE, STORE_TAKEN_VARIABLE, copy_store)
 
 WORKING_COPY = "lab"
 ARCHIVED = "archived"

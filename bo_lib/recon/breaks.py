@@ -209,7 +209,8 @@ def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame
                 connection.execute("DELETE FROM recon_break_observations WHERE fund = ? AND business_date = ?", [fund, day])
                 connection.execute("DELETE FROM recon_runs WHERE fund = ? AND business_date = ?", [fund, day])
                 connection.execute("INSERT INTO recon_runs VALUES (?, ?, ?, ?)", [fund, day, run_id, now])
-                rows = breaks.reindex(columns=[*BREAK_COLUMNS, "manual_match"]).assign(fund=fund, business_date=pd.Timestamp(day), run_id=run_id)
+                rows = breaks.reindex(columns=[*BREAK_COLUMNS, "manual_match"]).assign(fund=fund, business_date=pd.Timestamp(day),
+                                                                                       run_id=run_id)
                 rows["manual_match"] = rows["manual_match"].fillna("")
                 insert_frame(connection, "recon_break_observations", rows, OBSERVATION_COLUMNS)
                 connection.execute("DELETE FROM recon_break_resolutions WHERE fund = ? AND business_date = ?", [fund, day])
