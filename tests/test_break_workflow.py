@@ -329,6 +329,14 @@ def test_bo_break_refusals_exit_2_with_one_line(store_copy):
     assert "Traceback" not in err and load_trail(store_copy).empty
 
 
+def test_bo_break_list_filters_by_owner_and_overdue(store_copy):
+    assert brk(store_copy, "assign", ABOVE, "--to", "j.doe", "--as", "a.lead", "--expected", "2099-01-01")[0] == 0
+    code, out, _ = brk(store_copy, "list", "--owner", "j.doe")
+    assert code == 0 and ABOVE in out and "2099-01-01" in out and out.endswith("1 break(s); `bo break show ID` for one break and its trail\n")
+    assert brk(store_copy, "list", "--overdue") == (0, "no breaks match\n", "")
+    assert brk(store_copy, "list", "--fund", "XXXX")[2].startswith("bo: error: --fund: unknown fund 'XXXX'")
+
+
 def test_bo_break_match_and_unmatch(store_copy):
     code, out, _ = brk(store_copy, "match", CASH, POSITION, "--as", "j.doe", "--comment", "same failed sale")
     assert code == 0 and out.splitlines()[0].startswith(f"{CASH}: match by j.doe, new -> matched [M-")
