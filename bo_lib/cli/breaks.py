@@ -124,7 +124,8 @@ def _cmd_show(args: argparse.Namespace, argv: list[str]) -> int:
     for key in ("break_id", "fund", "recon", "account", "item", "classification", "currency", "difference", "value_base", "first_seen",
                 "last_seen", "status", "resolution", "age_business_days", "state", "owner", "expected_date", "comment", "detail"):
         print(f"{key:>18}: {'' if pd.isna(record.get(key)) else record.get(key)}")
-    print(f"{'allowed':>18}: {', '.join(a for a in workflow.allowed_actions(record.get('state') or workflow.NEW) if a != 'note')}")
+    state = workflow.NEW if pd.isna(record.get("state")) or not record.get("state") else record["state"]
+    print(f"{'allowed':>18}: {', '.join(a for a in workflow.allowed_actions(state) if a != 'note')}")
     trail = load_trail(setup.store, break_id=args.break_id)
     print(f"trail ({len(trail)} action(s)):")
     if len(trail):
