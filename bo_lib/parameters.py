@@ -206,6 +206,11 @@ class NavThresholds(_Strict):
     day_move_pct: float = Field(gt=0, description="day-over-day NAV per share move flagged above this")
 
 
+class ReconPolicy(_Strict):
+    write_off_threshold: float = Field(default=0.0, ge=0, description="a break write-off above this absolute value in base currency "
+                                                                       "needs a second person's approval (four eyes); 0: every write-off")
+
+
 class Pricing(_Strict):
     hierarchy: dict[str, list[Code]] = Field(description="asset class -> price sources, best first")
     stale_days: int = Field(default=3, ge=1, description="a price unchanged this many days is stale")
@@ -233,6 +238,7 @@ class FundParameters(_Strict):
     fixed_fees: list[FixedFee] = Field(default_factory=list)
     tolerances: Tolerances = Tolerances()
     nav_thresholds: NavThresholds
+    recon: ReconPolicy = ReconPolicy()
     pricing: Pricing
     regulatory_regimes: list[str] = Field(default_factory=list)
 

@@ -46,6 +46,10 @@ STORE_SOURCE_VARIABLE, STORE_TAKEN_VARIABLE = "BO_STORE_SOURCE", "BO_STORE_TAKEN
 #: and the run's own ``store``) works on the session's store, never on the run's
 LAB_VARIABLE = "BO_LAB"
 INTERACTIVE = "interactive"
+#: set by ``bo lab`` beside ``$BO_STORE`` (never in a read-only session): the production store an
+#: analyst's recorded work (break actions) is written to. The one channel from a Lab session to the
+#: book of record; the session's scratch copy gets the same rows (``actions_target``)
+ACTIONS_STORE_VARIABLE = "BO_ACTIONS_STORE"
 
 
 class StoreReadOnlyError(RuntimeError):
@@ -105,6 +109,26 @@ def resolve_store(store: str, data_root: Path | str, run_id: str | None = None) 
     source = f"scratch copy of {_shown(production)}" if production.exists() else \
         f"new scratch store (no production store at {_shown(production)} yet)"
     return _note(copy, f"{source} taken {taken:%H:%M:%S} UTC; the production store is not written (scratch file {copy})")
+
+
+def actions_target(working: Path | str) -> tuple[Path, Path | None]:
+    """Where an analyst's action (a break action: real work, kept in the book of record) is written,
+    given the store the caller works on, and the copy to mirror it into. Rule: in a ``bo lab`` session
+    (``working`` is ``$BO_STORE`` and ``$BO_ACTIONS_STORE`` names the production store) the production
+    store, mirrored into the scratch copy; a store this process may not write (read-only session) or a
+    scratch copy with no channel to its production store (a notebook opened outside ``bo lab``) is
+    refused (``StoreReadOnlyError``, saying why); any other store (the CLI's, a test's) is itself."""
+    key = _key(working)
+    if key in _PROTECTED:
+        raise StoreReadOnlyError(f"break actions are refused in a read-only session ({_PROTECTED[key]}): they belong in the book of "
+                                 "record; start `bo lab` without --read-only-store, or use `bo break ...`")
+    production, session_store = os.environ.get(ACTIONS_STORE_VARIABLE), os.environ.get(STORE_ENVIRONMENT_VARIABLE)
+    if production and session_store and key == _key(session_store) and key != _key(production):
+        return Path(production), Path(working)
+    if any(key == _key(copy) for copy, _taken in _SCRATCH.values()):
+        raise StoreReadOnlyError(f"this notebook works on a scratch copy ({working}) with no channel to the production store: break "
+                                 "actions must reach the book of record; open the notebook with `bo lab`, or use `bo break ...`")
+    return Path(working), None
 
 
 def describe_store(path: Path | str) -> str:

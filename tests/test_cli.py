@@ -266,3 +266,14 @@ def test_a_job_section_of_the_run_log():
         "line one\n\n")
     assert job_log_section("USEQ/nav", {"status": "ok", "duration_seconds": None}, "") == (
         "==== USEQ/nav: ok ====\nstarted -, ended -\n(no output)\n\n")
+
+
+def test_bo_break_lists_its_actions_and_needs_one():
+    code, out, _ = bo("break", "--help")
+    assert code == 0
+    for action in ("list", "show", "assign", "investigate", "comment", "resolve", "write-off", "approve", "reject", "match", "unmatch", "reopen"):
+        assert action in out
+    code, _, err = bo("break")
+    assert code == 2 and "the following arguments are required: ACTION" in err
+    code, _, err = bo("break", "resolve", "POS-1", "--as", "j.doe")
+    assert code == 2 and "the following arguments are required: --comment" in err

@@ -178,3 +178,11 @@ def test_schedule_naming_an_undeclared_notebook_is_rejected(tmp_path):
     path.write_text("jobs:\n  - notebook: nav_control\n", encoding="utf-8")
     with pytest.raises(ParameterError, match="jobs.notebook: no such notebook declared: \\['nav_control'\\]"):
         load_schedule(path)
+
+
+def test_the_write_off_threshold_is_base_currency_and_not_negative(fund_file):
+    path, text = fund_file
+    assert load_fund(path).recon.write_off_threshold == 10000.0
+    path.write_text(text.replace("  write_off_threshold: 10000.0", "  write_off_threshold: -1"), encoding="utf-8")
+    key, rule = _error(path).problems[0]
+    assert key == "recon.write_off_threshold" and "greater than or equal to 0" in rule

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bo_lib.controls import KERNEL_DISPLAY_NAME, KERNEL_NAME
-from bo_lib.store import (LAB_VARIABLE, SCRATCH_DIR_VARIABLE, STORE_ENVIRONMENT_VARIABLE, STORE_MODE_VARIABLE, STORE_SOURCE_VARIABLE,
-                          STORE_TAKEN_VARIABLE, copy_store)
+from bo_lib.store import (ACTIONS_STORE_VARIABLE, LAB_VARIABLE, SCRATCH_DIR_VARIABLE, STORE_ENVIRONMENT_VARIABLE, STORE_MODE_VARIABLE,
+                          STORE_SOURCE_VARIABLE, STORE_TAKEN_VARIABLE, copy_store)
 
 WORKING_COPY = "lab"
 ARCHIVED = "archived"
@@ -142,13 +142,15 @@ def take_scratch_store(production: Path | str, folder: Path | str) -> ScratchSto
 def lab_environment(scratch: ScratchStore, folder: Path | str, *, code_root: Path | str | None = None,
                     base: dict[str, str] | None = None) -> dict[str, str]:
     """The Jupyter server's environment (its kernels inherit it): ``$BO_STORE`` the scratch store,
-    ``$BO_STORE_SOURCE`` / ``$BO_STORE_TAKEN`` for the notebooks' header, ``$BO_LAB`` (archived
+    ``$BO_STORE_SOURCE`` / ``$BO_STORE_TAKEN`` for the notebooks' header, ``$BO_ACTIONS_STORE`` the
+    production store break actions are written to (mirrored into the scratch copy), ``$BO_LAB`` (archived
     notebooks re-run here use the scratch store too), kernels' own scratch copies under the session
     folder; ``code_root`` first on ``PYTHONPATH`` (the checkout's ``bo_lib``)."""
     env = dict(os.environ if base is None else base)
     env.pop(STORE_MODE_VARIABLE, None)
     env[STORE_ENVIRONMENT_VARIABLE] = str(scratch.path)
     env[STORE_SOURCE_VARIABLE] = str(scratch.production)
+    env[ACTIONS_STORE_VARIABLE] = str(scratch.production)  # break actions: the one write to the book of record
     env[STORE_TAKEN_VARIABLE] = scratch.taken.isoformat(timespec="seconds")
     env[SCRATCH_DIR_VARIABLE] = str(scratch.path.parent)
     env[LAB_VARIABLE] = str(Path(folder).resolve())
@@ -162,7 +164,7 @@ def lab_environment(scratch: ScratchStore, folder: Path | str, *, code_root: Pat
 def read_only_environment(folder: Path | str, base: dict[str, str] | None = None, *, code_root: Path | str | None = None) -> dict[str, str]:
     """The server's environment for a Lab on the production store read-only (``BO_STORE_MODE``)."""
     env = dict(os.environ if base is None else base)
-    for name in (STORE_ENVIRONMENT_VARIABLE, STORE_SOURCE_VARIABLE, STORE_TAKEN_VARIABLE):
+    for name in (STORE_ENVIRONMENT_VARIABLE, STORE_SOURCE_VARIABLE, STORE_TAKEN_VARIABLE, ACTIONS_STORE_VARIABLE):
         env.pop(name, None)
     env[STORE_MODE_VARIABLE] = "read-only"
     env[LAB_VARIABLE] = str(Path(folder).resolve())

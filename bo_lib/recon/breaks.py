@@ -9,10 +9,15 @@ What is stored:
   so nothing is ever duplicated.
 * ``recon_break_resolutions``: why a break resolved on a date, where a run knows it (a trade break
   resolves when a matching or corrected confirmation arrives: that confirmation is the reason).
-* ``recon_break_notes``: owner and comment per break id, set by analysts; they carry forward
-  because the id does.
+* ``recon_break_notes``: owner and comment per break id as older versions kept them (read, no longer
+  written: ``set_break_note`` is an action in the trail now).
+* ``recon_break_actions`` (``bo_lib.recon.break_actions``): the append-only trail of every analyst
+  action; state, owner, comment, expected date and last action come from it (``with_workflow``).
 * ``recon_breaks``: the latest state of every break of the fund (rebuilt from the above after each
-  run), for notebooks and SQL.
+  run), for notebooks and SQL, with the workflow columns.
+
+A difference a manual match explains (``workflow.apply_manual_matches``) is still observed, with its
+``manual_match`` id: its episode resolves on the first day it was observed matched.
 
 Identity: a break's id is a hash of (fund, recon, break key) — account and ISIN for positions;
 account, currency and reference for cash; the trade reference for trades — so the same underlying
@@ -36,7 +41,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bo_lib.store import ensure_schema, open_store, register_table, table_exists
+from bo_lib.recon import workflow
+from bo_lib.recon.break_actions import BreakAction, perform, read_trail
+from bo_lib.store import ensure_schema, insert_frame, open_store, register_table, table_exists
 
 BREAK_COLUMNS = ["recon", "break_key", "account", "item", "classification", "currency", "difference", "value_base", "detail"]
 RECON_PREFIX = {"positions": "POS", "cash": "CSH", "trades": "TRD"}
@@ -47,7 +54,7 @@ register_table("recon_runs", {"fund": "VARCHAR NOT NULL", "business_date": "DATE
 register_table("recon_break_observations", {
     "fund": "VARCHAR NOT NULL", "business_date": "DATE NOT NULL", "recon": "VARCHAR NOT NULL", "break_key": "VARCHAR NOT NULL",
     "account": "VARCHAR", "item": "VARCHAR", "classification": "VARCHAR", "currency": "VARCHAR", "difference": "DOUBLE",
-    "value_base": "DOUBLE", "detail": "VARCHAR", "run_id": "VARCHAR"}, ("fund", "business_date", "recon", "break_key"))
+    "value_base": "DOUBLE", "detail": "VARCHAR", "run_id": "VARCHAR", "manual_match": "VARCHAR"}, ("fund", "business_date", "recon", "break_key"))
 register_table("recon_break_resolutions", {"fund": "VARCHAR NOT NULL", "business_date": "DATE NOT NULL", "recon": "VARCHAR NOT NULL",
                                            "break_key": "VARCHAR NOT NULL", "reason": "VARCHAR", "run_id": "VARCHAR"},
                ("fund", "business_date", "recon", "break_key"))
@@ -56,9 +63,12 @@ register_table("recon_breaks", {
     "break_id": "VARCHAR", "fund": "VARCHAR", "recon": "VARCHAR", "break_key": "VARCHAR", "account": "VARCHAR", "item": "VARCHAR",
     "classification": "VARCHAR", "currency": "VARCHAR", "first_seen": "DATE", "last_seen": "DATE", "status": "VARCHAR", "resolved_on": "DATE",
     "age_business_days": "INTEGER", "difference": "DOUBLE", "value_base": "DOUBLE", "detail": "VARCHAR", "owner": "VARCHAR",
-    "comment": "VARCHAR", "as_of": "DATE", "resolution": "VARCHAR"}, ("break_id",))
+    "comment": "VARCHAR", "as_of": "DATE", "resolution": "VARCHAR", "state": "VARCHAR", "expected_date": "DATE", "overdue": "BOOLEAN",
+    "last_action": "VARCHAR", "last_actor": "VARCHAR", "last_action_at": "TIMESTAMP", "proposed_by": "VARCHAR"}, ("break_id",))
 HISTORY_COLUMNS = ["break_id", "fund", "recon", "break_key", "account", "item", "classification", "currency", "first_seen", "last_seen",
-                   "status", "resolved_on", "resolution", "age_business_days", "difference", "value_base", "detail", "owner", "comment"]
+                   "status", "resolved_on", "resolution", "age_business_days", "difference", "value_base", "detail", "owner", "comment",
+                   "state", "expected_date", "overdue", "last_action", "last_actor", "last_action_at", "proposed_by"]
+OBSERVATION_COLUMNS = ["fund", "business_date", *BREAK_COLUMNS, "run_id", "manual_match"]
 RESOLUTION_COLUMNS = ["recon", "break_key", "reason"]
 #: the resolution of a break no run gave a reason for
 NO_DIFFERENCE = "no difference found on the day's recon"
@@ -75,13 +85,16 @@ def age_bucket(age: pd.Series) -> pd.Series:
 
 
 def break_history(observations: pd.DataFrame, run_dates: list[dt.date], as_of: dt.date, calendar, notes: pd.DataFrame | None = None,
-                  resolutions: pd.DataFrame | None = None) -> pd.DataFrame:
+                  resolutions: pd.DataFrame | None = None, trail: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every break of a fund as of ``as_of`` from its observations (fund, business_date, recon,
     break_key, ... one row per break per reconciled date) and the dates reconciled.
 
     One row per break (HISTORY_COLUMNS): an episode of consecutive reconciled dates on which the
     key broke. The latest observation gives classification, difference and value. ``resolutions``
-    (fund, business_date, recon, break_key, reason): why a break resolved on the date it did.
+    (fund, business_date, recon, break_key, reason): why a break resolved on the date it did. An
+    episode whose latest observations were explained by a manual match (``manual_match``) is resolved
+    on the first of them. ``trail`` (``workflow.TRAIL_COLUMNS``): the analysts' actions, which give
+    state, owner, comment, expected date and last action (``with_workflow``).
     """
     runs = sorted({pd.Timestamp(d) for d in run_dates if pd.Timestamp(d) <= pd.Timestamp(as_of)})
     if observations.empty or not runs:
@@ -92,6 +105,7 @@ def break_history(observations: pd.DataFrame, run_dates: list[dt.date], as_of: d
     if obs.empty:
         return pd.DataFrame(columns=HISTORY_COLUMNS)
     obs["run_index"] = obs["business_date"].map(run_index)
+    obs["manual_match"] = obs["manual_match"].fillna("").astype(str) if "manual_match" in obs else ""
     obs = obs.sort_values(["fund", "recon", "break_key", "run_index"]).reset_index(drop=True)
     same = obs[["fund", "recon", "break_key"]].eq(obs[["fund", "recon", "break_key"]].shift()).all(axis=1)
     gap = obs["run_index"].diff().ne(1)
@@ -99,10 +113,11 @@ def break_history(observations: pd.DataFrame, run_dates: list[dt.date], as_of: d
     grouped = obs.groupby(["fund", "recon", "break_key", "episode"], sort=False)
     latest = grouped.tail(1).set_index(["fund", "recon", "break_key", "episode"])
     spans = grouped.agg(first_seen=("business_date", "min"), last_seen=("business_date", "max"), last_index=("run_index", "max"))
-    table = latest.drop(columns=["business_date", "run_index"]).join(spans).reset_index()
+    table = latest.drop(columns=["business_date", "run_index"]).join(spans).join(_matched_from(obs)).reset_index()
     base = [base_break_id(f, r, k) for f, r, k in zip(table["fund"], table["recon"], table["break_key"])]
     table["break_id"] = [b if e == 1 else f"{b}-{e}" for b, e in zip(base, table["episode"])]
-    is_open = table["last_index"].eq(len(runs) - 1)
+    matched = table["matched_from"].notna()
+    is_open = table["last_index"].eq(len(runs) - 1) & ~matched
     table["status"] = np.where(is_open, "open", "resolved")
     next_run = pd.Series(runs + [pd.NaT])
     table["resolved_on"] = table["last_index"].add(1).map(next_run).where(~is_open)
@@ -113,15 +128,49 @@ def break_history(observations: pd.DataFrame, run_dates: list[dt.date], as_of: d
         keys = table[on[:3]].assign(resolved_on=pd.to_datetime(table["resolved_on"]).astype("datetime64[ns]"))
         given = keys.merge(why.drop_duplicates(on), on=on, how="left")["reason"].fillna("").astype(str).to_numpy()
         table["resolution"] = np.where(~is_open.to_numpy() & (given != ""), given, table["resolution"])
+    table["resolved_on"] = table["matched_from"].where(matched, table["resolved_on"])
+    table["resolution"] = np.where(matched, workflow.MANUALLY_MATCHED + " (" + table["manual_match"].astype(str) + ")", table["resolution"])
     until = table["resolved_on"].where(~is_open, pd.Timestamp(as_of))
     table["age_business_days"] = calendar.count_array(table["first_seen"].to_numpy("datetime64[D]"), until.to_numpy("datetime64[D]")).astype(int)
+    table = with_workflow(table, notes, trail, as_of)
+    return table[HISTORY_COLUMNS].sort_values(["status", "recon", "first_seen", "break_id"], ascending=[True, True, True, True]).reset_index(drop=True)
+
+
+def _matched_from(obs: pd.DataFrame) -> pd.Series:
+    """Per episode explained by a manual match at its end: the first date of that run of matched
+    observations."""
+    keys = ["fund", "recon", "break_key", "episode"]
+    plain = obs["run_index"].where(obs["manual_match"].eq(""), -1)
+    last_plain = plain.groupby([obs[k] for k in keys]).transform("max")
+    trailing = obs[obs["manual_match"].ne("") & obs["run_index"].gt(last_plain)]
+    return trailing.groupby(keys)["business_date"].min().rename("matched_from")
+
+
+def with_workflow(table: pd.DataFrame, notes: pd.DataFrame | None, trail: pd.DataFrame | None, as_of: dt.date) -> pd.DataFrame:
+    """The breaks with their workflow columns: from the trail where it has the break (an older note
+    in ``recon_break_notes`` otherwise gives owner and comment), the state as the recon and the
+    trail make it (``workflow.effective_state``) and whether the expected date is past."""
     if notes is not None and len(notes):
         table = table.merge(notes[["break_id", "owner", "comment"]], on="break_id", how="left")
     for column in ("owner", "comment"):
-        if column not in table:
-            table[column] = ""
+        table[column] = table[column].fillna("") if column in table else ""
+    current = workflow.current_workflow(trail).set_index("break_id")
+    acted = table["break_id"].isin(current.index)
+    mine = current.reindex(table["break_id"])
+    for column in workflow.WORKFLOW_COLUMNS:
+        values = mine[column].to_numpy()
+        if column in ("owner", "comment"):
+            table[column] = np.where(acted, values, table[column])
+        else:
+            table[column] = values
+    table["state"] = [workflow.effective_state(s if a else None, st, r) for s, a, st, r in
+                      zip(table["state"], acted, table["status"], table["resolution"])]
+    table["expected_date"] = pd.to_datetime(table["expected_date"])
+    table["last_action_at"] = pd.to_datetime(table["last_action_at"])
+    for column in ("last_action", "last_actor", "proposed_by"):
         table[column] = table[column].fillna("")
-    return table[HISTORY_COLUMNS].sort_values(["status", "recon", "first_seen", "break_id"], ascending=[True, True, True, True]).reset_index(drop=True)
+    table["overdue"] = workflow.overdue(table, as_of)
+    return table
 
 
 def recorded_dates(store: Path | str, fund: str) -> list[dt.date]:
@@ -160,12 +209,10 @@ def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame
                 connection.execute("DELETE FROM recon_break_observations WHERE fund = ? AND business_date = ?", [fund, day])
                 connection.execute("DELETE FROM recon_runs WHERE fund = ? AND business_date = ?", [fund, day])
                 connection.execute("INSERT INTO recon_runs VALUES (?, ?, ?, ?)", [fund, day, run_id, now])
-                rows = breaks.reindex(columns=BREAK_COLUMNS).assign(fund=fund, business_date=pd.Timestamp(day), run_id=run_id)
-                if len(rows):
-                    rows = rows[["fund", "business_date", *BREAK_COLUMNS, "run_id"]]
-                    connection.register("new_observations", rows)
-                    connection.execute("INSERT INTO recon_break_observations SELECT * FROM new_observations")
-                    connection.unregister("new_observations")
+                rows = breaks.reindex(columns=[*BREAK_COLUMNS, "manual_match"]).assign(fund=fund, business_date=pd.Timestamp(day),
+                                                                                       run_id=run_id)
+                rows["manual_match"] = rows["manual_match"].fillna("")
+                insert_frame(connection, "recon_break_observations", rows, OBSERVATION_COLUMNS)
                 connection.execute("DELETE FROM recon_break_resolutions WHERE fund = ? AND business_date = ?", [fund, day])
                 why = (resolutions or {}).get(day)
                 if why is not None and len(why):
@@ -174,9 +221,9 @@ def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame
                     connection.execute("INSERT INTO recon_break_resolutions (fund, business_date, recon, break_key, reason, run_id) "
                                        "SELECT * FROM new_resolutions")
                     connection.unregister("new_resolutions")
-            observations, runs, notes, reasons = _read(connection, fund)
+            observations, runs, notes, reasons, trail = _read(connection, fund)
             latest = max(runs) if runs else None
-            table = break_history(observations, runs, latest, calendar, notes, reasons) if latest else pd.DataFrame(columns=HISTORY_COLUMNS)
+            table = break_history(observations, runs, latest, calendar, notes, reasons, trail) if latest else pd.DataFrame(columns=HISTORY_COLUMNS)
             if also is not None:
                 also(connection)
             connection.execute("DELETE FROM recon_breaks WHERE fund = ?", [fund])
@@ -192,13 +239,13 @@ def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame
     return table
 
 
-def _read(connection, fund: str) -> tuple[pd.DataFrame, list[dt.date], pd.DataFrame, pd.DataFrame]:
+def _read(connection, fund: str) -> tuple[pd.DataFrame, list[dt.date], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     observations = connection.execute("SELECT * FROM recon_break_observations WHERE fund = ?", [fund]).df()
     runs = [r[0] for r in connection.execute("SELECT business_date FROM recon_runs WHERE fund = ?", [fund]).fetchall()]
     notes = connection.execute("SELECT break_id, owner, comment FROM recon_break_notes").df()
     reasons = connection.execute("SELECT fund, business_date, recon, break_key, reason FROM recon_break_resolutions WHERE fund = ?", [fund]).df() \
         if table_exists(connection, "recon_break_resolutions") else None
-    return observations, runs, notes, reasons
+    return observations, runs, notes, reasons, read_trail(connection, fund=fund)
 
 
 def load_breaks(store: Path | str, fund: str, as_of: dt.date, calendar) -> pd.DataFrame:
@@ -208,18 +255,11 @@ def load_breaks(store: Path | str, fund: str, as_of: dt.date, calendar) -> pd.Da
     with open_store(store, read_only=True) as connection:
         if not table_exists(connection, "recon_runs"):
             return pd.DataFrame(columns=HISTORY_COLUMNS)
-        observations, runs, notes, reasons = _read(connection, fund)
-    return break_history(observations, runs, as_of, calendar, notes, reasons)
+        observations, runs, notes, reasons, trail = _read(connection, fund)
+    return break_history(observations, runs, as_of, calendar, notes, reasons, trail)
 
 
-def set_break_note(store: Path | str, break_id: str, owner: str | None = None, comment: str | None = None) -> None:
-    """Set the owner and/or comment of a break (kept as long as the break id lives)."""
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    with open_store(store) as connection:
-        ensure_schema(connection)
-        current = connection.execute("SELECT owner, comment FROM recon_break_notes WHERE break_id = ?", [break_id]).fetchall()
-        old_owner, old_comment = current[0] if current else ("", "")
-        connection.execute("INSERT OR REPLACE INTO recon_break_notes VALUES (?, ?, ?, ?)",
-                           [break_id, owner if owner is not None else old_owner, comment if comment is not None else old_comment, now])
-        connection.execute("UPDATE recon_breaks SET owner = ?, comment = ? WHERE break_id = ?",
-                           [owner if owner is not None else old_owner, comment if comment is not None else old_comment, break_id])
+def set_break_note(store: Path | str, break_id: str, owner: str | None = None, comment: str | None = None, by: str | None = None) -> None:
+    """Set the owner and/or comment of a break: a ``note`` action in its trail (``break_actions``), by
+    ``by`` (default: the owner named, else ``unknown``); kept as long as the break id lives."""
+    perform(store, BreakAction(break_id, "note", by or owner or "unknown", comment or "", owner), thresholds={})

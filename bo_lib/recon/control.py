@@ -19,6 +19,7 @@ import pandas as pd
 from bo_lib import calendars
 from bo_lib.money import round_half_up
 from bo_lib.recon import breaks as breaks_mod
+from bo_lib.recon import workflow
 from bo_lib.recon.cash import CashRecon, reconcile_cash
 from bo_lib.recon.inputs import WHOLE_ACCOUNT, ReconDay
 from bo_lib.recon.positions import TIMING, PositionRecon, reconcile_positions
@@ -39,9 +40,26 @@ class DailyRecon:
     cash: CashRecon
     trades: TradeRecon
     position_movements: pd.DataFrame | None = None  # the books movements behind each position break
+    manual_matches: pd.DataFrame | None = None  # the manual matches in force (workflow.MATCH_COLUMNS)
 
     def breaks(self) -> pd.DataFrame:
-        """Today's breaks of the three recons in one list (``breaks.BREAK_COLUMNS``)."""
+        """Today's breaks of the three recons in one list (``breaks.BREAK_COLUMNS``): the differences
+        found that no manual match explains."""
+        seen = self.observed()
+        return seen[seen["manual_match"].eq("")][breaks_mod.BREAK_COLUMNS].reset_index(drop=True)
+
+    def manually_matched(self) -> pd.DataFrame:
+        """Today's differences a stored manual match explains (who matched them and when in ``detail``)."""
+        seen = self.observed()
+        return seen[seen["manual_match"].ne("")].reset_index(drop=True)
+
+    def observed(self) -> pd.DataFrame:
+        """Every difference the recons found today, with the manual match that explains it ('' when
+        none): what the break history records."""
+        return workflow.apply_manual_matches(self._differences(), self.manual_matches)
+
+    def _differences(self) -> pd.DataFrame:
+        """The differences of the three recons in one list (``breaks.BREAK_COLUMNS``)."""
         p = self.positions.breaks
         positions = pd.DataFrame({
             "recon": "positions", "break_key": p["account"] + "|" + p["isin"], "account": p["account"], "item": p["isin"],
@@ -130,7 +148,7 @@ def run_recons(day: ReconDay) -> DailyRecon:
                                    base_currency=fund.base_currency, tolerances=fund.tolerances,
                                    carried_trades=day.carried.trades, carried_confirms=day.carried.confirms)
     return DailyRecon(fund.fund_code, day.business_date, fund.base_currency, position_recon, cash_recon, trade_recon,
-                      _movements_behind(day, position_recon.breaks))
+                      _movements_behind(day, position_recon.breaks), day.manual_matches)
 
 
 def _movements_behind(day: ReconDay, position_breaks: pd.DataFrame) -> pd.DataFrame:
@@ -237,6 +255,9 @@ def summarise(today: DailyRecon, history: pd.DataFrame, violations: pd.DataFrame
             if len(resolved):
                 detail += f"; {len(resolved)} earlier break(s) resolved today by their confirmation ({', '.join(resolved['reference'])})"
         rows.append((f"{recon.capitalize()} recon", rag, len(mine), detail))
+    matched = today.manually_matched()
+    if len(matched):
+        rows.append(("Manually matched", GREEN, len(matched), "; ".join(f"{r.recon} {r.item}: {r.detail}" for r in matched.itertuples())))
     aged = open_[open_["age_business_days"] > AGED_AFTER_BUSINESS_DAYS]
     rows.append((f"Breaks open more than {AGED_AFTER_BUSINESS_DAYS} business days", AMBER if len(aged) else GREEN, len(aged),
                  ", ".join(f"{r.recon} {r.item} ({r.age_business_days}d)" for r in aged.sort_values(["age_business_days", "break_id"], ascending=[False, True]).itertuples())

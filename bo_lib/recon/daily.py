@@ -13,6 +13,7 @@ import pandas as pd
 from bo_lib.books.state import state_index
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.recon import breaks as breaks_mod
+from bo_lib.recon.break_actions import latest_match_change
 from bo_lib.recon.carried import Carried, carried_from, write_carried
 from bo_lib.recon.control import DailyRecon, run_recons, valuation_calendar
 from bo_lib.recon.inputs import ReconDay, gather_recon_day
@@ -35,8 +36,9 @@ def reconcile_day(store: Path | str, fund, business_date: dt.date, run_id: str, 
         dates = [d for d in catalogue.business_dates(up_to=business_date) if opened is None or d > opened]
         ingested = catalogue.latest_ingest(start=business_date)
         states = state_index(store, code)
+        matches_changed = latest_match_change(store, code)
     calendar = valuation_calendar(fund, closures)
-    if _recorded_and_current(runs, dates, business_date, ingested, states):
+    if _recorded_and_current(runs, dates, business_date, ingested, states, matches_changed):
         with open_store(store, read_only=True):
             previous = max((d for d in runs if d < business_date), default=None)
             inputs = gather_recon_day(store, fund, business_date, previous)
@@ -65,12 +67,15 @@ def reconcile_day(store: Path | str, fund, business_date: dt.date, run_id: str, 
     return inputs, today, breaks_mod.load_breaks(store, code, business_date, calendar)
 
 
-def _recorded_and_current(runs: dict, dates: list[dt.date], day: dt.date, ingested: pd.DataFrame, states: pd.DataFrame) -> bool:
+def _recorded_and_current(runs: dict, dates: list[dt.date], day: dt.date, ingested: pd.DataFrame, states: pd.DataFrame,
+                          matches_changed: dt.datetime | None = None) -> bool:
     """Whether ``day`` and every delivered day before it were reconciled, ``day`` after its
-    deliveries were ingested and its books struck."""
+    deliveries were ingested, its books struck and the fund's manual matches last changed."""
     if day not in runs or any(d not in runs for d in dates if d < day):
         return False
     recorded = pd.Timestamp(runs[day])
+    if matches_changed is not None and recorded < pd.Timestamp(matches_changed):
+        return False
     ingest = ingested.loc[ingested["business_date"].eq(day), "ingested_at"]
     struck = states.loc[states["business_date"].eq(day), "computed_at"]
     return (ingest.empty or recorded >= pd.Timestamp(ingest.iloc[0])) and (struck.empty or recorded >= pd.Timestamp(struck.iloc[0]))
@@ -91,6 +96,6 @@ def record_day(store: Path | str, inputs: ReconDay, today: DailyRecon, run_id: s
     def carry(connection) -> None:
         write_carried(connection, inputs.fund.fund_code, inputs.business_date, books, bank, closings, trades, confirms)
 
-    breaks_mod.record_breaks(store, inputs.fund.fund_code, {inputs.business_date: today.breaks()}, run_id, calendar, also=carry,
+    breaks_mod.record_breaks(store, inputs.fund.fund_code, {inputs.business_date: today.observed()}, run_id, calendar, also=carry,
                              resolutions={inputs.business_date: today.resolutions()})
     return carried_from(inputs.business_date, books, bank, closings, trades, confirms)

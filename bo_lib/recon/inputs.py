@@ -25,7 +25,9 @@ from bo_lib.data.catalogue import Catalogue
 from bo_lib.data.errors import Violation, violations_frame
 from bo_lib.data.layout import STATEMENT_SUFFIXES
 from bo_lib.parameters import FundParameters
+from bo_lib.recon.break_actions import manual_matches
 from bo_lib.recon.carried import Carried, load_carried
+from bo_lib.recon.workflow import MATCH_COLUMNS
 from bo_lib.store import open_store
 
 HELD_OUT_COLUMNS = ["recon", "delivery_date", "account", "isin", "reason"]
@@ -59,6 +61,7 @@ class ReconDay:
     held_out: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=HELD_OUT_COLUMNS))
     problems: list[str] = field(default_factory=list)
     price_overrides: pd.DataFrame | None = None  # manual price overrides (the one price rule's first step)
+    manual_matches: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MATCH_COLUMNS))  # in force (the trail's)
 
     @property
     def violations_table(self) -> pd.DataFrame:
@@ -127,7 +130,13 @@ def _gather(store, fund, code, business_date, previous_recon_date, reference, st
                     before.settled_positions.assign(fund=code) if before is not None else books.iloc[0:0], settling, trades_today, named,
                     custodian, status, day["broker_confirms"], day["prices"], day["fx_rates"], day["cash_ledger"], statements, entries,
                     carried if carried is not None else load_carried(store, code, previous), delivered, violations, held, problems,
-                    overrides if len(overrides) else None)
+                    overrides if len(overrides) else None, _manual_matches(store, code))
+
+
+def _manual_matches(store, code: str) -> pd.DataFrame:
+    """The fund's manual matches in force, from the trail (the connection the gather holds)."""
+    with open_store(store, read_only=True) as connection:
+        return manual_matches(connection, code)
 
 
 def _settling(before: BookState | None, trades_today: pd.DataFrame, business_date: dt.date) -> pd.DataFrame:

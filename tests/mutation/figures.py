@@ -54,8 +54,8 @@ def copy_store(store: Path, target: Path) -> Path:
     return target
 
 
-#: tables without a business date: notes are kept, the breaks table is rebuilt from the observations
-_UNDATED = {"recon_break_notes": "keep", "recon_breaks": "empty"}
+#: tables without a business date: notes and the break actions' trail are kept, the breaks table is rebuilt from the observations
+_UNDATED = {"recon_break_notes": "keep", "recon_break_actions": "keep", "recon_breaks": "empty"}
 
 
 def store_as_of(store: Path, day: dt.date) -> None:

@@ -20,8 +20,10 @@ comment**, so an open item is followed from day to day until it resolves. Except
 import pandas as pd
 
 from bo_lib.recon import control
+from bo_lib.recon.break_actions import write_off_thresholds
 from bo_lib.report import explorer, show_figure, show_message, show_table
 from bo_lib.report import recon as charts
+from bo_lib.report.break_panel import break_action_panel
 from bo_lib.report.control import open_control
 """),
     code("""
@@ -98,16 +100,32 @@ show_table(today.trades.resolved, "Trade breaks of earlier days resolved today",
     md("""
 ## Ageing and break history
 Ages are business days of the fund's valuation calendar since the break was first seen. The history lists every
-break of the fund up to the business date, open and resolved, with the owner and comment analysts set
-(`bo_lib.recon.breaks.set_break_note`); they carry forward with the break id.
+break of the fund up to the business date, open and resolved, with its workflow: state (new, assigned,
+investigating, write-off proposed, resolved, written off, manually matched), owner, expected resolution date
+(overdue when past) and the last action, all from the append-only trail of analysts' actions
+(`recon_break_actions`; `bo break show ID`). A difference an analyst matched manually with another is not a
+break (listed below with who matched it and when).
 """),
     code("""
 ageing = control.ageing(history)
 show_figure(charts.ageing_chart(ageing, f"{fund}: open breaks by age on {date}"))
 show_table(ageing, "Open breaks by age bucket (business days)")
 history_columns = ["break_id", "recon", "account", "item", "classification", "first_seen", "last_seen", "status", "resolved_on",
-                   "resolution", "age_business_days", "value_base", "owner", "comment"]
+                   "resolution", "age_business_days", "value_base", "state", "owner", "expected_date", "overdue", "last_action",
+                   "last_actor", "comment"]
 show_table(history[history_columns], "Break history", empty="no breaks recorded", decimals={"value_base": 2})
+show_table(today.manually_matched()[["recon", "account", "item", "classification", "difference", "value_base", "manual_match", "detail"]],
+           "Manually matched today (not breaks)", empty="no manual match applied today", decimals={"value_base": 2})
+"""),
+    md("""
+## Working breaks (interactive in JupyterLab)
+Assign, investigate, comment, resolve, write off (above the fund's threshold a second person approves), match two
+breaks that explain each other: the same rules as `bo break ...`. In a `bo lab` session the action is recorded in
+the production store (the book of record) and mirrored into the session's scratch copy; a read-only session
+refuses it.
+"""),
+    code("""
+break_action_panel(run.store, history, write_off_thresholds(run.funds), interactive=(run_id == "interactive"))
 """),
     md("## Explorer (interactive in JupyterLab)"),
     code("""
