@@ -37,9 +37,9 @@ FAIL_ON = ("failed", "red", "amber")
 
 EXIT_CODES = """\
 exit codes:
-  0  done: every job ok (run), every file verified (verify)
+  0  done: every job ok (run), every file verified (verify), identical (replay, diff)
   1  a job failed (run; the other jobs ran and are archived), a problem found (verify),
-     the 13F breaks its schema (form13f)
+     the 13F breaks its schema (form13f), a difference found (replay, diff)
   2  usage, parameter, data or store error ("bo: error: ...")
   3  file-system error: a file cannot be written or read (read-only or full disk, ...),
      printed as "bo: cannot write <path>: <reason>"

@@ -40,11 +40,9 @@ IGNORED: dict[str, str] = {
         "that differs is said before a replay, not counted as a difference)",
     "books.days_struck, books.ingest": "what this run had to strike or ingest depends on what the store held already "
         "(a replay finds the date struck and ingested); the digests of the states it started from and struck are compared",
-    f"table columns {', '.join(('run_id', 'recorded_at', 'computed_at', 'generated_at'))}":
-        "a run's id and the moments it recorded (never the figures themselves)",
+    "each report's header (run id, generated at, the store it used)": "not a table: the header is shown, not archived "
+        "as CSV; no archived table carries a run id or a moment of the run, so every table column is compared",
 }
-#: table columns holding the run id or a moment of the run (see ``IGNORED``)
-RUN_COLUMNS = frozenset({"run_id", "recorded_at", "computed_at", "generated_at"})
 #: results that are no figure of their own: read as ``exceptions`` and ``exception_checks`` below
 _STRUCTURED = ("exceptions", "exception_checks")
 #: difference lines printed before "... and N more"
@@ -166,7 +164,7 @@ def same_cell(a: str | None, b: str | None) -> bool:
 
 
 def compare_table(job_id: str, name: str, rows_a: list[dict], rows_b: list[dict], comparison: Comparison) -> None:
-    """Row by row (in order), column by column, leaving out ``RUN_COLUMNS``."""
+    """Row by row (in order), column by column."""
     comparison.tables += 1
     comparison.rows += max(len(rows_a), len(rows_b))
     where = f'{job_id} table "{name}"'
@@ -176,7 +174,7 @@ def compare_table(job_id: str, name: str, rows_a: list[dict], rows_b: list[dict]
     if rows_a and rows_b and columns_a != columns_b:
         comparison.differences.append(f"{where} columns: {', '.join(columns_a)} -> {', '.join(columns_b)}")
     for number, (row_a, row_b) in enumerate(zip(rows_a, rows_b), start=1):
-        for column in [c for c in row_a if c in row_b and c not in RUN_COLUMNS]:
+        for column in [c for c in row_a if c in row_b]:
             if not same_cell(row_a[column], row_b[column]):
                 comparison.differences.append(f"{where} row {number} column {column}: {row_a[column]} -> {row_b[column]}")
 
@@ -225,7 +223,7 @@ def break_lists(manifest: dict, run_dir: Path) -> dict[str, dict[str, dict[str, 
 
 
 def _changed_columns(a: dict[str, str], b: dict[str, str], same_date: bool) -> list[str]:
-    skip = RUN_COLUMNS | ({"break_id"}) | (frozenset() if same_date else AS_OF_COLUMNS)
+    skip = {"break_id"} | (set() if same_date else AS_OF_COLUMNS)
     return [f"{c} {a.get(c) or '-'} -> {b.get(c) or '-'}" for c in list(a) + [c for c in b if c not in a]
             if c not in skip and not same_cell(a.get(c), b.get(c))]
 
