@@ -1,5 +1,6 @@
-"""`bo replay` and `bo diff` on a copy of the sample world: one USEQ run of 2026-11-05, the next
-day's run (so the store holds a later date when the first is replayed), and the first's replay.
+"""`bo replay` and `bo diff` on a copy of the sample world: a run of 2026-11-05 (USEQ's notebooks
+and the company-wide one), USEQ's run of the next day (so the store holds a later date when the
+first is replayed), and the first's replay.
 
 The replay must be identical, sealed, marked as a replay and leave the production store's file as
 it was; a changed data file, parameter file or notebook refuses it before anything runs; `bo diff`
@@ -48,8 +49,9 @@ def world(tmp_path_factory):
     common = ["--data", str(root / "data"), "--reports", str(root / "reports"), "--parameters", str(root / "parameters"),
               "--notebooks", str(root / "notebooks"), "--fund", "USEQ", "--workers", "2", "--heartbeat", "0"]
     runs = {}
-    for date in ("2026-11-05", "2026-11-06"):
-        code, out, err = bo("run", "--date", date, *common)
+    # the first run has the company-wide notebook too (every fund's books rolled), the second USEQ's only
+    for date, more in (("2026-11-05", ["--fund", "MERIDIAN"]), ("2026-11-06", [])):
+        code, out, err = bo("run", "--date", date, *common, *more)
         assert code == 0, out + err
         runs[date] = Path(out.strip().splitlines()[-1]).parent
     store = root / "data/store/workbench.duckdb"
@@ -80,7 +82,8 @@ def test_the_replay_of_a_run_is_identical_and_a_sealed_run_marked_as_its_replay(
     assert replay["replay_of"] == {"run_id": replayed["run_id"], "run_dir": str(world["runs"]["2026-11-05"].resolve()),
                                    "manifest_sha256": sha256_file(world["runs"]["2026-11-05"] / "manifest.json")}
     assert replay["run_id"] != replayed["run_id"] and [j["job_id"] for j in replay["jobs"]] == [j["job_id"] for j in replayed["jobs"]]
-    assert replay["scope"] == replayed["scope"] == {"funds": ["USEQ"], "notebooks": "all"}
+    assert replay["scope"] == replayed["scope"] == {"funds": ["MERIDIAN", "USEQ"], "notebooks": "all"}
+    assert "MERIDIAN/regulatory" in [j["job_id"] for j in replay["jobs"]]
     assert f"replay of run <code>{replayed['run_id']}</code>" in (replay_dir / "index.html").read_text()
     assert bo("verify", str(replay_dir))[0] == 0
 
@@ -115,6 +118,7 @@ def test_diff_of_two_dates_names_the_figures_and_the_breaks_the_seeded_exception
     assert (open_on("2026-11-05"), open_on("2026-11-06")) == (1, 5)
     assert "USEQ/reconciliation trades_open_breaks: 1 -> 5" in lines
     assert "USEQ/reconciliation business_date: 2026-11-05 -> 2026-11-06" in lines
+    assert f"MERIDIAN/regulatory: only in run {manifest(world['runs']['2026-11-05'])['run_id']}" in lines  # a job of one run
     for item in trades:
         reference = item.get("trade_id") or item["client_reference"]
         new = [line for line in lines if " new: trades " in line and f" {reference} " in line]

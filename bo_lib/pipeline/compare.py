@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bo_lib.controls import CONTROLS
+from bo_lib.pipeline.index import exception_counts
 from bo_lib.report.figures import format_figure
 
 #: never compared, with why: what a new run has of its own whatever it computes
@@ -80,7 +81,7 @@ def printed_figures(notebook: str, results: dict) -> dict[str, str]:
             continue
         declared = control.figure(name) if control is not None else None
         printed[name] = format_figure(value, declared[0] if declared else None, results)
-    for level, count in ((results or {}).get("exceptions") or {}).items():
+    for level, count in (exception_counts(results or {}) or {}).items():  # read as the index and bo run read them
         printed[f"exceptions.{level}"] = str(count)
     for check in (results or {}).get("exception_checks") or []:
         if isinstance(check, dict):

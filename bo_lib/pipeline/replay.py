@@ -75,7 +75,7 @@ def earlier_version(store: Path, path: str, sha256: str) -> str:
 
 
 def _data_problems(manifest: dict) -> list[str]:
-    data_root, store = Path(manifest["data_root"]), Path(manifest["store"])
+    data_root, store = Path(manifest["data_root"]), Path(manifest.get("store") or "")
     problems = []
     for entry in manifest.get("inputs", []):
         why = _changed(data_root / entry["path"], entry["sha256"])
@@ -108,8 +108,8 @@ def check_recorded_inputs(manifest: dict, run_dir: Path) -> InputCheck:
     if not recorded or recorded[0] != sha256_file(Path(run_dir) / MANIFEST):
         check.problems.append(f"{MANIFEST} of {run_dir} does not match {MANIFEST_CHECKSUM} (run bo verify)")
         return check
-    if not Path(manifest["store"]).is_file():
-        check.problems.append(f"the run's store {manifest['store']} is gone (the books the run started from)")
+    if not manifest.get("store") or not Path(manifest["store"]).is_file():
+        check.problems.append(f"the run's store {manifest.get('store') or '(not recorded)'} is gone (the books the run started from)")
     check.problems += _data_problems(manifest) + _parameter_problems(manifest) + _notebook_problems(manifest)
     if manifest.get("code_version") != (now := code_version()):
         check.warnings.append(f"code version {now} now, {manifest.get('code_version')} recorded: the replay runs today's code")
