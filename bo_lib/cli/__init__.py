@@ -37,10 +37,13 @@ FAIL_ON = ("failed", "red", "amber")
 
 EXIT_CODES = """\
 exit codes:
-  0  done: every job ok (run), every file verified (verify)
-  1  a job failed (run; the other jobs ran and are archived), a problem found (verify),
-     the 13F breaks its schema (form13f)
-  2  usage, parameter, data or store error ("bo: error: ...")
+  0  done: every job ok (run), every file verified (verify), signed (signoff),
+     identical (replay, diff)
+  1  a job failed (run; the other jobs ran and are archived), a problem found (verify,
+     ledger), the 13F breaks its schema (form13f), a difference found (replay, diff),
+     approved but a fund's close refused (signoff --close)
+  2  usage, parameter, data or store error ("bo: error: ..."); a sign-off or a replay
+     refused (every reason named)
   3  file-system error: a file cannot be written or read (read-only or full disk, ...),
      printed as "bo: cannot write <path>: <reason>"
   4  the run is incomplete: it has no manifest (interrupted or killed) or is still

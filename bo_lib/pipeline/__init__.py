@@ -134,7 +134,9 @@ def _job_records(plan: RunPlan, outcomes: list[dict]) -> list[dict]:
 
 
 def _manifest(plan: RunPlan, *, created: dt.datetime, seconds: float, command: list[str] | None, inputs: list[dict],
-              books: dict, jobs: list[dict]) -> dict:
+              books: dict, jobs: list[dict], replay_of: dict | None = None) -> dict:
+    """The run's manifest; ``replay_of`` (run id, folder, manifest SHA-256 of the run a replay
+    executed again) is recorded only for a replay (``bo replay``)."""
     failed = sum(job["status"] != "ok" for job in jobs)
     return {
         "manifest_version": MANIFEST_VERSION,
@@ -159,6 +161,7 @@ def _manifest(plan: RunPlan, *, created: dt.datetime, seconds: float, command: l
         "jobs": jobs,
         "summary": {"jobs": len(jobs), "ok": len(jobs) - failed, "failed": failed},
         "outputs": {},
+        **({"replay_of": replay_of} if replay_of else {}),
     }
 
 
@@ -234,11 +237,13 @@ def run_daily(
     echo: Callable[[str], None] | None = None,
     heartbeat_seconds: float = 0,
     on_heartbeat: Callable[[int, int, list[tuple[str, float]]], None] | None = print_heartbeat,
+    replay_of: dict | None = None,
 ) -> RunResult:
     """Execute a validated plan into a new run folder and seal it; never raises for a failed job.
 
     ``on_finished`` is called as each job ends, ``on_heartbeat`` every ``heartbeat_seconds`` (0:
     never) with the jobs still running (``execute_jobs``); both print to stderr by default.
+    ``replay_of``: the run this one replays, recorded in the manifest (``pipeline.replay``).
 
     Rule: a run that stops before its manifest is written (interrupted, out of disk) is marked
     incomplete (``INCOMPLETE.json``) before the exception goes on; one killed outright is marked
@@ -258,7 +263,7 @@ def run_daily(
     try:
         outcomes = _execute(plan, run_dir, journal, on_finished, heartbeat_seconds, on_heartbeat)
         manifest = _manifest(plan, created=created, seconds=time.perf_counter() - clock, command=command, inputs=inputs,
-                             books=books, jobs=_job_records(plan, outcomes))
+                             books=books, jobs=_job_records(plan, outcomes), replay_of=replay_of)
         index_path = _write_archive(run_dir, manifest)
     except BaseException as exc:
         if run_dir.is_dir():

@@ -247,6 +247,12 @@ def _job_row(job: dict) -> str:
     )
 
 
+def _replay_note(manifest: dict) -> str:
+    """`` · replay of run <id>`` for a replay's page (``bo replay``: the manifest's ``replay_of``), else ``""``."""
+    replayed = manifest.get("replay_of") or {}
+    return f' · replay of run <code>{escape(str(replayed["run_id"]))}</code>' if replayed.get("run_id") else ""
+
+
 def render_run_index(manifest: dict, previous_runs: list[tuple[str, str]] | None = None) -> str:
     """The run's index page, from the (not yet sealed) manifest. ``previous_runs``: (label, href)
     of earlier runs to link (the archive of runs links every run)."""
@@ -260,7 +266,7 @@ def render_run_index(manifest: dict, previous_runs: list[tuple[str, str]] | None
         f"<nav>{' '.join(links)}</nav>\n"
         f"<h1>{escape(title)}</h1>\n"
         f'<div class="meta">business date <code>{escape(manifest["business_date"])}</code> · {escape(describe_scope(manifest))} · run id '
-        f'<code>{escape(manifest["run_id"])}</code> · code version <code>{escape(str(manifest.get("code_version")))}</code>'
+        f'<code>{escape(manifest["run_id"])}</code>{_replay_note(manifest)} · code version <code>{escape(str(manifest.get("code_version")))}</code>'
         f' · started {escape(str(manifest.get("created")))} · manifest: <code>manifest.json</code> (check with '
         f"<code>bo verify</code>)</div>\n"
         f'<div class="summary">{escape(headline)}</div>\n{LEGEND}\n'
