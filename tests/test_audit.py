@@ -8,9 +8,7 @@ variant is a few lines; tests/test_daily_run.py signs and verifies a real run of
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import os
 import stat
@@ -18,21 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from bo_lib.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from bo_lib.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bo_lib.pipeline.archive import file_entry, record_in_ledger, seal_read_only, write_manifest
 from bo_lib.pipeline.index import write_reports_index
 from bo_lib.pipeline.ledger import LEDGER, entry_hash, generate_key_pair
 from bo_lib.pipeline.signoff import SIGNOFF_LOG, SIGNOFF_PAGE, write_signoff_page
+from tests.commands import bo
 
 DATE = "2026-11-06"
 NAV_PAGE = "<html><body><h1>USEQ · Shadow NAV · 2026-11-06</h1><p>NAV per share, class A: 24.6048 USD</p></body></html>\n"
 
 
-def bo(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 def _job(fund: str, notebook: str, *, red: tuple[str, ...] = (), status: str = "ok", notebook_path: Path, html: dict | None = None) -> dict:

@@ -6,9 +6,7 @@ forward from the latest state; current books are only read."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
 
 import duckdb
 import pandas as pd
@@ -17,12 +15,12 @@ import pytest
 from bo_lib.books.periods import PeriodError, audit_trail, close_books, locked_through, reopen_books
 from bo_lib.books.roll import pending_restatements, roll_books, unlocked_restatements
 from bo_lib.books.state import load_state, state_index
-from bo_lib.cli import main
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.data.ingest import ingest
 from bo_lib.nav.daily import nav_report
 from bo_lib.nav.inputs import gather_nav
 from tests.conftest import DATA, PARAMETERS
+from tests.commands import bo
 
 FINAL = dt.date(2026, 11, 6)
 CORRECTED_DAY = dt.date(2026, 10, 30)
@@ -47,11 +45,6 @@ def correct_the_trade(data_copy) -> float:
     return (1202139.64 - 1205649.64) / eur_usd
 
 
-def bo(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_ingest_is_idempotent(store_copy, funds):

@@ -14,9 +14,7 @@ threshold is 10,000.00 in parameters/funds/USEQ.yaml):
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
 import shutil
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from bo_lib.recon.break_actions import BreakAction, load_trail, perform
 from bo_lib.recon.breaks import load_breaks, set_break_note
 from bo_lib.recon.control import valuation_calendar
 from bo_lib.recon.daily import reconcile_day
+from tests.commands import bo
 
 REPO = Path(__file__).resolve().parent.parent
 DATA, PARAMETERS = REPO / "data", REPO / "parameters"
@@ -283,16 +282,6 @@ def test_matching_a_break_of_another_fund_is_refused(store_copy):
 # bo break
 
 
-def bo(*argv: str) -> tuple[int, str, str]:
-    from bo_lib.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def brk(store, *argv: str) -> tuple[int, str, str]:

@@ -4,7 +4,6 @@ recorded exception checks and ``exit_status``."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
 from pathlib import Path
@@ -12,25 +11,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bo_lib.cli import EXIT_EXCEPTIONS, EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_status, main, run_epilog
+from bo_lib.cli import EXIT_EXCEPTIONS, EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_status, run_epilog
 from bo_lib.pipeline.execute import job_log_section, kernel_output
 from bo_lib.pipeline.terminal import (counts_text, exception_totals, exceptions_summary, heartbeat_line, job_line,
                                       progress_printer, run_line)
 from bo_lib.report.record import DETAIL_LIMIT, exception_record
+from tests.commands import bo
 
 REPO = Path(__file__).resolve().parent.parent
 DATA, PARAMETERS = REPO / "data", REPO / "parameters"
 
 
-def bo(*argv: str) -> tuple[int, str, str]:
-    """``bo`` in-process; argparse's own exits (--help, --version, a bad choice) give their code."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ USEQ intake report naming the bad value, and the other funds' reports clean.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -17,18 +15,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from bo_lib.cli import main
 from bo_lib.hashing import sha256_file
 from tests.conftest import NOTEBOOKS, PARAMETERS
+from tests.commands import bo
 
 pytestmark = pytest.mark.slow
 
 
-def bo(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +184,7 @@ def test_a_signed_run_shows_its_signoffs_in_the_browser_and_still_verifies(corru
     assert code == 0, err
     assert "approved: every job reviewed" in out
     code, out, _ = bo("verify", str(run_dir))
-    assert code == 0 and "ledger chain intact (3 entries" in out, out
+    assert code == 0 and "ledger chain intact (3 entries" in out, out  # the run and its two sign-offs
     code, out, _ = bo("runs", "--reports", str(run_dir.parent.parent))
     assert f"{run_dir.name}  full run; complete;" in out and "approved: reviewed by Bob Reviewer" in out and "[OFFICIAL]" in out
 
@@ -215,3 +208,22 @@ def test_a_signed_run_shows_its_signoffs_in_the_browser_and_still_verifies(corru
         assert "official" in row.inner_text() and "approved: reviewed by Bob Reviewer" in row.inner_text()
         browser.close()
     assert blocked == []
+
+
+def test_the_replay_of_the_whole_sample_run_is_identical(corrupted_run):
+    """Every job of the day executed again from the recorded inputs, on a scratch copy of the store:
+    every recorded figure and every archived table the same; the replay sealed, in the ledger, and
+    never the official run."""
+    run_dir = corrupted_run["run_dir"]
+    store = corrupted_run["data"] / "store/workbench.duckdb"
+    before = sha256_file(store)
+    code, out, err = bo("replay", str(run_dir), "--heartbeat", "0")
+    assert code == 0, out + err
+    assert out.strip().splitlines()[-1].startswith("identical: ")
+    replay_dir = Path(out.strip().splitlines()[-2].split(": ", 1)[1]).parent
+    assert manifest(replay_dir)["replay_of"]["run_id"] == run_dir.name
+    assert sha256_file(store) == before  # the book of record was not written
+    assert bo("verify", str(replay_dir))[0] == 0
+    code, out, _ = bo("runs", "--reports", str(run_dir.parent.parent))
+    assert f"{replay_dir.name}  full run; complete;" in out and f"[replay of {run_dir.name}]" in out
+    assert f"{run_dir.name}  full run; complete;" in out

@@ -37,9 +37,7 @@ Running it (``BO_REFERENCE_DIR`` as for the rest of the suite):
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
 import json
 import shutil
 from pathlib import Path
@@ -58,6 +56,7 @@ from tests.mutation.tally import TALLY, SummaryPlugin
 from tests.mutation.verdict import (CRASH, SILENT, UNCHANGED, VIOLATION, Verdict, by_line, judge, judge_statement, read_statement,
                                     row_diffs, validate_bytes)
 from tests.mutation.world import DATES, LAST, NOTEBOOKS, PARAMETERS, account_funds, funds, known_currencies, reference, share_classes
+from tests.commands import bo
 
 CSV_MUTATIONS = all_csv_mutations()
 STATEMENT_MUTATIONS = statement_mutations()
@@ -395,13 +394,6 @@ def test_figures_mutation(case: fig.FigureCase, clean_figures, sample_store, tmp
 # level 3: full runs (`bo run` with the notebooks)
 
 
-def bo(*argv: str) -> tuple[int, str, str]:
-    from bo_lib.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 RUN_CASES = [c for c in FIGURE_CASES if c.name in ("inf trade price", "Latin-1 byte in custodian_positions")]

@@ -6,16 +6,13 @@ sample world's seeded stories on its final date."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
 
 import pandas as pd
 import pytest
 
 from bo_lib.books.periods import PeriodError, close_books, locked_through
 from bo_lib.books.roll import roll_books
-from bo_lib.cli import main
 from bo_lib.data.ingest import ingest
 from bo_lib.nav.cash import (
     FAILED_TRADE,
@@ -29,6 +26,7 @@ from bo_lib.nav.daily import nav_report
 from bo_lib.nav.inputs import gather_nav
 from bo_lib.nav.pricing import flagged_line, flagged_prices, price_exceptions
 from tests.conftest import PARAMETERS
+from tests.commands import bo
 
 FINAL = dt.date(2026, 11, 6)
 DAY = dt.date(2026, 11, 20)
@@ -286,11 +284,6 @@ def test_sample_summary_lines_for_cash_and_flagged_prices(reports):
     assert figures["flagged_prices"] == 3 and figures["cash_items"] == 3 and figures["cash_nav_effect_base"] == -45.0
 
 
-def bo(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_bo_close_refuses_the_flagged_nav_until_overrides_resolve_it(store_copy, data_copy, funds):

@@ -6,10 +6,8 @@ a second run (through the installed ``bo`` script) checks that reruns never touc
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
-import io
 import json
 import os
 import re
@@ -23,7 +21,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from bo_lib.cli import main
+from tests.commands import bo
 from bo_lib.pipeline.html import asset_files, network_references
 from bo_lib.pipeline.index import key_figures_html
 
@@ -144,12 +142,6 @@ def write_data(root: Path) -> Path:
     return root
 
 
-def bo(*argv: str) -> tuple[int, str, str]:
-    """Run ``bo`` in-process, capturing its output."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def sha256(path: Path) -> str:

@@ -135,9 +135,9 @@ def test_a_replay_after_a_data_file_changed_is_refused_naming_it(world):
     with edited(trades, "\n"):
         code, out, err = bo("replay", str(run))
     assert code == 2 and "Traceback" not in err
-    assert "bo: error: cannot replay run" in err and "data file inbound/2026-11-05/trades.csv (version 1): SHA-256" in err
-    # the store's catalogue knows the recorded file: which version and ingest it was
-    assert "the recorded file is version 1 (delivery" in err and "current) in the store's catalogue" in err
+    assert "bo: error: cannot replay run" in err and f"INPUT ALTERED inbound/2026-11-05/trades.csv ({trades})" in err
+    # the book of record knows the recorded file: which version and ingest it was
+    assert "; the book of record still holds the version 1 (delivery" in err and "the file changed on disk after it was ingested" in err
     assert set(run.parent.iterdir()) == folders  # nothing ran
 
 
@@ -146,16 +146,16 @@ def test_a_replay_after_a_parameter_file_or_a_notebook_changed_is_refused_naming
     fund_file, notebook = world["root"] / "parameters/funds/USEQ.yaml", world["root"] / "notebooks/nav.ipynb"
     with edited(fund_file, "# edited\n"):
         code, _out, err = bo("replay", str(run))
-    assert code == 2 and f"parameter file {fund_file}: SHA-256" in err and "1 recorded input(s)" in err
+    assert code == 2 and f"PARAMETER FILE ALTERED funds/USEQ.yaml ({fund_file})" in err and "1 recorded input(s)" in err
     with edited(notebook, " "):
         code, _out, err = bo("replay", str(run))
-    assert code == 2 and f"notebook {notebook}: SHA-256" in err and "1 recorded input(s)" in err
+    assert code == 2 and f"INPUT NOTEBOOK ALTERED {notebook}\n" in err + "\n" and "1 recorded input(s)" in err
     shutil.move(notebook, notebook.with_suffix(".moved"))
     try:
         code, _out, err = bo("replay", str(run))
     finally:
         shutil.move(notebook.with_suffix(".moved"), notebook)
-    assert code == 2 and f"notebook {notebook}: missing" in err
+    assert code == 2 and f"INPUT NOTEBOOK MISSING {notebook}\n" in err + "\n"
 
 
 def test_replay_and_diff_refuse_an_unsealed_or_missing_run_folder(world, tmp_path):
@@ -171,7 +171,7 @@ def test_replay_and_diff_refuse_an_unsealed_or_missing_run_folder(world, tmp_pat
 def test_the_catalogue_names_the_earlier_version_a_recorded_hash_was(world, tmp_path):
     from bo_lib.data.ingest import ingest
     from bo_lib.parameters import load_funds
-    from bo_lib.pipeline.replay import earlier_version
+    from bo_lib.pipeline.verify import delivery_hint
 
     import datetime as dt
 
@@ -182,8 +182,8 @@ def test_the_catalogue_names_the_earlier_version_a_recorded_hash_was(world, tmp_
     recorded = sha256_file(trades)
     with edited(trades, "\n"):  # a corrected re-delivery, ingested into the copy
         ingest(data, store, load_funds(world["root"] / "parameters"), dates=[dt.date(2026, 11, 5)])
-    said = earlier_version(store, "inbound/2026-11-05/trades.csv", recorded)
-    assert said.startswith("; the recorded file is version 1 (delivery ") and "superseded" in said
+    said = delivery_hint(store, "inbound/2026-11-05/trades.csv", recorded)
+    assert said.startswith("; the run read version 1 (delivery ") and "superseded since by a correction" in said
 
 
 def test_the_comparison_rules():

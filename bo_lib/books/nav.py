@@ -101,7 +101,6 @@ def events_to_book(events: pd.DataFrame, applied: pd.DataFrame, business_date: d
     row per event and basis: ``trade`` (ratio events from ex-date), ``settlement`` (ratio events from
     pay date), ``income`` (dividends and coupons from ex-date), ``redemption`` (from ex-date). Events
     going ex on or before the opening are in the opening book. A cancelled event is never booked."""
-    cols = list(events.columns) + ["basis"]
     if events.empty or not (pd.to_datetime(events["ex_date"]) <= pd.Timestamp(business_date)).any():
         return events.iloc[0:0].assign(basis=pd.Series(dtype="str"))
     live = events[events["event_status"].ne(CANCELLED_EVENT)]

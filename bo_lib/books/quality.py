@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 
 from bo_lib.calendars import BusinessCalendar
 from bo_lib.codes import CURRENCIES

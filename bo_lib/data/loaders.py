@@ -230,7 +230,7 @@ def _row_rules(contract: Contract, label: str, df: pd.DataFrame, raw: pd.DataFra
             flag(df["settlement_status"].isin(["PENF", "PART"]) & df["reason_code"].eq(""), "reason_code", "a failing instruction needs a reason code")
         elif rule == "event_terms":
             cash = df["event_type"].isin(["DVCA", "INTR", "CAPD"])
-            flag(cash & df["gross_rate"].isna(), "gross_rate", f"required for a cash event")
+            flag(cash & df["gross_rate"].isna(), "gross_rate", "required for a cash event")
             ratio = df["event_type"].isin(["SPLF", "SPLR", "DVSE", "BONU"])
             flag(ratio & (df["ratio_new"].isna() | df["ratio_old"].isna()), "ratio_new", "split / stock events need ratio_new and ratio_old")
         else:  # pragma: no cover - a contract naming an unknown rule is a programming error

@@ -6,9 +6,10 @@ Rules:
 - **Nothing runs on inputs that are not the ones recorded.** Before any kernel starts, every file
   the run recorded is hashed again: its data files (manifest ``inputs``, under ``data_root``), its
   parameter files (``parameters.files``, under ``parameters.dir``) and the notebooks its jobs ran
-  (``input_notebook``); a file missing or no longer the one hashed refuses the replay, naming it
-  (``check_recorded_inputs``). So does a data file of the date delivered since (not recorded). Where
-  the store's catalogue knows the recorded hash as an earlier version of that delivery, the
+  (``input_notebook``), by ``bo verify``'s rule and against the archive's ledger; a file missing or
+  no longer the one hashed refuses the replay, naming it (``check_recorded_inputs``), and so does a
+  manifest that is not the one sealed or a data file of the date delivered since (not recorded).
+  Where the book of record knows the recorded hash as an earlier version of that delivery, the
   refusal says which version and ingest it was. A code version other than the run's is a warning.
 - **The same scope.** The replay plans the run's business date, funds and notebooks (``scope``),
   workers, parameters, notebooks and data root, with a new run id, into the run's report root, and
@@ -30,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from bo_lib.data.catalogue import Catalogue
 from bo_lib.data.layout import input_files
 from bo_lib.hashing import sha256_file
-from bo_lib.pipeline.archive import MANIFEST, MANIFEST_CHECKSUM
+from bo_lib.pipeline.archive import MANIFEST
 from bo_lib.pipeline.jobs import RunPlan, plan_run
+from bo_lib.pipeline.verify import ANCHOR_PROBLEMS, verify_run
 from bo_lib.store import SCRATCH_DIR_VARIABLE, copy_store
 from bo_lib.version import code_version
 
@@ -51,66 +52,29 @@ class InputCheck:
         return not self.problems
 
 
-def _changed(path: Path, recorded: str) -> str | None:
-    """Why ``path`` is not the file hashed as ``recorded``: missing, or its SHA-256 now; None when it is."""
-    if not path.is_file():
-        return "missing"
-    now = sha256_file(path)
-    return None if now == recorded else f"SHA-256 {now[:12]}… now, {recorded[:12]}… recorded"
-
-
-def earlier_version(store: Path, path: str, sha256: str) -> str:
-    """Where the store's catalogue knows a delivery's recorded hash (``delivery_history``): ``; the
-    recorded file is version 1 (delivery 12, ingested 2026-11-06 18:00:01, superseded)``, else ``""``."""
-    if not Path(store).is_file():
-        return ""
-    catalogue = Catalogue(store)
-    with catalogue.session():
-        history = catalogue.delivery_history(path)
-    for row in history.itertuples():
-        if row.sha256 == sha256:
-            return (f"; the recorded file is version {row.version} (delivery {row.delivery_id}, ingested "
-                    f"{row.ingested_at:%Y-%m-%d %H:%M:%S}, {row.status}) in the store's catalogue")
-    return ""
-
-
-def _data_problems(manifest: dict) -> list[str]:
-    data_root, store = Path(manifest["data_root"]), Path(manifest.get("store") or "")
-    problems = []
-    for entry in manifest.get("inputs", []):
-        why = _changed(data_root / entry["path"], entry["sha256"])
-        if why:
-            version = f" (version {entry['version']})" if entry.get("version") is not None else ""
-            problems.append(f"data file {entry['path']}{version}: {why}{earlier_version(store, entry['path'], entry['sha256'])}")
+def _delivered_since(manifest: dict) -> list[str]:
+    """Data files of the run's date delivered after it (present now, not recorded)."""
+    data_root = Path(manifest["data_root"])
     recorded = {entry["path"] for entry in manifest.get("inputs", [])}
-    if data_root.is_dir():
-        delivered = input_files(data_root, dt.date.fromisoformat(manifest["business_date"]))
-        problems += [f"data file {path}: delivered since the run (not recorded)" for path in delivered["path"] if path not in recorded]
-    return problems
-
-
-def _parameter_problems(manifest: dict) -> list[str]:
-    folder = Path(manifest["parameters"]["dir"])
-    return [f"parameter file {folder / entry['path']}: {why}" for entry in manifest["parameters"]["files"]
-            if (why := _changed(folder / entry["path"], entry["sha256"]))]
-
-
-def _notebook_problems(manifest: dict) -> list[str]:
-    recorded = {job["input_notebook"]["path"]: job["input_notebook"]["sha256"] for job in manifest.get("jobs", [])}
-    return [f"notebook {path}: {why}" for path, sha256 in sorted(recorded.items()) if (why := _changed(Path(path), sha256))]
+    if not data_root.is_dir():
+        return []
+    delivered = input_files(data_root, dt.date.fromisoformat(manifest["business_date"]))
+    return [f"data file {path}: delivered since the run (not recorded)" for path in delivered["path"] if path not in recorded]
 
 
 def check_recorded_inputs(manifest: dict, run_dir: Path) -> InputCheck:
-    """Every file the run recorded, hashed again (see the module's rules); the run's own manifest
-    must match its checksum, and its store must exist (the books the run started from)."""
+    """Every file the run recorded, hashed again by ``bo verify``'s rule (``verify_run``: against
+    the ledger's record, the delivery version named where the book of record keeps it); the run's
+    manifest must be the one sealed, and its store must exist (the books the run started from)."""
     check = InputCheck()
-    recorded = (Path(run_dir) / MANIFEST_CHECKSUM).read_text(encoding="utf-8").split() if (Path(run_dir) / MANIFEST_CHECKSUM).is_file() else []
-    if not recorded or recorded[0] != sha256_file(Path(run_dir) / MANIFEST):
-        check.problems.append(f"{MANIFEST} of {run_dir} does not match {MANIFEST_CHECKSUM} (run bo verify)")
+    verification = verify_run(run_dir)
+    anchor = [problem for problem in verification.problems if problem.startswith(ANCHOR_PROBLEMS)]
+    if anchor:
+        check.problems += [f"{problem} (run bo verify)" for problem in anchor]
         return check
     if not manifest.get("store") or not Path(manifest["store"]).is_file():
         check.problems.append(f"the run's store {manifest.get('store') or '(not recorded)'} is gone (the books the run started from)")
-    check.problems += _data_problems(manifest) + _parameter_problems(manifest) + _notebook_problems(manifest)
+    check.problems += [problem.line for problem in verification.files if problem.kind] + _delivered_since(manifest)
     if manifest.get("code_version") != (now := code_version()):
         check.warnings.append(f"code version {now} now, {manifest.get('code_version')} recorded: the replay runs today's code")
     return check

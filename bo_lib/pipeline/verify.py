@@ -33,11 +33,34 @@ from bo_lib.pipeline.signoff import COMPANIONS, log_problems, page_problems
 KINDS = {"input:": "INPUT", "parameters:": "PARAMETER FILE", "notebook:": "INPUT NOTEBOOK"}
 
 
+@dataclass(frozen=True)
+class FileProblem:
+    """A sealed or read file that is not the one recorded: ``kind`` is '' for the run's own outputs,
+    else a value of ``KINDS``; ``why`` is ``MISSING`` or ``ALTERED``."""
+
+    kind: str
+    name: str
+    path: Path
+    recorded: str
+    why: str
+    hint: str = ""
+
+    @property
+    def line(self) -> str:
+        where = "" if not self.kind or str(self.path) == self.name else f" (looked for {self.path})" if self.why == "MISSING" else f" ({self.path})"
+        return f"{self.kind + ' ' if self.kind else ''}{self.why} {self.name}{where}{self.hint}"
+
+
+#: problems that say the manifest itself is not the one sealed (nothing it lists can be trusted)
+ANCHOR_PROBLEMS = (f"ALTERED {MANIFEST}", f"MISSING {MANIFEST_CHECKSUM}", "NOT IN LEDGER", "LEDGER MISSING")
+
+
 @dataclass
 class Verification:
     """Outcome of ``bo verify``: one line per problem, how many files were checked, the ledger's state."""
 
     problems: list[str] = field(default_factory=list)
+    files: list[FileProblem] = field(default_factory=list)
     checked: int = 0
     ledger_entry: dict | None = None
     ledger_entries: int = 0
@@ -73,16 +96,39 @@ def _location(key: str, run_dir: Path, manifest: dict, roots: Roots) -> tuple[st
     return "", key, run_dir / key
 
 
+def delivery_hint(store: Path, name: str, recorded: str) -> str:
+    """Where the book of record knows the recorded hash as a version of the delivery at ``name``,
+    which one, and whether a correction superseded it since or the file changed on disk after it
+    was ingested; '' when it does not (or the store cannot be read now)."""
+    from bo_lib.data.catalogue import Catalogue
+
+    if not Path(store).is_file():
+        return ""
+    try:
+        catalogue = Catalogue(store)
+        with catalogue.session():
+            history = catalogue.delivery_history(name)
+    except Exception:  # a hint only: a busy or unreadable store leaves it out
+        return ""
+    for row in history.itertuples():
+        if row.sha256 == recorded:
+            version = f"version {row.version} (delivery {row.delivery_id}, ingested {row.ingested_at:%Y-%m-%d %H:%M:%S})"
+            if row.status == "current":
+                return f"; the book of record still holds the {version} the run read as current: the file changed on disk after it was ingested"
+            return f"; the run read {version}, {row.status} since by a correction and kept in the book of record"
+    return ""
+
+
 def _check_files(run_dir: Path, manifest: dict, sealed: dict[str, str], roots: Roots, result: Verification) -> None:
     for key, digest in sealed.items():
         kind, name, path = _location(key, run_dir, manifest, roots)
-        prefix = f"{kind} " if kind else ""
-        if not path.is_file():
-            result.problems.append(f"{prefix}MISSING {name}" + (f" (looked for {path})" if kind else ""))
-        elif sha256_file(path) != digest:
-            result.problems.append(f"{prefix}ALTERED {name}" + (f" ({path})" if kind else ""))
-        else:
+        why = "MISSING" if not path.is_file() else "ALTERED" if sha256_file(path) != digest else ""
+        if not why:
             result.checked += 1
+            continue
+        hint = delivery_hint(Path(manifest.get("store") or ""), name, digest) if kind == "INPUT" else ""
+        result.files.append(FileProblem(kind, name, path, digest, why, hint))
+        result.problems.append(result.files[-1].line)
 
 
 def _check_checksum(run_dir: Path, result: Verification) -> None:

@@ -24,7 +24,7 @@ from bo_lib.recon.cash import CashRecon, reconcile_cash
 from bo_lib.recon.inputs import WHOLE_ACCOUNT, ReconDay
 from bo_lib.recon.positions import TIMING, PositionRecon, reconcile_positions
 from bo_lib.recon.trades import TradeRecon, reconcile_trades
-from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
+from bo_lib.rag import AMBER, GREEN, RED, worst_first
 
 RECONS = ("positions", "cash", "trades")
 #: breaks older than this many business days count as aged

@@ -10,7 +10,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from bo_lib.fx import rate_to_base, to_base
@@ -213,7 +212,7 @@ def summarise(report: Form13FReport, filing_test: pd.DataFrame, monitor: Thresho
           (f"{len(report.schema_errors)} schema error(s): {report.schema_errors[0]}" if report.schema_errors else
            f"{report.summary['table_entry_total']} rows, value total {_usd(report.summary['table_value_total'])}; EDGAR's rules met"))
          + ("; " + ", ".join(sorted(f"{r.cusip} {r.name_of_issuer} ({r.fund})" for r in carried.itertuples()))
-            + f": no ranked source priced them at the period end, valued at the last price carried forward" if len(carried) else "")),
+            + ": no ranked source priced them at the period end, valued at the last price carried forward" if len(carried) else "")),
         ("13F filing requirement ($100M test)", GREEN, int(len(met)),
          (f"13(f) securities ${met['value_usd'].iloc[0]:,.2f} (exact, before row rounding) on {met['valuation_date'].iloc[0]:%Y-%m-%d}: {met['filings_required'].iloc[0]}")
          if len(met) else f"below $100M on every month-end trading day delivered ({len(filing_test)})"),

@@ -13,7 +13,7 @@ import pandas as pd
 from bo_lib import calendars
 from bo_lib.settlement import cash_ladder as ladder_mod
 from bo_lib.settlement import csdr, status
-from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
+from bo_lib.rag import AMBER, GREEN, RED, worst_first
 
 #: fails older than this many business days are red (buckets 6-10 and >10)
 OLD_FAIL_BUSINESS_DAYS = 5

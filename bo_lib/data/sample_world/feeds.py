@@ -15,7 +15,7 @@ from bo_lib.data.formats.camt053 import write_camt053
 from bo_lib.data.formats.mt940 import write_mt940
 from bo_lib.data.formats.statement import BankStatement, StatementEntry
 from bo_lib.data.sample_world import conventions
-from bo_lib.data.sample_world.simulate import BANK_CHARGE, coupon_holder_of_record, MATURING_BOND_ID, WHT_CHARGED_PCT, World, cash_account, fx_rate
+from bo_lib.data.sample_world.simulate import BANK_CHARGE, coupon_holder_of_record, MATURING_BOND_ID, WHT_CHARGED_PCT, World, cash_account
 from bo_lib.data.sample_world.conventions import round_half_up_array
 
 TRADE_COLUMNS = ["trade_id", "fund", "account", "security_id", "isin", "side", "quantity", "price", "currency", "gross_amount",
