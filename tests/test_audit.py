@@ -464,3 +464,37 @@ def test_a_replay_is_not_signed_off(tmp_path):
     manifest_path.write_text(json.dumps({**json.loads(manifest_path.read_text()), "replay_of": {"run_id": "20261106T200000Z-0000"}}))
     code, _, err = signoff(run_dir, "--as", "Alice", "--role", "preparer")
     assert code == EXIT_USAGE and "is a replay of run 20261106T200000Z-0000, a check of it: sign off run 20261106T200000Z-0000 itself" in err
+
+
+def _append_many(root: str, writer: str, count: int) -> None:
+    from bo_lib.pipeline.ledger import append_entry
+
+    for n in range(count):
+        append_entry(root, {"kind": "test", "writer": writer, "n": n})
+
+
+def test_two_processes_appending_at_once_keep_one_unbroken_chain(tmp_path):
+    import multiprocessing
+
+    from bo_lib.pipeline.ledger import check_chain, ledger_path, read_ledger
+
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_append_many, args=(str(tmp_path), name, 25)) for name in ("a", "b")]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(60)
+    entries = read_ledger(ledger_path(tmp_path))
+    assert len(entries) == 50 and [e["seq"] for e in entries] == list(range(1, 51))
+    assert check_chain(entries).problems == []
+    assert sorted((e["writer"], e["n"]) for e in entries) == sorted((w, n) for w in "ab" for n in range(25))
+
+
+def test_a_ledger_whose_last_line_is_broken_takes_no_new_entry(tmp_path):
+    from bo_lib.pipeline.ledger import append_entry
+
+    seal_run(tmp_path)
+    ledger = tmp_path / "reports" / LEDGER
+    ledger.write_text(ledger.read_text() + '{"seq": 2, "trunc\n')
+    with pytest.raises(ValueError, match="its last line is not a ledger entry; nothing appended"):
+        append_entry(tmp_path / "reports", {"kind": "test"})

@@ -144,18 +144,37 @@ def read_ledger(path: Path | str) -> list[dict]:
     return entries
 
 
+def _last_entry(handle, chunk: int = 1 << 16) -> dict | None:
+    """The ledger's last entry, read from the end of the file (a ledger of years is not read whole
+    for each append)."""
+    handle.seek(0, os.SEEK_END)
+    end = position = handle.tell()
+    tail = b""
+    while position > 0 and tail.rstrip(b"\n").count(b"\n") < 1:
+        position = max(0, position - chunk)
+        handle.seek(position)
+        tail = handle.read(end - position)
+    lines = [line for line in tail.splitlines() if line.strip()]
+    if not lines:
+        return None
+    try:
+        last = json.loads(lines[-1])
+        int(last["seq"]), str(last["hash"])
+    except (ValueError, KeyError, TypeError):
+        raise ValueError(f"{handle.name}: its last line is not a ledger entry; nothing appended (bo ledger checks the chain)") from None
+    return last
+
+
 def append_entry(report_root: Path | str, entry: dict, signing_key=None) -> dict:
     """Append ``entry`` (its ``seq``, ``at``, ``prev`` and ``hash`` filled in, signed when a key is
     given or configured) under an exclusive lock; returns the entry as written."""
     path = ledger_path(report_root)
     key = signing_key if signing_key is not None else configured_signing_key()
-    with writing(path), open(path, "a+", encoding="utf-8") as handle:
+    with writing(path), open(path, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            handle.seek(0)
-            lines = [line for line in handle.read().splitlines() if line.strip()]
-            last = json.loads(lines[-1]) if lines else None
-            written = {"seq": (last.get("seq", len(lines)) + 1) if last else 1,
+            last = _last_entry(handle)
+            written = {"seq": last["seq"] + 1 if last else 1,
                        "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
                        **entry, "prev": last.get("hash", GENESIS) if last else GENESIS}
             written["hash"] = entry_hash(written)
@@ -163,7 +182,7 @@ def append_entry(report_root: Path | str, entry: dict, signing_key=None) -> dict
                 written["signature"] = base64.b64encode(key.sign(written["hash"].encode("ascii"))).decode("ascii")
                 written["key"] = key_id(key.public_key())
             handle.seek(0, os.SEEK_END)
-            handle.write(json.dumps(written, ensure_ascii=False, separators=(",", ":")) + "\n")
+            handle.write((json.dumps(written, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         finally:
