@@ -299,19 +299,24 @@ def test_red_exceptions_need_a_comment_each_or_an_explicit_acceptance(run_dir):
     assert 'USEQ/nav: recorded red exceptions that need a comment each' in err
     assert '"pricing exceptions"; "NAV at a flagged price"' in err
     code, _, err = signoff(run_dir, "--job", "USEQ/nav", "--as", "Bob", "--role", "reviewer",
-                           "--explain", "pricing=vendor price confirmed by phone")
+                           "--explain", "Pricing  Exceptions=vendor price confirmed by phone")  # case and spacing aside
     assert code == EXIT_USAGE and '"NAV at a flagged price"' in err and '"pricing exceptions"' not in err
     code, _, err = signoff(run_dir, "--job", "USEQ/nav", "--as", "Bob", "--role", "reviewer",
-                           "--explain", "pricing=vendor price confirmed by phone", "--accept", "NAV at a flagged price")
+                           "--explain", "pricing exceptions=vendor price confirmed by phone", "--accept", "NAV at a flagged price")
     assert code == EXIT_USAGE and "--accept: an acceptance needs --comment" in err
-    code, _, err = signoff(run_dir, "--job", "USEQ/nav", "--as", "Bob", "--role", "reviewer", "--explain", "stale=x")
-    assert code == EXIT_USAGE and '"stale" names no red check of the jobs signed' in err
-    code, out, err = signoff(run_dir, "--job", "USEQ/nav", "--as", "Bob", "--role", "reviewer", "--explain", "pricing=vendor price confirmed by phone",
+    code, _, err = signoff(run_dir, "--job", "USEQ/nav", "--as", "Bob", "--role", "reviewer", "--explain", "pricing=x",
+                           "--explain", "NAV at a flagged price=y")
+    assert code == EXIT_USAGE and '"pricing" names no red check of the jobs signed' in err  # a prefix names nothing
+    code, _, err = signoff(run_dir, "--job", "USEQ/nav", "--as", "Bob", "--role", "reviewer",
+                           "--explain", "USEQ/intake:pricing exceptions=x", "--explain", "NAV at a flagged price=y")
+    assert code == EXIT_USAGE and '"USEQ/intake:pricing exceptions" names no red check of the jobs signed' in err
+    code, out, err = signoff(run_dir, "--job", "USEQ/nav", "--as", "Bob", "--role", "reviewer",
+                             "--explain", "USEQ/nav:pricing exceptions=vendor price confirmed by phone",
                              "--accept", "NAV at a flagged price", "--comment", "struck again tomorrow on the override")
     assert code == EXIT_OK, err
     entry = json.loads((run_dir / SIGNOFF_LOG).read_text().splitlines()[-1])
-    assert entry["explained"] == {"pricing exceptions": "vendor price confirmed by phone"}
-    assert entry["accepted"] == ["NAV at a flagged price"] and entry["name"] == "Bob" and entry["role"] == "reviewer"
+    assert entry["explained"] == {"USEQ/nav:pricing exceptions": "vendor price confirmed by phone"}
+    assert entry["accepted"] == ["USEQ/nav:NAV at a flagged price"] and entry["name"] == "Bob" and entry["role"] == "reviewer"
 
 
 def test_a_failed_job_is_not_signed_off(tmp_path):
@@ -327,7 +332,8 @@ def test_an_unknown_job_is_named_with_the_run_s_jobs(run_dir):
 
 def _approve(run_dir: Path) -> None:
     assert signoff(run_dir, "--as", "Alice", "--role", "preparer", "--comment", "ran and read")[0] == EXIT_OK
-    code, out, err = signoff(run_dir, "--as", "Bob", "--role", "reviewer", "--explain", "pricing=confirmed", "--explain", "NAV at=re-struck")
+    code, out, err = signoff(run_dir, "--as", "Bob", "--role", "reviewer", "--explain", "pricing exceptions=confirmed",
+                             "--explain", "NAV at a flagged price=re-struck")
     assert code == EXIT_OK, err
     assert "run 20261106T213000Z-a1b2 (2026-11-06) approved: every job reviewed" in out
 
@@ -356,8 +362,12 @@ def test_an_edited_signoff_log_is_named(run_dir):
     log.write_text("\n".join([lines[0], json.dumps(entry)]) + "\n")
     code, problems = verify(run_dir)
     assert code == EXIT_FAILED
-    assert "SIGN-OFF LOG ALTERED entry 2: signoffs.jsonl was rewritten (reviewer Carol)" in problems
-    assert "ALTERED signoffs.html: not the page its sign-off log gives" in problems
+    assert "SIGN-OFF LOG ALTERED entry 2: its content does not match its hash (rewritten) (signoffs.jsonl)" in problems
+    code, _, err = signoff(run_dir, "--job", "USEQ/intake", "--as", "Dan", "--role", "reviewer")
+    assert code == EXIT_USAGE and "the run's sign-off log does not verify" in err  # nothing is signed on a broken log
+    page = writable(run_dir / SIGNOFF_PAGE)
+    page.write_text(page.read_text().replace("Bob", "Carol"))
+    assert any(p.startswith("ALTERED signoffs.html: not the page the ledger recorded") for p in verify(run_dir)[1])
 
 
 def test_a_deleted_or_forged_signoff_is_named(run_dir):
@@ -441,7 +451,7 @@ def test_runs_sealed_before_the_ledger_are_adopted_only_when_they_verify(tmp_pat
     assert f"NOT ADOPTED {DATE}/{bad.name}: ALTERED USEQ/nav.html" in out
     assert "1 entry (1 run, 0 sign-offs), 0 signed; chain intact" in out
     code, out, err = bo("verify", good)
-    assert code == EXIT_OK and "sealed before the ledger and entered in it on" in err
+    assert code == EXIT_OK and "(adopted into the ledger on " in out and "sealed before it: the ledger vouches for the run from then on only" in out
     assert verify(bad)[1][0].startswith("NOT IN LEDGER run 20261106T223000Z-c3d4")
 
 
@@ -498,3 +508,85 @@ def test_a_ledger_whose_last_line_is_broken_takes_no_new_entry(tmp_path):
     ledger.write_text(ledger.read_text() + '{"seq": 2, "trunc\n')
     with pytest.raises(ValueError, match="its last line is not a ledger entry; nothing appended"):
         append_entry(tmp_path / "reports", {"kind": "test"})
+
+
+def test_the_same_person_under_another_spelling_is_refused(run_dir):
+    assert signoff(run_dir, "--job", "USEQ/intake", "--as", "Alice Smith", "--role", "preparer")[0] == EXIT_OK
+    for spelling in ("alice  smith", "ALICE SMITH ", "Alice\u200b Smith"):
+        code, _, err = signoff(run_dir, "--job", "USEQ/intake", "--as", spelling, "--role", "reviewer")
+        assert code == EXIT_USAGE and "the reviewer must be someone else (four eyes)" in err, spelling
+    code, _, err = signoff(run_dir, "--job", "USEQ/intake", "--as", "\u200b ", "--role", "preparer")
+    assert code == EXIT_USAGE and "--as: a name is required" in err
+
+
+def test_a_reviewer_does_not_prepare_the_job_afterwards(run_dir):
+    signoff(run_dir, "--job", "USEQ/intake", "--as", "Alice", "--role", "preparer")
+    code, _, err = signoff(run_dir, "--job", "USEQ/intake", "--as", "Bob", "--role", "reviewer")
+    assert code == EXIT_OK and "prepared them (a shared login" in err  # the tests sign from one OS account: said, not refused
+    code, _, err = signoff(run_dir, "--job", "USEQ/intake", "--as", "bob", "--role", "preparer")
+    assert code == EXIT_USAGE and "USEQ/intake: reviewed by bob; a reviewer of a job does not prepare it too (four eyes)" in err
+
+
+def test_a_signoff_line_added_by_hand_approves_nothing(run_dir):
+    signoff(run_dir, "--as", "Alice", "--role", "preparer")
+    log = writable(run_dir / SIGNOFF_LOG)
+    first = json.loads(log.read_text().splitlines()[0])
+    forged = {**first, "seq": 2, "name": "Mallory", "role": "reviewer", "prev": first["hash"],
+              "explained": {"USEQ/nav:pricing exceptions": "ok", "USEQ/nav:NAV at a flagged price": "ok"}}
+    forged["hash"] = entry_hash(forged)  # chained correctly, but not through bo signoff
+    log.write_text(log.read_text() + json.dumps(forged) + "\n")
+    code, out, _ = bo("runs", "--reports", run_dir.parent.parent)
+    assert "2 of 2 jobs prepared, 0 reviewed" in out and "approved" not in out
+    assert "SIGN-OFF NOT IN LEDGER entry 2 (reviewer Mallory): added outside bo signoff" in verify(run_dir)[1]
+
+
+def test_a_run_entered_twice_moved_or_misfiled_is_named(tmp_path):
+    run_dir = seal_run(tmp_path)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    with pytest.raises(ValueError, match="is in the ledger already \\(entry 1\\): a run is entered once"):
+        record_in_ledger(run_dir, manifest)
+    from bo_lib.pipeline.ledger import append_entry
+
+    append_entry(tmp_path / "reports", {"kind": "run", "run_id": run_dir.name, "manifest_sha256": "0" * 64, "sealed": {}})
+    assert f"LEDGER DUPLICATE run {run_dir.name}: entered again at entry 2 (a run is sealed once; checked against entry 1)" in verify(run_dir)[1]
+    other = tmp_path / "reports" / "2026-11-09" / run_dir.name
+    other.parent.mkdir()
+    writable(run_dir.parent)
+    run_dir.rename(other)
+    problems = verify(other)[1]
+    assert f"MOVED run {run_dir.name}: sealed as {DATE}/{run_dir.name}, found at 2026-11-09/{run_dir.name}" in problems
+    assert f"MISFILED run {run_dir.name}: business date {DATE}, in the folder of 2026-11-09" in problems
+    code, out, _ = bo("runs", "--reports", tmp_path / "reports")
+    assert "2026-11-09" in out  # listed where it is, official for its own business date only
+    from bo_lib.pipeline.index import official_runs, read_runs
+
+    runs = read_runs(tmp_path / "reports")
+    assert [run.business_date for run in runs if run.run_dir in official_runs(runs)] == [DATE]
+
+
+def test_a_cut_ledger_is_caught_by_the_head_noted_earlier(run_dir):
+    _approve(run_dir)
+    code, lines = verify(run_dir)
+    head = lines[-1].rsplit("ledger head ", 1)[1]
+    ledger = run_dir.parent.parent / LEDGER
+    ledger.write_text("".join(ledger.read_text().splitlines(keepends=True)[:-1]))  # the last review cut from the ledger...
+    log = writable(run_dir / SIGNOFF_LOG)
+    log.write_text("".join(log.read_text().splitlines(keepends=True)[:-1]))  # ...and from the log
+    assert verify(run_dir, "--expect-head", head)[1][-1].startswith(f"LEDGER CUT OR REWRITTEN: no entry has the head hash {head} noted earlier")
+    code, out, _ = bo("ledger", "--reports", run_dir.parent.parent, "--expect-head", head)
+    assert code == EXIT_FAILED and "LEDGER CUT OR REWRITTEN" in out
+
+
+def test_a_run_sealed_with_the_ledger_or_signed_is_never_adopted(tmp_path):
+    sealed_with = seal_run(tmp_path, "20261106T213000Z-a1b2")
+    signed = seal_run(tmp_path, "20261106T223000Z-c3d4")
+    signoff(signed, "--as", "Alice", "--role", "preparer")
+    manifest_path = writable(sealed_with / "manifest.json")
+    manifest_path.write_text(json.dumps({**json.loads(manifest_path.read_text()), "manifest_version": 3}))
+    checksum = writable(sealed_with / "manifest.sha256")
+    checksum.write_text(f"{sha(manifest_path)}  manifest.json\n")
+    (tmp_path / "reports" / LEDGER).unlink()  # the ledger deleted: adopting would launder whatever happened
+    code, out, _ = bo("ledger", "--reports", tmp_path / "reports", "--adopt")
+    assert code == EXIT_FAILED
+    assert f"NOT ADOPTED {DATE}/{sealed_with.name}: sealed with the ledger (manifest version 3)" in out
+    assert f"NOT ADOPTED {DATE}/{signed.name}: it has a sign-off log (signoffs.jsonl)" in out

@@ -159,7 +159,8 @@ def _verify_options(args: argparse.Namespace):
 
     public_key = load_public_key(args.public_key) if args.public_key else None
     roots = Roots(*(Path(value) if value else None for value in (args.data, args.parameters, args.notebooks)))
-    return {"public_key": public_key, "roots": roots, "ledger_file": Path(args.ledger) if args.ledger else None}
+    return {"public_key": public_key, "roots": roots, "ledger_file": Path(args.ledger) if args.ledger else None,
+            "expect_head": args.expect_head}
 
 
 def _verified_line(verification) -> str:
@@ -169,8 +170,10 @@ def _verified_line(verification) -> str:
     entries = plural(verification.ledger_entries, "entry")
     signed = (f"{entries}, signatures checked" if verification.signatures_checked
               else f"{entries}, {verification.signed_entries} signed (--public-key checks them)")
+    adopted = (f" (adopted into the ledger on {entry.get('at')}, sealed before it: the ledger vouches for the run from then on only)"
+               if entry.get("adopted") else "")
     return (f"verified: {verification.checked} files (outputs, inputs, parameter files, notebooks) against ledger entry "
-            f"{entry.get('seq')}; ledger chain intact ({signed}); ledger head {verification.ledger_head}")
+            f"{entry.get('seq')}{adopted}; ledger chain intact ({signed}); ledger head {verification.ledger_head}")
 
 
 def _is_report_root(folder: Path) -> bool:
@@ -221,10 +224,6 @@ def _cmd_verify(args: argparse.Namespace, argv: list[str]) -> int:
     if not verification.ok:
         print(f"NOT VERIFIED: {len(verification.problems)} problem(s)", file=sys.stderr)
         return EXIT_FAILED
-    entry = verification.ledger_entry or {}
-    if entry.get("adopted"):
-        print(f"note: the run was sealed before the ledger and entered in it on {entry.get('at')} (bo ledger --adopt): "
-              "the ledger vouches for it from then on only", file=sys.stderr)
     print(_verified_line(verification))
     return EXIT_OK
 
@@ -605,6 +604,7 @@ def build_parser(parameters_hint: str | os.PathLike = "parameters") -> argparse.
                                              "ledger's chain (and, with --public-key, its signatures). Exit 0 verified, 1 a problem found.")
     verify.add_argument("run_dir", help="the run folder: <reports>/<date>/<run id>; or the report root: every run in it")
     verify.add_argument("--public-key", metavar="KEY.pub.pem", help="require every ledger entry to carry a good Ed25519 signature by this key")
+    verify.add_argument("--expect-head", metavar="HASH", help="a ledger head hash noted earlier (printed by verify): it must still be in the ledger")
     verify.add_argument("--ledger", help="the archive's ledger.jsonl, for a run folder copied out of its archive (default: <reports>/ledger.jsonl)")
     verify.add_argument("--data", help="check the data inputs under this folder instead of the recorded data root")
     verify.add_argument("--parameters", help="check the parameter files in this folder instead of the recorded one")

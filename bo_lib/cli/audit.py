@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_CLOSE_REFUSED = 0, 1  # 1: signed and approved, but a fund's close was refused
@@ -36,14 +37,19 @@ def _explanations(items: list[str]) -> dict[str, str]:
 
 def _cmd_signoff(args: argparse.Namespace, argv: list[str]) -> int:
     from bo_lib.pipeline.index import write_reports_index
-    from bo_lib.pipeline.signoff import SignoffRequest, read_log, run_approved, sign_off
+    from bo_lib.pipeline.signoff import SignoffRequest, read_log, run_approved, shared_accounts, sign_off
 
     run_dir, manifest = _sealed(args.run_dir)
     request = SignoffRequest(name=args.name, role=args.role, jobs=tuple(args.job or ()), comment=args.comment or "",
                              explained=_explanations(args.explain), accepted=tuple(args.accept or ()))
     was_approved = run_approved(manifest, read_log(run_dir))
     entry = sign_off(run_dir, manifest, request)
-    approved = run_approved(manifest, read_log(run_dir))
+    log = read_log(run_dir)
+    approved = run_approved(manifest, log)
+    shared = shared_accounts(log[:-1], entry)
+    if shared:
+        print(f"bo signoff: note: {len(shared)} job(s) reviewed from the operating-system account {entry['user']!r} that prepared "
+              "them (a shared login: the names differ, the account does not)", file=sys.stderr)
     write_reports_index(run_dir.parent.parent)
     jobs = entry["jobs"]
     print(f"signed: {entry['role']} {entry['name']} for {len(jobs)} job(s) of run {manifest['run_id']} "
@@ -88,6 +94,8 @@ def _runs_line(run, official: bool) -> str:
     totals = run_totals(run.manifest)
     status = "complete" if not totals.failed else f"{totals.failed} of {totals.jobs} jobs failed"
     marks = ["OFFICIAL"] if official else []
+    if run.adopted:
+        marks.append("adopted into the ledger after sealing")
     if run.replay_of:
         marks.append(f"replay of {run.replay_of}")
     return (f"{run.run_dir.parent.name}  {run.run_dir.name}  {describe_scope(run.manifest)}; {status}; "
@@ -123,7 +131,7 @@ def _report_root(args: argparse.Namespace) -> Path:
 def _cmd_ledger(args: argparse.Namespace, argv: list[str]) -> int:
     from bo_lib.pipeline.index import plural, write_reports_index
     from bo_lib.pipeline.ledger import check_chain, ledger_path, load_public_key, read_ledger
-    from bo_lib.pipeline.verify import adopt_archive
+    from bo_lib.pipeline.verify import adopt_archive, head_problems
 
     root = _report_root(args)
     if args.adopt:
@@ -136,6 +144,7 @@ def _cmd_ledger(args: argparse.Namespace, argv: list[str]) -> int:
             write_reports_index(root)
     entries = read_ledger(ledger_path(root))
     chain = check_chain(entries, load_public_key(args.public_key) if args.public_key else None)
+    chain.problems += head_problems(entries, args.expect_head)
     for problem in chain.problems:
         print(problem)
     kinds = {kind: sum(entry.get("kind") == kind for entry in entries) for kind in ("run", "signoff")}
@@ -184,6 +193,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     ledger.add_argument("--reports", help="report root (default: the schedule's report_root)")
     ledger.add_argument("--parameters", default="parameters", help="parameters directory (default: parameters/)")
     ledger.add_argument("--public-key", metavar="KEY.pub.pem", help="also require a good Ed25519 signature on every entry")
+    ledger.add_argument("--expect-head", metavar="HASH", help="a head hash noted earlier: it must still be an entry of the ledger")
     ledger.add_argument("--adopt", action="store_true",
                         help="enter every sealed run the ledger does not know and that verifies against its own manifest")
     ledger.set_defaults(handler=_cmd_ledger)

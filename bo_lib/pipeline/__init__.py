@@ -39,11 +39,10 @@ from bo_lib.pipeline.archive import (
     new_run_id,
     record_in_ledger,
     seal_read_only,
-    utc_iso,
     write_manifest,
 )
 from bo_lib.pipeline.execute import RunInterrupted, execute_jobs, one_line
-from bo_lib.pipeline.files import append_text, describe_os_error, writing
+from bo_lib.pipeline.files import append_text, describe_os_error, utc_iso, writing
 from bo_lib.pipeline.html import ASSETS, write_assets
 from bo_lib.pipeline.index import write_reports_index, write_run_index
 from bo_lib.pipeline.journal import INCOMPLETE, describe_incomplete, mark_abandoned_runs, mark_incomplete, open_journal
@@ -140,6 +139,7 @@ def _manifest(plan: RunPlan, *, created: dt.datetime, seconds: float, command: l
     failed = sum(job["status"] != "ok" for job in jobs)
     return {
         "manifest_version": MANIFEST_VERSION,
+        "ledger": "../../ledger.jsonl",  # the archive's ledger this run is entered in when sealed
         "run_id": plan.run_id,
         "business_date": plan.business_date.isoformat(),
         "created": utc_iso(created),

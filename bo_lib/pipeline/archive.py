@@ -29,9 +29,11 @@ from bo_lib.pipeline.files import write_atomic, writing
 
 MANIFEST = "manifest.json"
 MANIFEST_CHECKSUM = "manifest.sha256"
+SIGNOFF_PAGE = "signoffs.html"  # beside the sealed files; its hash is anchored in the ledger
 RUN_INDEX = "index.html"
 RUN_LOG = "run.log"
-MANIFEST_VERSION = 2  # 2: inputs carry their delivery version; the books section (states the run started from)
+MANIFEST_VERSION = 3  # 2: inputs carry their delivery version; the books section (states the run started from)
+                      # 3: sealed with the archive's ledger (``ledger``): never adopted into one later
 
 PACKAGES = ("pandas", "numpy", "papermill", "nbconvert", "nbclient", "plotly", "itables", "pydantic", "duckdb", "pyarrow", "bo-workbench")
 
@@ -49,10 +51,6 @@ def create_run_folder(report_root: Path, business_date: dt.date, run_id: str) ->
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         run_dir.mkdir(exist_ok=False)
     return run_dir
-
-
-def utc_iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def package_versions() -> dict[str, str | None]:
@@ -132,16 +130,26 @@ def sealed_files(manifest: dict) -> dict[str, str]:
 
 def record_in_ledger(run_dir: Path, manifest: dict, *, adopted: bool = False) -> dict:
     """Append the sealed run to the archive's ledger (``<reports>/ledger.jsonl``): its manifest's
-    hash and every sealed file's (``sealed_files``); ``adopted``: a run sealed before the ledger
-    existed, entered later (``bo ledger --adopt``)."""
-    from bo_lib.pipeline.ledger import append_entry
+    hash, every sealed file's (``sealed_files``) and its sign-off page's; ``adopted``: a run sealed
+    before the ledger existed, entered later (``bo ledger --adopt``).
+
+    Rule: a run is entered once. A second entry for a run id is refused (it would re-anchor an
+    altered run), and ``bo verify`` names one if it is there."""
+    from bo_lib.pipeline.ledger import locked_ledger, run_entries
 
     run_dir = Path(run_dir)
     entry = {"kind": "run", "run_id": manifest["run_id"], "business_date": manifest["business_date"],
              "run_path": f"{run_dir.parent.name}/{run_dir.name}", "manifest_sha256": sha256_file(run_dir / MANIFEST),
              "sealed": sealed_files(manifest)}
+    page = run_dir / SIGNOFF_PAGE
+    if page.is_file():
+        entry["signoff_page_sha256"] = sha256_file(page)
     if manifest.get("replay_of"):
         entry["replay_of"] = manifest["replay_of"]
     if adopted:
         entry["adopted"] = True
-    return append_entry(run_dir.parent.parent, entry)
+    with locked_ledger(run_dir.parent.parent) as ledger:
+        earlier = run_entries(ledger.entries(), manifest["run_id"], "run")
+        if earlier:
+            raise ValueError(f"run {manifest['run_id']} is in the ledger already (entry {earlier[0].get('seq')}): a run is entered once")
+        return ledger.append(entry)

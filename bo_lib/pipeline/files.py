@@ -12,6 +12,7 @@ Every failure to write raises :class:`CannotWrite` (an ``OSError`` naming the pa
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import os
 import tempfile
@@ -23,6 +24,11 @@ _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 class CannotWrite(OSError):
     """Writing ``filename`` failed (errno and strerror from the operating system)."""
+
+
+def utc_iso(moment: dt.datetime) -> str:
+    """A moment as the archive writes it: UTC to the second, ``2026-11-06T21:30:00Z``."""
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def describe_os_error(exc: OSError) -> str:

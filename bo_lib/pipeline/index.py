@@ -30,7 +30,8 @@ from pathlib import Path
 from bo_lib.controls import CONTROLS
 from bo_lib.pipeline.files import write_atomic
 from bo_lib.pipeline.journal import COMPLETE, RUNNING, read_incomplete, run_folders
-from bo_lib.pipeline.signoff import RunSignoff, read_log, run_signoff
+from bo_lib.pipeline.ledger import ledger_path, read_ledger, run_entries
+from bo_lib.pipeline.signoff import RunSignoff, anchored_log, read_log, run_signoff
 from bo_lib.report.figures import shown_figures
 from bo_lib.report.record import shorten
 
@@ -318,20 +319,31 @@ class ArchivedRun:
     def approved(self) -> bool:
         return self.signoff is not None and self.signoff.approved
 
+    adopted: bool = False
+
     @property
     def replay_of(self) -> str:
         return str((self.manifest or {}).get("replay_of", {}).get("run_id") or "")
 
+    @property
+    def business_date(self) -> str:
+        return str((self.manifest or {}).get("business_date") or self.run_dir.parent.name)
+
 
 def read_runs(report_root: Path, manifest_name: str = "manifest.json") -> list[ArchivedRun]:
-    """Every run folder of the archive, newest first, with its manifest and sign-off state when sealed."""
+    """Every run folder of the archive, newest first, with its manifest and sign-off state when
+    sealed; the sign-offs counted are those the archive's ledger anchors (a line added to a log by
+    hand approves nothing)."""
+    ledger = read_ledger(ledger_path(report_root))
     runs = []
     for folder in run_folders(report_root):
         run = ArchivedRun(folder.run_dir, folder.state)
         if folder.state == COMPLETE:
             try:
                 run.manifest = json.loads((folder.run_dir / manifest_name).read_text(encoding="utf-8"))
-                run.signoff = run_signoff(run.manifest, read_log(folder.run_dir))
+                run_id = str(run.manifest.get("run_id"))
+                run.signoff = run_signoff(run.manifest, anchored_log(read_log(folder.run_dir), ledger, run_id))
+                run.adopted = any(entry.get("adopted") for entry in run_entries(ledger, run_id, "run")[:1])
             except (OSError, ValueError) as exc:
                 run.error = str(exc)
                 run.manifest = None
@@ -345,13 +357,13 @@ def _rank(run: ArchivedRun) -> int:
 
 
 def official_runs(runs: list[ArchivedRun]) -> set[Path]:
-    """Per business date, the latest approved run, else the latest complete full run, else the
-    latest complete run (``runs`` newest first); replays are never official."""
+    """Per business date (the manifest's), the latest approved run, else the latest complete full
+    run, else the latest complete run (``runs`` newest first); replays are never official."""
     chosen: dict[str, ArchivedRun] = {}
     for run in runs:  # newest first
         if run.manifest is None or run.replay_of:
             continue
-        date = run.run_dir.parent.name
+        date = run.business_date
         current = chosen.get(date)
         if current is None or _rank(run) > _rank(current):
             chosen[date] = run
@@ -364,7 +376,8 @@ def _signoff_cell(run: ArchivedRun) -> str:
         return ""
     css = "approved" if state.approved else "pending" if state.prepared else "awaiting"
     link = f"{run.run_dir.parent.name}/{run.run_dir.name}/signoffs.html"
-    return f'<a href="{escape(link)}"><span class="badge {css}">{escape(state.describe())}</span></a>'
+    adopted = '<div class="muted">adopted into the ledger after sealing</div>' if run.adopted else ""
+    return f'<a href="{escape(link)}"><span class="badge {css}">{escape(state.describe())}</span></a>{adopted}'
 
 
 def _complete_row(run: ArchivedRun, official: bool) -> str:

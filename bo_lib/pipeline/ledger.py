@@ -24,6 +24,7 @@ Rules:
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import fcntl
 import hashlib
@@ -31,8 +32,9 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
-from bo_lib.pipeline.files import write_atomic, writing
+from bo_lib.pipeline.files import utc_iso, write_atomic, writing
 
 LEDGER = "ledger.jsonl"
 GENESIS = "0" * 64
@@ -165,29 +167,52 @@ def _last_entry(handle, chunk: int = 1 << 16) -> dict | None:
     return last
 
 
-def append_entry(report_root: Path | str, entry: dict, signing_key=None) -> dict:
-    """Append ``entry`` (its ``seq``, ``at``, ``prev`` and ``hash`` filled in, signed when a key is
-    given or configured) under an exclusive lock; returns the entry as written."""
+class LockedLedger:
+    """The ledger file held under an exclusive lock: read it whole, append to it. Everything that
+    must see the ledger unchanged between a check and an append (sealing a run, a sign-off) does
+    both under one lock."""
+
+    def __init__(self, handle, path: Path, signing_key):
+        self._handle, self.path, self._key = handle, path, signing_key
+
+    def entries(self) -> list[dict]:
+        return read_ledger(self.path)
+
+    def append(self, entry: dict) -> dict:
+        """Append ``entry`` with its ``seq``, ``at``, ``prev`` and ``hash`` (and signature) filled in."""
+        handle = self._handle
+        last = _last_entry(handle)
+        written = {"seq": last["seq"] + 1 if last else 1, "at": utc_iso(dt.datetime.now(dt.timezone.utc)),
+                   **entry, "prev": last.get("hash", GENESIS) if last else GENESIS}
+        written["hash"] = entry_hash(written)
+        if self._key is not None:
+            written["signature"] = base64.b64encode(self._key.sign(written["hash"].encode("ascii"))).decode("ascii")
+            written["key"] = key_id(self._key.public_key())
+        handle.seek(0, os.SEEK_END)
+        handle.write((json.dumps(written, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+        return written
+
+
+@contextlib.contextmanager
+def locked_ledger(report_root: Path | str, signing_key=None) -> Iterator[LockedLedger]:
+    """The archive's ledger under an exclusive lock (``flock``) for the block: other sealing runs and
+    sign-offs wait. Entries are signed with ``signing_key``, else the key ``$BO_LEDGER_KEY`` names."""
     path = ledger_path(report_root)
     key = signing_key if signing_key is not None else configured_signing_key()
     with writing(path), open(path, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            last = _last_entry(handle)
-            written = {"seq": last["seq"] + 1 if last else 1,
-                       "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-                       **entry, "prev": last.get("hash", GENESIS) if last else GENESIS}
-            written["hash"] = entry_hash(written)
-            if key is not None:
-                written["signature"] = base64.b64encode(key.sign(written["hash"].encode("ascii"))).decode("ascii")
-                written["key"] = key_id(key.public_key())
-            handle.seek(0, os.SEEK_END)
-            handle.write((json.dumps(written, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
+            yield LockedLedger(handle, path, key)
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-    return written
+
+
+def append_entry(report_root: Path | str, entry: dict, signing_key=None) -> dict:
+    """Append one entry under the lock; returns the entry as written."""
+    with locked_ledger(report_root, signing_key) as ledger:
+        return ledger.append(entry)
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,30 +227,43 @@ class ChainCheck:
     head: str = GENESIS
 
 
-def check_chain(entries: list[dict], public_key=None) -> ChainCheck:
-    """Every entry's hash recomputed and linked to the one before; with ``public_key``, every
-    signature checked (an unsigned entry is a problem then)."""
-    result = ChainCheck(entries=len(entries))
-    previous = GENESIS
+def chain_breaks(entries: list[dict]) -> list[tuple[int, str]]:
+    """Where a hash chain (the ledger, a run's sign-off log) is broken: (position, why) for each
+    entry that is unreadable, out of sequence, not matching its own hash or not linked to the entry
+    before. The one rule both chains follow."""
+    breaks, previous = [], GENESIS
     for position, entry in enumerate(entries, start=1):
         if "unreadable" in entry:
-            result.problems.append(f"LEDGER BROKEN line {entry['line']}: not a ledger entry ({entry['unreadable']!r})")
+            breaks.append((position, f"line {entry['line']} is not an entry ({entry['unreadable']!r})"))
             previous = ""
             continue
-        label = f"entry {entry.get('seq', position)}"
         if entry.get("seq") != position:
-            result.problems.append(f"LEDGER BROKEN {label}: sequence {entry.get('seq')} where {position} was due (an entry removed or inserted)")
+            breaks.append((position, f"sequence {entry.get('seq')} where {position} was due (an entry removed or inserted)"))
         if entry.get("hash") != entry_hash(entry):
-            result.problems.append(f"LEDGER BROKEN {label}: its content does not match its hash (rewritten)")
+            breaks.append((position, "its content does not match its hash (rewritten)"))
         if entry.get("prev") != previous:
-            result.problems.append(f"LEDGER BROKEN {label}: does not chain to the entry before it")
-        result.signed += "signature" in entry
-        if public_key is not None:
-            problem = _signature_problem(entry, public_key)
-            if problem:
-                result.problems.append(f"SIGNATURE {label}: {problem}")
+            breaks.append((position, "does not chain to the entry before it"))
         previous = entry.get("hash", "")
-    result.head = previous or GENESIS
+    return breaks
+
+
+def _label(entry: dict, position: int) -> str:
+    """An entry named by its sequence number, or by its line when it has none."""
+    seq = entry.get("seq") if "unreadable" not in entry else None
+    return str(seq) if isinstance(seq, int) else f"at line {position}"
+
+
+def check_chain(entries: list[dict], public_key=None) -> ChainCheck:
+    """Every entry's hash recomputed and linked to the one before (``chain_breaks``); with
+    ``public_key``, every signature checked (an unsigned entry is a problem then)."""
+    result = ChainCheck(entries=len(entries))
+    result.problems = [f"LEDGER BROKEN entry {_label(entries[position - 1], position)}: {why}" for position, why in chain_breaks(entries)]
+    for position, entry in enumerate(entries, start=1):
+        result.signed += "signature" in entry
+        problem = _signature_problem(entry, public_key) if public_key is not None and "unreadable" not in entry else ""
+        if problem:
+            result.problems.append(f"SIGNATURE entry {_label(entry, position)}: {problem}")
+    result.head = entries[-1].get("hash", GENESIS) if entries else GENESIS
     return result
 
 

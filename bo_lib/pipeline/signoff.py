@@ -2,23 +2,29 @@
 
 ``bo signoff RUN_DIR [--job FUND/NOTEBOOK] --as NAME --role preparer|reviewer`` appends an entry to
 the run's sign-off log, ``signoffs.jsonl``, kept beside the sealed files (which are never
-modified), and the entry's hash to the archive's ledger (``bo_lib.pipeline.ledger``). The log is
-hash-chained as the ledger is (``prev``, ``hash``); ``signoffs.html``, the page the run's index
-shows, is rendered from it after every sign-off.
+modified), and the entry's hash (with the hash of the sign-off page it renders) to the archive's
+ledger (``bo_lib.pipeline.ledger``), all under the ledger's lock. The log is hash-chained as the
+ledger is (``ledger.chain_breaks``); ``signoffs.html``, the page the run's index frames, is
+rendered from it after every sign-off.
 
 Rules (``refusals``):
 
 * a job is signed off only when it ran (``ok``): a failed job is rerun, not approved; a replay
   (``bo replay``) is a check of another run and is not signed off;
-* a reviewer signs a job after its preparer, and is not its preparer (four eyes);
+* a reviewer signs a job after its preparer, and is not its preparer; a reviewer of a job does not
+  prepare it afterwards (four eyes; people compared by ``bo_lib.people.same_person``);
 * a job that recorded red exceptions is reviewed only when every red check is explained
-  (``--explain "CHECK=why"``) or explicitly accepted (``--accept CHECK``, with ``--comment``);
-  a check is named by its text, or by a prefix only it starts with (case ignored);
+  (``--explain "CHECK=why"``) or explicitly accepted (``--accept CHECK``, with ``--comment``); a
+  check is named by its text (case and spacing aside), and covers that check in every job signed
+  that recorded it, or, as ``FUND/NOTEBOOK:CHECK``, in that job only;
+* a sign-off is refused while the log does not verify (a line rewritten, removed, or added outside
+  ``bo signoff``), and lists, index pages and approval count only the sign-offs the ledger anchors;
 * a run is **approved** when every job is reviewed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import json
@@ -29,11 +35,13 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from bo_lib.pipeline.files import append_text, write_atomic, writing
-from bo_lib.pipeline.ledger import GENESIS, append_entry, entry_hash, run_entries
+from bo_lib.hashing import sha256_file
+from bo_lib.people import check_name, same_person
+from bo_lib.pipeline.archive import SIGNOFF_PAGE
+from bo_lib.pipeline.files import append_text, utc_iso, write_atomic, writing
+from bo_lib.pipeline.ledger import GENESIS, chain_breaks, entry_hash, locked_ledger, run_entries
 
 SIGNOFF_LOG = "signoffs.jsonl"
-SIGNOFF_PAGE = "signoffs.html"
 COMPANIONS = (SIGNOFF_LOG, SIGNOFF_PAGE)  # beside the sealed files, not in the manifest
 ROLES = ("preparer", "reviewer")
 
@@ -48,7 +56,7 @@ class SignoffRequest:
     role: str
     jobs: tuple[str, ...] = ()  # empty: every job of the run
     comment: str = ""
-    explained: dict[str, str] = field(default_factory=dict)  # red check (as named) -> why
+    explained: dict[str, str] = field(default_factory=dict)  # red check (as named, maybe JOB:CHECK) -> why
     accepted: tuple[str, ...] = ()
 
 
@@ -89,14 +97,19 @@ def run_approved(manifest: dict, log: list[dict]) -> bool:
     return bool(jobs) and all(job.reviewers for job in jobs.values())
 
 
-def resolve_check(name: str, checks: list[str]) -> str | None:
-    """The check ``name`` stands for: equal (case ignored), else the only one it prefixes."""
-    wanted = name.strip().casefold()
-    exact = [check for check in checks if check.casefold() == wanted]
-    if exact:
-        return exact[0]
-    starting = [check for check in checks if check.casefold().startswith(wanted)]
-    return starting[0] if len(starting) == 1 and wanted else None
+def _check_key(text: str) -> str:
+    return " ".join(str(text).split()).casefold()
+
+
+def covered_checks(named: str, jobs: dict[str, JobSignoff], chosen: list[str]) -> list[str]:
+    """``JOB:CHECK`` keys a name given to --explain/--accept covers: the check of that text in every
+    chosen job that recorded it red, or in the one job it is qualified with."""
+    job, sep, check = named.partition(":")
+    if sep and job.strip() in jobs:
+        scope, wanted = [job.strip()] if job.strip() in chosen else [], _check_key(check)
+    else:
+        scope, wanted = chosen, _check_key(named)
+    return [f"{job_id}:{red}" for job_id in scope for red in jobs[job_id].red if _check_key(red) == wanted]
 
 
 def selected_jobs(manifest: dict, wanted: tuple[str, ...]) -> list[str]:
@@ -104,16 +117,11 @@ def selected_jobs(manifest: dict, wanted: tuple[str, ...]) -> list[str]:
     unknown = [job for job in wanted if job not in known]
     if unknown:
         raise SignoffRefused(f"--job: {', '.join(unknown)} not in run {manifest.get('run_id')} (its jobs: {', '.join(known)})")
-    return list(wanted) or known
+    return list(dict.fromkeys(wanted)) or known
 
 
-def _red_refusals(job: JobSignoff, request: SignoffRequest) -> list[str]:
-    covered = set()
-    for named in (*request.explained, *request.accepted):
-        check = resolve_check(named, job.red)
-        if check is not None:
-            covered.add(check)
-    missing = [check for check in job.red if check not in covered]
+def _red_refusals(job: JobSignoff, covered: set[str]) -> list[str]:
+    missing = [check for check in job.red if f"{job.job_id}:{check}" not in covered]
     if not missing:
         return []
     listed = "; ".join(f'"{check}"' for check in missing)
@@ -121,41 +129,48 @@ def _red_refusals(job: JobSignoff, request: SignoffRequest) -> list[str]:
             f"acceptance (--accept CHECK with --comment): {listed}"]
 
 
-def refusals(manifest: dict, log: list[dict], request: SignoffRequest) -> list[str]:
-    """Why ``request`` cannot be signed (empty: it can)."""
+def _request_refusals(request: SignoffRequest) -> list[str]:
     problems = []
-    if manifest.get("replay_of"):
-        original = manifest["replay_of"].get("run_id")
-        return [f"run {manifest.get('run_id')} is a replay of run {original}, a check of it: sign off run {original} itself"]
-    if not request.name.strip():
-        problems.append("--as: a name is required")
+    try:
+        check_name(request.name)
+    except ValueError as exc:
+        problems.append(str(exc))
     if request.role not in ROLES:
         problems.append(f"--role: {request.role!r} is not one of {', '.join(ROLES)}")
     if request.accepted and not request.comment.strip():
         problems.append("--accept: an acceptance needs --comment saying why the exception is accepted")
-    for named, why in request.explained.items():
-        if not why.strip():
-            problems.append(f'--explain "{named}=": the comment is empty')
-    jobs = job_signoffs(manifest, log)
-    for job_id in selected_jobs(manifest, request.jobs):
+    problems += [f'--explain "{named}=": the comment is empty' for named, why in request.explained.items() if not why.strip()]
+    return problems
+
+
+def refusals(manifest: dict, log: list[dict], request: SignoffRequest) -> list[str]:
+    """Why ``request`` cannot be signed (empty: it can)."""
+    if manifest.get("replay_of"):
+        original = manifest["replay_of"].get("run_id")
+        return [f"run {manifest.get('run_id')} is a replay of run {original}, a check of it: sign off run {original} itself"]
+    problems = _request_refusals(request)
+    jobs, chosen = job_signoffs(manifest, log), selected_jobs(manifest, request.jobs)
+    named = [*request.explained, *request.accepted]
+    covered = {key for name in named for key in covered_checks(name, jobs, chosen)}
+    for job_id in chosen:
         job = jobs[job_id]
         if job.status != "ok":
             problems.append(f"{job_id}: did not run to the end ({job.status}); rerun it, a failed job is not signed off")
         elif request.role == "reviewer":
-            problems += _reviewer_refusals(job, request)
-    named = [*request.explained, *request.accepted]
-    reds = [check for job_id in selected_jobs(manifest, request.jobs) for check in jobs[job_id].red]
-    problems += [f'"{name}" names no red check of the jobs signed (or more than one)' for name in named if resolve_check(name, reds) is None]
+            problems += _reviewer_refusals(job, request, covered)
+        elif any(same_person(entry["name"], request.name) for entry in job.reviewers):
+            problems.append(f"{job_id}: reviewed by {request.name.strip()}; a reviewer of a job does not prepare it too (four eyes)")
+    problems += [f'"{name}" names no red check of the jobs signed' for name in named if not covered_checks(name, jobs, chosen)]
     return problems
 
 
-def _reviewer_refusals(job: JobSignoff, request: SignoffRequest) -> list[str]:
+def _reviewer_refusals(job: JobSignoff, request: SignoffRequest, covered: set[str]) -> list[str]:
     if not job.preparers:
         return [f"{job.job_id}: no preparer's sign-off yet; the preparer signs first"]
-    makers = sorted({entry["name"] for entry in job.preparers})
-    if request.name.strip().casefold() in {maker.casefold() for maker in makers}:
+    makers = sorted({entry["name"] for entry in job.preparers if same_person(entry["name"], request.name)})
+    if makers:
         return [f"{job.job_id}: prepared by {', '.join(makers)}; the reviewer must be someone else (four eyes)"]
-    return _red_refusals(job, request)
+    return _red_refusals(job, covered)
 
 
 def grouped(problems: list[str]) -> list[str]:
@@ -170,6 +185,16 @@ def grouped(problems: list[str]) -> list[str]:
         named = [job for job in jobs if job]
         lines.append(f"{', '.join(named)}{f' ({len(named)} jobs)' if len(named) > 1 else ''}: {reason}" if named else reason)
     return lines
+
+
+def shared_accounts(log: list[dict], entry: dict) -> list[str]:
+    """Jobs a reviewer signed from the same operating-system account as the job's preparer (a
+    shared login: four eyes on paper only); said, not refused (a service account may sign for all)."""
+    if entry.get("role") != "reviewer":
+        return []
+    return [job_id for job_id in entry["jobs"]
+            if any(other.get("role") == "preparer" and job_id in other.get("jobs", []) and other.get("user") == entry.get("user")
+                   for other in log)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,18 +218,17 @@ def read_log(run_dir: Path | str) -> list[dict]:
 def _entry(manifest: dict, log: list[dict], request: SignoffRequest) -> dict:
     jobs = job_signoffs(manifest, log)
     chosen = selected_jobs(manifest, request.jobs)
-    reds = {check for job_id in chosen for check in jobs[job_id].red}
-    explained = {resolve_check(name, sorted(reds)): why.strip() for name, why in request.explained.items()}
+    explained = {key: why.strip() for name, why in request.explained.items() for key in covered_checks(name, jobs, chosen)}
     entry = {
         "seq": len(log) + 1,
-        "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "at": utc_iso(dt.datetime.now(dt.timezone.utc)),
         "run_id": manifest["run_id"],
         "jobs": chosen,
-        "name": request.name.strip(),
+        "name": check_name(request.name),
         "role": request.role,
         "comment": request.comment.strip(),
         "explained": explained,
-        "accepted": [resolve_check(name, sorted(reds)) for name in request.accepted],
+        "accepted": [key for name in request.accepted for key in covered_checks(name, jobs, chosen)],
         "user": getpass.getuser(),
         "host": platform.node(),
         "prev": log[-1].get("hash", GENESIS) if log else GENESIS,
@@ -213,70 +237,99 @@ def _entry(manifest: dict, log: list[dict], request: SignoffRequest) -> dict:
     return entry
 
 
-def _append_sealed(path: Path, text: str) -> None:
-    """Append to a read-only companion file and make it read-only again."""
+@contextlib.contextmanager
+def _writable(path: Path):
+    """A read-only companion file made writable for the block, read-only again after."""
     if path.exists():
         with writing(path):
             os.chmod(path, stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
-    append_text(path, text)
-    with writing(path):
-        os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    try:
+        yield path
+    finally:
+        if path.exists():
+            with writing(path):
+                os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
 
 
 def sign_off(run_dir: Path | str, manifest: dict, request: SignoffRequest) -> dict:
-    """Check ``request`` against the rules, append it to the run's log and to the ledger, render
-    the sign-off page; returns the log entry. Raises :class:`SignoffRefused` naming every reason."""
+    """Under the ledger's lock: check the log, then ``request`` against the rules; anchor the entry
+    (and the page it renders) in the ledger, then append it to the log and write the page. Returns
+    the log entry. Raises :class:`SignoffRefused` naming every reason; nothing is written then."""
     run_dir = Path(run_dir)
-    log = read_log(run_dir)
-    problems = refusals(manifest, log, request)
-    if problems:
-        raise SignoffRefused("sign-off refused:\n" + "\n".join(f"  {line}" for line in grouped(problems)))
-    entry = _entry(manifest, log, request)
-    _append_sealed(run_dir / SIGNOFF_LOG, json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
-    append_entry(run_dir.parent.parent, {"kind": "signoff", "run_id": manifest["run_id"],
-                                         "run_path": f"{run_dir.parent.name}/{run_dir.name}", "signoff_seq": entry["seq"],
-                                         "signoff_hash": entry["hash"], "name": entry["name"], "role": entry["role"], "jobs": entry["jobs"]})
-    write_signoff_page(run_dir, manifest, [*log, entry])
+    with locked_ledger(run_dir.parent.parent) as ledger:
+        log = read_log(run_dir)
+        broken = log_problems(run_dir, ledger.entries(), str(manifest["run_id"]))
+        if broken:
+            raise SignoffRefused("sign-off refused: the run's sign-off log does not verify (bo verify):\n" + "\n".join(f"  {p}" for p in broken))
+        problems = refusals(manifest, log, request)
+        if problems:
+            raise SignoffRefused("sign-off refused:\n" + "\n".join(f"  {line}" for line in grouped(problems)))
+        entry = _entry(manifest, log, request)
+        page = render_signoff_page(manifest, [*log, entry])
+        ledger.append({"kind": "signoff", "run_id": manifest["run_id"], "run_path": f"{run_dir.parent.name}/{run_dir.name}",
+                       "signoff_seq": entry["seq"], "signoff_hash": entry["hash"], "name": entry["name"], "role": entry["role"],
+                       "jobs": entry["jobs"], "page_sha256": _text_sha256(page)})
+        with _writable(run_dir / SIGNOFF_LOG) as path:
+            append_text(path, json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
+        _write_page(run_dir, page)
     return entry
+
+
+def _text_sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
 # checking the log (bo verify)
 
 
+def anchored(ledger: list[dict], run_id: str) -> dict[int, dict]:
+    """The ledger's sign-off entries of a run, by the log position they anchor."""
+    return {entry.get("signoff_seq"): entry for entry in run_entries(ledger, run_id, "signoff")}
+
+
+def anchored_log(log: list[dict], ledger: list[dict], run_id: str) -> list[dict]:
+    """The log's entries the ledger anchors (same position and hash): what approval counts."""
+    recorded = anchored(ledger, run_id)
+    return [entry for position, entry in enumerate(log, start=1)
+            if position in recorded and recorded[position].get("signoff_hash") == entry.get("hash")]
+
+
 def log_problems(run_dir: Path | str, ledger: list[dict], run_id: str) -> list[str]:
-    """The log's chain, each entry against the ledger's record of it, and the page against the log."""
+    """The log's chain (``chain_breaks``) and each entry against the ledger's record of it."""
     log = read_log(run_dir)
-    problems = []
-    previous = GENESIS
-    for position, entry in enumerate(log, start=1):
-        if "unreadable" in entry:
-            problems.append(f"SIGN-OFF LOG BROKEN line {entry['line']}: not a sign-off entry")
-            continue
-        if entry.get("hash") != entry_hash(entry) or entry.get("prev") != previous or entry.get("seq") != position:
-            problems.append(f"SIGN-OFF LOG ALTERED entry {position}: {SIGNOFF_LOG} was rewritten ({entry.get('role')} {entry.get('name')})")
-        previous = entry.get("hash", "")
-    recorded = {entry.get("signoff_seq"): entry for entry in run_entries(ledger, run_id, "signoff")}
+    problems = [f"SIGN-OFF LOG ALTERED entry {position}: {why} ({SIGNOFF_LOG})" for position, why in chain_breaks(log)]
+    recorded = anchored(ledger, run_id)
     for position, entry in enumerate(log, start=1):
         anchor = recorded.get(position)
+        if "unreadable" in entry:
+            continue
         if anchor is None:
             problems.append(f"SIGN-OFF NOT IN LEDGER entry {position} ({entry.get('role')} {entry.get('name')}): added outside bo signoff")
         elif anchor.get("signoff_hash") != entry.get("hash"):
             problems.append(f"SIGN-OFF LOG ALTERED entry {position}: differs from the ledger's record ({anchor.get('role')} {anchor.get('name')})")
-    for seq, anchor in sorted(recorded.items()):
+    for seq, anchor in sorted(recorded.items(), key=lambda item: item[0] or 0):
         if seq is None or seq > len(log):
             problems.append(f"SIGN-OFF MISSING entry {seq}: the ledger records a sign-off by {anchor.get('name')} ({anchor.get('role')}) "
                             f"that {SIGNOFF_LOG} no longer holds")
     return problems
 
 
-def page_problems(run_dir: Path | str, manifest: dict) -> list[str]:
-    """``signoffs.html`` must be the page the log renders (a hand-edited page is named)."""
+def page_problems(run_dir: Path | str, ledger: list[dict], run_id: str) -> list[str]:
+    """``signoffs.html`` must be the page the ledger last recorded for the run (at its sealing or its
+    latest sign-off): a hand-edited or re-rendered page is named; a page of a run sealed before
+    pages were anchored is not checked."""
     path = Path(run_dir) / SIGNOFF_PAGE
+    entries = [entry for entry in ledger if entry.get("run_id") == run_id and (entry.get("page_sha256") or entry.get("signoff_page_sha256"))]
+    if not entries:
+        return []
+    expected = entries[-1].get("page_sha256") or entries[-1].get("signoff_page_sha256")
     if not path.is_file():
         return [f"MISSING {SIGNOFF_PAGE}"]
-    if path.read_text(encoding="utf-8") != render_signoff_page(manifest, read_log(run_dir)):
-        return [f"ALTERED {SIGNOFF_PAGE}: not the page its sign-off log gives"]
+    if sha256_file(path) != expected:
+        return [f"ALTERED {SIGNOFF_PAGE}: not the page the ledger recorded (entry {entries[-1].get('seq')})"]
     return []
 
 
@@ -319,15 +372,16 @@ def _people(entries: list[dict]) -> str:
     return "<br>".join(f"{escape(entry['name'])} <span class=\"muted\">{escape(entry['at'])}</span>" for entry in entries) or "—"
 
 
-def _notes(entries: list[dict], red: list[str]) -> str:
+def _notes(entries: list[dict], job_id: str) -> str:
     """The comments of a job's sign-offs, and the explanations and acceptances of its own red checks."""
+    mine = f"{job_id}:"
     notes = []
     for entry in entries:
         if entry.get("comment"):
             notes.append(f"{escape(entry['name'])}: {escape(entry['comment'])}")
-        notes += [f"{escape(entry['name'])} on <em>{escape(check)}</em>: {escape(why)}"
-                  for check, why in entry.get("explained", {}).items() if check in red]
-        notes += [f"{escape(entry['name'])} accepts <em>{escape(check)}</em>" for check in entry.get("accepted", []) if check in red]
+        notes += [f"{escape(entry['name'])} on <em>{escape(key[len(mine):])}</em>: {escape(why)}"
+                  for key, why in entry.get("explained", {}).items() if key.startswith(mine)]
+        notes += [f"{escape(entry['name'])} accepts <em>{escape(key[len(mine):])}</em>" for key in entry.get("accepted", []) if key.startswith(mine)]
     return "<br>".join(notes)
 
 
@@ -340,7 +394,7 @@ def render_signoff_page(manifest: dict, log: list[dict]) -> str:
     rows = "\n".join(
         f'<tr><td><code>{escape(job.job_id)}</code></td><td><span class="badge {escape(job.state.split()[0])}">{escape(job.state)}</span>'
         + (f'<div class="muted">{len(job.red)} red check(s)</div>' if job.red else "")
-        + f"</td><td>{_people(job.preparers)}</td><td>{_people(job.reviewers)}</td><td>{_notes(job.preparers + job.reviewers, job.red)}</td></tr>"
+        + f"</td><td>{_people(job.preparers)}</td><td>{_people(job.reviewers)}</td><td>{_notes(job.preparers + job.reviewers, job.job_id)}</td></tr>"
         for job in job_signoffs(manifest, log).values())
     body = (
         '<nav><a href="index.html" target="_top">Run</a> <a href="../../index.html" target="_top">Archive of runs</a></nav>\n'
@@ -354,12 +408,12 @@ def render_signoff_page(manifest: dict, log: list[dict]) -> str:
     return page(f"Sign-off · {manifest.get('business_date')} · {manifest.get('run_id')}", body)
 
 
-def write_signoff_page(run_dir: Path | str, manifest: dict, log: list[dict] | None = None) -> Path:
-    path = Path(run_dir) / SIGNOFF_PAGE
-    if path.exists():
-        with writing(path):
-            os.chmod(path, stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
-    write_atomic(path, render_signoff_page(manifest, read_log(run_dir) if log is None else log))
-    with writing(path):
-        os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+def _write_page(run_dir: Path, page: str) -> Path:
+    with _writable(Path(run_dir) / SIGNOFF_PAGE) as path:
+        write_atomic(path, page)
     return path
+
+
+def write_signoff_page(run_dir: Path | str, manifest: dict, log: list[dict] | None = None) -> Path:
+    """Render the run's sign-off page from its log (at sealing: "awaiting preparer")."""
+    return _write_page(Path(run_dir), render_signoff_page(manifest, read_log(run_dir) if log is None else log))

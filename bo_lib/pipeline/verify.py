@@ -27,7 +27,7 @@ from pathlib import Path
 from bo_lib.hashing import sha256_file
 from bo_lib.pipeline.archive import MANIFEST, MANIFEST_CHECKSUM, read_manifest, sealed_files
 from bo_lib.pipeline.ledger import check_chain, ledger_path, read_ledger, run_entries
-from bo_lib.pipeline.signoff import COMPANIONS, log_problems, page_problems
+from bo_lib.pipeline.signoff import COMPANIONS, SIGNOFF_LOG, log_problems, page_problems
 
 #: the kind of each sealed file, by its key's prefix in ``sealed_files``: how its problems are named
 KINDS = {"input:": "INPUT", "parameters:": "PARAMETER FILE", "notebook:": "INPUT NOTEBOOK"}
@@ -96,7 +96,7 @@ def _location(key: str, run_dir: Path, manifest: dict, roots: Roots) -> tuple[st
     return "", key, run_dir / key
 
 
-def delivery_hint(store: Path, name: str, recorded: str) -> str:
+def delivery_hint(store: Path, name: str, recorded: str, *, missing: bool = False) -> str:
     """Where the book of record knows the recorded hash as a version of the delivery at ``name``,
     which one, and whether a correction superseded it since or the file changed on disk after it
     was ingested; '' when it does not (or the store cannot be read now)."""
@@ -113,6 +113,8 @@ def delivery_hint(store: Path, name: str, recorded: str) -> str:
     for row in history.itertuples():
         if row.sha256 == recorded:
             version = f"version {row.version} (delivery {row.delivery_id}, ingested {row.ingested_at:%Y-%m-%d %H:%M:%S})"
+            if missing:
+                return f"; the run read {version}, {row.status} in the book of record: restore the file from its delivery"
             if row.status == "current":
                 return f"; the book of record still holds the {version} the run read as current: the file changed on disk after it was ingested"
             return f"; the run read {version}, {row.status} since by a correction and kept in the book of record"
@@ -126,7 +128,7 @@ def _check_files(run_dir: Path, manifest: dict, sealed: dict[str, str], roots: R
         if not why:
             result.checked += 1
             continue
-        hint = delivery_hint(Path(manifest.get("store") or ""), name, digest) if kind == "INPUT" else ""
+        hint = delivery_hint(Path(manifest.get("store") or ""), name, digest, missing=why == "MISSING") if kind == "INPUT" else ""
         result.files.append(FileProblem(kind, name, path, digest, why, hint))
         result.problems.append(result.files[-1].line)
 
@@ -144,17 +146,25 @@ def _check_checksum(run_dir: Path, result: Verification) -> None:
 
 
 def _check_against_ledger(run_dir: Path, manifest: dict, ledger: list[dict], where: Path, result: Verification) -> dict[str, str]:
-    """The run's ledger entry: the manifest must be the one it recorded. Returns the hashes to check files against."""
+    """The run's ledger entry (the first: a run is entered once): the manifest must be the one it
+    recorded, the folder where it was sealed. Returns the hashes to check files against."""
     entries = run_entries(ledger, str(manifest.get("run_id")), "run")
     if not entries:
         result.problems.append(f"NOT IN LEDGER run {manifest.get('run_id')}: {where} has no entry sealing it" if where.is_file()
                                else f"LEDGER MISSING {where}: the run cannot be checked against the archive's ledger")
         return sealed_files(manifest)
-    entry = entries[-1]
-    result.ledger_entry = entry
+    entry = result.ledger_entry = entries[0]
+    result.problems += [f"LEDGER DUPLICATE run {manifest.get('run_id')}: entered again at entry {again.get('seq')} "
+                        f"(a run is sealed once; checked against entry {entry.get('seq')})" for again in entries[1:]]
     if entry.get("manifest_sha256") != sha256_file(run_dir / MANIFEST):
         result.problems.append(f"ALTERED {MANIFEST}: not the manifest the ledger recorded when the run was sealed "
                                f"(ledger entry {entry.get('seq')}, {entry.get('at')})")
+    found = f"{run_dir.parent.name}/{run_dir.name}"
+    if entry.get("run_path") and entry["run_path"] != found:
+        result.problems.append(f"MOVED run {manifest.get('run_id')}: sealed as {entry['run_path']}, found at {found}")
+    if run_dir.parent.name != str(manifest.get("business_date")):
+        result.problems.append(f"MISFILED run {manifest.get('run_id')}: business date {manifest.get('business_date')}, "
+                               f"in the folder of {run_dir.parent.name}")
     return dict(entry.get("sealed") or sealed_files(manifest))
 
 
@@ -166,10 +176,23 @@ def _check_extra(run_dir: Path, manifest: dict, sealed: dict[str, str], result: 
             result.problems.append(f"EXTRA {relative}")
 
 
-def verify_run(run_dir: Path | str, *, public_key=None, roots: Roots = Roots(), ledger_file: Path | None = None) -> Verification:
+def head_problems(ledger: list[dict], expect_head: str | None) -> list[str]:
+    """A head hash noted elsewhere must still be an entry of the ledger."""
+    if not expect_head:
+        return []
+    if any(entry.get("hash") == expect_head.strip() for entry in ledger):
+        return []
+    return [f"LEDGER CUT OR REWRITTEN: no entry has the head hash {expect_head.strip()} noted earlier "
+            f"(the ledger's head is now {ledger[-1].get('hash') if ledger else 'empty'})"]
+
+
+def verify_run(run_dir: Path | str, *, public_key=None, roots: Roots = Roots(), ledger_file: Path | None = None,
+               expect_head: str | None = None) -> Verification:
     """Every check of the module docstring, on a sealed run (``read_manifest`` raises when the
     folder has no manifest). ``ledger_file``: the archive's ledger when the run folder is not in
-    its archive (default ``<reports>/ledger.jsonl``, two folders up)."""
+    its archive (default ``<reports>/ledger.jsonl``, two folders up); ``expect_head``: a head hash
+    kept elsewhere earlier, which must still be an entry of the ledger (cut or rewritten entries
+    after it are then caught, signed or not)."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     result = Verification()
@@ -181,9 +204,9 @@ def verify_run(run_dir: Path | str, *, public_key=None, roots: Roots = Roots(), 
     _check_extra(run_dir, manifest, sealed, result)
     if ledger:
         result.problems += log_problems(run_dir, ledger, str(manifest.get("run_id")))
-        result.problems += page_problems(run_dir, manifest)
+        result.problems += page_problems(run_dir, ledger, str(manifest.get("run_id")))
     chain = check_chain(ledger, public_key)
-    result.problems += chain.problems
+    result.problems += chain.problems + head_problems(ledger, expect_head)
     result.ledger_entries, result.ledger_head, result.signed_entries = chain.entries, chain.head, chain.signed
     result.signatures_checked = public_key is not None
     return result
@@ -197,6 +220,18 @@ class Adoption:
 
 def _unanchored(problem: str) -> bool:
     return problem.startswith(("NOT IN LEDGER", "LEDGER MISSING", "MISSING signoffs.html"))
+
+
+def _adoption_refusals(run_dir: Path) -> list[str]:
+    """A run sealed with a ledger (manifest version 3 on) or already signed off was in a ledger: its
+    entry is missing, not late; adoption would launder whatever happened to it."""
+    manifest = read_manifest(run_dir)
+    problems = []
+    if int(manifest.get("manifest_version") or 0) >= 3:
+        problems.append("sealed with the ledger (manifest version 3): its ledger entry is missing, restore the ledger")
+    if (run_dir / SIGNOFF_LOG).exists():
+        problems.append(f"it has a sign-off log ({SIGNOFF_LOG}): it was signed against a ledger, restore the ledger")
+    return problems
 
 
 def adopt_archive(report_root: Path | str) -> Adoption:
@@ -216,7 +251,7 @@ def adopt_archive(report_root: Path | str) -> Adoption:
         if check.ledger_entry is not None:
             continue
         name = f"{folder.run_dir.parent.name}/{folder.run_dir.name}"
-        problems = [problem for problem in check.problems if not _unanchored(problem)]
+        problems = [problem for problem in check.problems if not _unanchored(problem)] + _adoption_refusals(folder.run_dir)
         if problems:
             result.refused[name] = problems
             continue
