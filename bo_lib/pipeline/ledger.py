@@ -11,14 +11,15 @@ Rules:
 * an entry's ``hash`` is the SHA-256 of its canonical JSON (keys sorted, no spaces) without the
   ``hash``, ``signature`` and ``key`` fields; its ``prev`` is the previous entry's ``hash`` (64
   zeros for the first). Rewriting an entry breaks its hash; rewriting it and its hash breaks the
-  next entry's ``prev``; rewriting the whole tail is caught only by a signature, or by a copy of the
-  head hash kept elsewhere (``bo verify`` prints it).
+  next entry's ``prev``. Rewriting the newest entries is caught by their signatures (unless the
+  key is held too); cutting the newest entries off leaves a consistent, validly signed chain, caught
+  only by a copy of a head hash kept elsewhere (``bo verify`` prints it, ``--expect-head`` checks it).
 * when ``$BO_LEDGER_KEY`` names an Ed25519 private key (PEM, PKCS8; ``bo keygen`` writes one), each
   entry is signed: ``signature`` is the Ed25519 signature of the entry's ``hash`` (its 64 hex
   characters, ASCII), ``key`` the first 16 hex digits of the SHA-256 of the raw public key.
   ``bo verify --public-key`` then requires every entry to carry a good signature by that key.
-* appends are serialized by an exclusive lock on the ledger file (two runs of different dates can
-  seal at once).
+* appends are serialized by an exclusive lock on the ledger file (``locked_ledger``: two runs of
+  different dates can seal at once; a sign-off checks and appends under one lock).
 """
 
 from __future__ import annotations
