@@ -29,6 +29,15 @@ TRAIL_TABLE = register_table("recon_break_actions", {
     "break_key": "VARCHAR", "acted_at": "TIMESTAMP", "actor": "VARCHAR", "action": "VARCHAR", "state_from": "VARCHAR", "state_to": "VARCHAR",
     "owner_from": "VARCHAR", "owner_to": "VARCHAR", "expected_from": "DATE", "expected_to": "DATE", "comment": "VARCHAR",
     "match_id": "VARCHAR", "value_base": "DOUBLE"}, ("action_id", "break_id"))
+#: the latest state of every break (``breaks.record_breaks`` rebuilds it after each run; an action
+#: updates its workflow columns): registered here, where every writer of it imports it, so a store
+#: written before a column existed gains it (``store.ensure_schema``) before ``bo break`` acts
+BREAKS_TABLE = register_table("recon_breaks", {
+    "break_id": "VARCHAR", "fund": "VARCHAR", "recon": "VARCHAR", "break_key": "VARCHAR", "account": "VARCHAR", "item": "VARCHAR",
+    "classification": "VARCHAR", "currency": "VARCHAR", "first_seen": "DATE", "last_seen": "DATE", "status": "VARCHAR", "resolved_on": "DATE",
+    "age_business_days": "INTEGER", "difference": "DOUBLE", "value_base": "DOUBLE", "detail": "VARCHAR", "owner": "VARCHAR",
+    "comment": "VARCHAR", "as_of": "DATE", "resolution": "VARCHAR", "state": "VARCHAR", "expected_date": "DATE", "overdue": "BOOLEAN",
+    "last_action": "VARCHAR", "last_actor": "VARCHAR", "last_action_at": "TIMESTAMP", "proposed_by": "VARCHAR"}, ("break_id",))
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from bo_lib.recon import workflow
-from bo_lib.recon.break_actions import BreakAction, perform, read_trail
+from bo_lib.recon.break_actions import BREAKS_TABLE, BreakAction, perform, read_trail
 from bo_lib.store import ensure_schema, insert_frame, open_store, register_table, table_exists
 
 BREAK_COLUMNS = ["recon", "break_key", "account", "item", "classification", "currency", "difference", "value_base", "detail"]
@@ -59,12 +59,6 @@ register_table("recon_break_resolutions", {"fund": "VARCHAR NOT NULL", "business
                                            "break_key": "VARCHAR NOT NULL", "reason": "VARCHAR", "run_id": "VARCHAR"},
                ("fund", "business_date", "recon", "break_key"))
 register_table("recon_break_notes", {"break_id": "VARCHAR", "owner": "VARCHAR", "comment": "VARCHAR", "updated_at": "TIMESTAMP"}, ("break_id",))
-register_table("recon_breaks", {
-    "break_id": "VARCHAR", "fund": "VARCHAR", "recon": "VARCHAR", "break_key": "VARCHAR", "account": "VARCHAR", "item": "VARCHAR",
-    "classification": "VARCHAR", "currency": "VARCHAR", "first_seen": "DATE", "last_seen": "DATE", "status": "VARCHAR", "resolved_on": "DATE",
-    "age_business_days": "INTEGER", "difference": "DOUBLE", "value_base": "DOUBLE", "detail": "VARCHAR", "owner": "VARCHAR",
-    "comment": "VARCHAR", "as_of": "DATE", "resolution": "VARCHAR", "state": "VARCHAR", "expected_date": "DATE", "overdue": "BOOLEAN",
-    "last_action": "VARCHAR", "last_actor": "VARCHAR", "last_action_at": "TIMESTAMP", "proposed_by": "VARCHAR"}, ("break_id",))
 HISTORY_COLUMNS = ["break_id", "fund", "recon", "break_key", "account", "item", "classification", "currency", "first_seen", "last_seen",
                    "status", "resolved_on", "resolution", "age_business_days", "difference", "value_base", "detail", "owner", "comment",
                    "state", "expected_date", "overdue", "last_action", "last_actor", "last_action_at", "proposed_by"]
@@ -226,11 +220,11 @@ def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame
             table = break_history(observations, runs, latest, calendar, notes, reasons, trail) if latest else pd.DataFrame(columns=HISTORY_COLUMNS)
             if also is not None:
                 also(connection)
-            connection.execute("DELETE FROM recon_breaks WHERE fund = ?", [fund])
+            connection.execute(f"DELETE FROM {BREAKS_TABLE} WHERE fund = ?", [fund])
             if len(table):
                 connection.register("new_breaks", table.assign(as_of=pd.Timestamp(latest)))
                 names = ", ".join(HISTORY_COLUMNS)
-                connection.execute(f"INSERT INTO recon_breaks ({names}, as_of) SELECT {names}, as_of FROM new_breaks")
+                connection.execute(f"INSERT INTO {BREAKS_TABLE} ({names}, as_of) SELECT {names}, as_of FROM new_breaks")
                 connection.unregister("new_breaks")
             connection.execute("COMMIT")
         except BaseException:
