@@ -143,7 +143,8 @@ def _matched_from(obs: pd.DataFrame) -> pd.Series:
 def with_workflow(table: pd.DataFrame, notes: pd.DataFrame | None, trail: pd.DataFrame | None, as_of: dt.date) -> pd.DataFrame:
     """The breaks with their workflow columns: from the trail where it has the break (an older note
     in ``recon_break_notes`` otherwise gives owner and comment), the state as the recon and the
-    trail make it (``workflow.effective_state``) and whether the expected date is past."""
+    trail make it (``workflow.break_state``: a closed break the recon contradicts is investigating,
+    why first in its ``detail``) and whether the expected date is past ``as_of``."""
     if notes is not None and len(notes):
         table = table.merge(notes[["break_id", "owner", "comment"]], on="break_id", how="left")
     for column in ("owner", "comment"):
@@ -157,8 +158,10 @@ def with_workflow(table: pd.DataFrame, notes: pd.DataFrame | None, trail: pd.Dat
             table[column] = np.where(acted, values, table[column])
         else:
             table[column] = values
-    table["state"] = [workflow.effective_state(s if a else None, st, r) for s, a, st, r in
-                      zip(table["state"], acted, table["status"], table["resolution"])]
+    states = [workflow.break_state(w if a else None, r) for w, a, r in
+              zip(mine.reset_index().to_dict("records"), acted, table[["status", "resolution", "last_seen", "value_base"]].to_dict("records"))]
+    table["state"] = [state for state, _why in states]
+    table["detail"] = [f"{why}; {d}" if why and d else (why or d) for (_state, why), d in zip(states, table["detail"].fillna(""))]
     table["expected_date"] = pd.to_datetime(table["expected_date"])
     table["last_action_at"] = pd.to_datetime(table["last_action_at"])
     for column in ("last_action", "last_actor", "proposed_by"):
