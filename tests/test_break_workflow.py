@@ -7,8 +7,14 @@ threshold is 10,000.00 in parameters/funds/USEQ.yaml):
 
 * POS-D971FBA85F: US2095851083, custodian -250 vs the books, 68,526.92 — above the threshold: four eyes;
 * TRD-BB46BBE2FD: T261106USEQ003, price/amount difference, 25.00 — below: one person writes it off;
-* CSH-6702E79BE3 (the cash of T261020USEQ901, a LACK fail) and POS-FDEDA21967 (its position,
-  US5443731030): both open from 2026-10-21 through 11-06, matched manually;
+* CSH-6702E79BE3 (the cash of T261020USEQ901, a LACK fail: bank - books -509,534.53) and
+  POS-FDEDA21967 (its position, US5443731030: custodian +2,000, 518,670.00): both open from
+  2026-10-21 through 11-06, of two recons: never matched with each other;
+* CSH-84016D7009 (the cash of T261103USEQ905, -501,769.12, open 11-04 through 11-06): with
+  CSH-6702E79BE3 it nets to -509,534.53 - 501,769.12 = -1,011,303.65;
+* TRD-475E78B26E (T261106USEQ001, broker - books +1,185.00) and TRD-913BC23D5B (T261106USEQ002,
+  -8,985.88): they net to 1,185.00 - 8,985.88 = -7,800.88, within 10,000.00;
+* TRD-527E90808F: T261105USEQ004, settlement date difference, 1,165,504.66, open 11-05 and 11-06;
 * POS-A90351D28C: US6593801094, resolved by the recon itself on 11-03.
 """
 
@@ -35,12 +41,13 @@ FINAL = dt.date(2026, 11, 6)
 TODAY = dt.date(2026, 11, 6)  # what expected dates are checked against in these tests
 THRESHOLDS = {"USEQ": 10000.0, "GLBD": 10000.0, "MAHF": 10000.0}  # recon.write_off_threshold of parameters/funds/*.yaml
 ABOVE, BELOW, CASH, POSITION, BY_RECON = "POS-D971FBA85F", "TRD-BB46BBE2FD", "CSH-6702E79BE3", "POS-FDEDA21967", "POS-A90351D28C"
+CASH_2, TRADE_PLUS, TRADE_MINUS, LIVE_TRADE = "CSH-84016D7009", "TRD-475E78B26E", "TRD-913BC23D5B", "TRD-527E90808F"
 RECON_TABLES = ("recon_runs", "recon_break_observations", "recon_break_resolutions", "recon_cash_open_items", "recon_trade_open_items",
                 "recon_statement_chain")
 
 
-def act(store, break_id, action, actor, today=TODAY, **fields) -> pd.DataFrame:
-    return perform(store, BreakAction(break_id, action, actor, **fields), THRESHOLDS, today=today)
+def act(store, break_id, action, actor, today=TODAY, thresholds=THRESHOLDS, **fields) -> pd.DataFrame:
+    return perform(store, BreakAction(break_id, action, actor, **fields), thresholds, today=today)
 
 
 def refused(store, break_id, action, actor, **fields) -> str:
@@ -251,26 +258,27 @@ def test_a_manual_match_persists_into_a_rerun_and_the_next_days_recon(store_copy
     day, next_day = dt.date(2026, 11, 5), FINAL
     reconcile_day(store_copy, funds["USEQ"], day, "day")  # recon_breaks as of 11-05: both open since 10-21
     before = history(store_copy, funds, day)
-    assert before.loc[[CASH, POSITION], "status"].tolist() == ["open", "open"]
-    rows = act(store_copy, CASH, "match", "j.doe", other=POSITION, comment="the cash and the position of the failed sale T261020USEQ901")
+    assert before.loc[[CASH, CASH_2], "status"].tolist() == ["open", "open"]
+    wide = {"USEQ": 1_100_000.0}  # a fund whose threshold covers the pair's net, -1,011,303.65 (not USEQ's 10,000.00)
+    rows = act(store_copy, CASH, "match", "j.doe", thresholds=wide, other=CASH_2, comment="the two sales' cash, one bank item each")
     match_id = rows["match_id"].iloc[0]
-    assert rows["break_id"].tolist() == [CASH, POSITION] and rows["state_to"].tolist() == ["matched", "matched"]
+    assert rows["break_id"].tolist() == [CASH, CASH_2] and rows["state_to"].tolist() == ["matched", "matched"]
     for when in (day, next_day):  # a rerun of the day (the match came after it was recorded), then the next day
         _, today, breaks = reconcile_day(store_copy, funds["USEQ"], when, f"after-match-{when}")
-        assert not today.breaks()["item"].isin(["T261020USEQ901", "US5443731030"]).any()
+        assert not today.breaks()["item"].isin(["T261020USEQ901", "T261103USEQ905"]).any()
         matched = today.manually_matched().set_index("item")
-        assert sorted(matched.index) == ["T261020USEQ901", "US5443731030"] and set(matched["manual_match"]) == {match_id}
+        assert sorted(matched.index) == ["T261020USEQ901", "T261103USEQ905"] and set(matched["manual_match"]) == {match_id}
         assert all(f"manually matched ({match_id}) by j.doe at " in d for d in matched["detail"])
-        mine = breaks.set_index("break_id").loc[[CASH, POSITION]]
+        mine = breaks.set_index("break_id").loc[[CASH, CASH_2]]
         assert mine["status"].tolist() == ["resolved", "resolved"] and mine["state"].tolist() == ["matched", "matched"]
         assert mine["resolved_on"].tolist() == [pd.Timestamp(day)] * 2 and set(mine["resolution"]) == {f"manually matched ({match_id})"}
-    act(store_copy, POSITION, "unmatch", "m.smith", comment="the position settles on its own; match undone")
+    act(store_copy, CASH_2, "unmatch", "m.smith", comment="they settle on their own; match undone")
     assert load_trail(store_copy)["action"].tolist() == ["match", "match", "unmatch", "unmatch"]
     _, today, breaks = reconcile_day(store_copy, funds["USEQ"], next_day, "after-unmatch")
-    assert today.breaks()["item"].isin(["T261020USEQ901", "US5443731030"]).sum() == 2 and today.manually_matched().empty
-    back = breaks.set_index("break_id").loc[[CASH, POSITION]]
+    assert today.breaks()["item"].isin(["T261020USEQ901", "T261103USEQ905"]).sum() == 2 and today.manually_matched().empty
+    back = breaks.set_index("break_id").loc[[CASH, CASH_2]]
     assert back["status"].tolist() == ["open", "open"] and back["state"].tolist() == ["investigating", "investigating"]
-    assert back["first_seen"].tolist() == [pd.Timestamp("2026-10-21")] * 2  # the same breaks, not new ones
+    assert back["first_seen"].tolist() == [pd.Timestamp("2026-10-21"), pd.Timestamp("2026-11-04")]  # the same breaks, not new ones
 
 
 def test_matching_a_break_of_another_fund_is_refused(store_copy):
@@ -282,6 +290,10 @@ def test_matching_a_break_of_another_fund_is_refused(store_copy):
 # bo break
 
 
+
+
+#: what bo break list says it judges overdue on, by default (every fund's latest reconciled date in the sample store)
+AS_OF_LINE = "overdue as of each fund's latest reconciled date: GLBD 2026-11-06, MAHF 2026-11-06, USEQ 2026-11-06 (--as-of DATE for another)\n"
 
 
 def brk(store, *argv: str) -> tuple[int, str, str]:
@@ -322,17 +334,19 @@ def test_bo_break_list_filters_by_owner_and_overdue(store_copy):
     assert brk(store_copy, "assign", ABOVE, "--to", "j.doe", "--as", "a.lead", "--expected", "2099-01-01")[0] == 0
     code, out, _ = brk(store_copy, "list", "--owner", "j.doe")
     assert code == 0 and ABOVE in out and "2099-01-01" in out and out.endswith("1 break(s); `bo break show ID` for one break and its trail\n")
-    assert brk(store_copy, "list", "--overdue") == (0, "no breaks match\n", "")
+    assert brk(store_copy, "list", "--overdue") == (0, AS_OF_LINE + "no breaks match\n", "")
     assert brk(store_copy, "list", "--fund", "XXXX")[2].startswith("bo: error: --fund: unknown fund 'XXXX'")
 
 
 def test_bo_break_match_and_unmatch(store_copy):
-    code, out, _ = brk(store_copy, "match", CASH, POSITION, "--as", "j.doe", "--comment", "same failed sale")
-    assert code == 0 and out.splitlines()[0].startswith(f"{CASH}: match by j.doe, new -> matched [M-")
+    code, out, _ = brk(store_copy, "match", TRADE_PLUS, TRADE_MINUS, "--as", "j.doe", "--comment", "one allocation booked on two tickets")
+    assert code == 0 and out.splitlines()[0].startswith(f"{TRADE_PLUS}: match by j.doe, new -> matched [M-")
     code, out, _ = brk(store_copy, "list", "--fund", "USEQ", "--state", "matched")
-    assert code == 0 and CASH in out and POSITION in out
-    code, out, _ = brk(store_copy, "unmatch", CASH, "--as", "j.doe", "--comment", "wrong pair")
-    assert code == 0 and [line.split(":")[0] for line in out.splitlines()] == [CASH, POSITION]
+    assert code == 0 and TRADE_PLUS in out and TRADE_MINUS in out
+    code, out, _ = brk(store_copy, "unmatch", TRADE_PLUS, "--as", "j.doe", "--comment", "wrong pair")
+    assert code == 0 and [line.split(":")[0] for line in out.splitlines()] == [TRADE_PLUS, TRADE_MINUS]
+    assert brk(store_copy, "match", CASH, POSITION, "--as", "j.doe", "--comment", "same failed sale") == (2, "", (
+        f"bo: error: breaks {CASH} and {POSITION} belong to different recons (cash, positions): not matched\n"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,3 +415,158 @@ def test_bo_lab_exports_the_channel_only_for_a_scratch_session(tmp_path):
     scratch = ScratchStore(tmp_path / "s.duckdb", tmp_path / "prod.duckdb", dt.datetime.now(dt.timezone.utc), True)
     assert lab_environment(scratch, tmp_path, base={})["BO_ACTIONS_STORE"] == str(tmp_path / "prod.duckdb")
     assert "BO_ACTIONS_STORE" not in read_only_environment(tmp_path, base={"BO_ACTIONS_STORE": "x"})
+
+
+# --------------------------------------------------------------------------------------------
+# review findings: one person however spelled, matches that net, closed breaks the recon
+# contradicts, unknown values, old stores, overdue on the business date
+
+
+def test_the_same_person_however_the_name_is_spelled_cannot_approve():
+    for approver in ("alice  smith", "Alice\u200b Smith", " ALICE SMITH ", "\uff21lice Smith"):  # double space, zero-width, case, fullwidth A
+        with pytest.raises(ValueError, match=r"\(four eyes: a different person approves\)$"):
+            workflow.check_approver("POS-1", "Alice Smith", approver)
+    workflow.check_approver("POS-1", "Alice Smith", "Alice Smyth")
+    assert workflow.actor("POS-1", "  Alice   Smith ") == "Alice Smith"
+    with pytest.raises(ValueError, match=r"^break POS-1: say who acts \(--as NAME\)$"):
+        workflow.actor("POS-1", "\u200b \u200d")
+
+
+def test_a_write_off_alice_proposed_is_not_approved_by_alice_spelled_otherwise(store_copy):
+    act(store_copy, ABOVE, "investigate", "Alice Smith")
+    act(store_copy, ABOVE, "write_off", "Alice Smith", comment="custodian error accepted by the desk")  # 68,526.92 > 10,000.00
+    assert refused(store_copy, ABOVE, "approve", "alice  smith") == (
+        f"break {ABOVE}: the write-off was proposed by Alice Smith; alice smith cannot approve it too (four eyes: a different person approves)")
+    assert refused(store_copy, ABOVE, "approve", "Alice\u200b Smith").endswith("(four eyes: a different person approves)")
+    assert refused(store_copy, ABOVE, "approve", "\u200b") == f"break {ABOVE}: say who acts (--as NAME)"
+    act(store_copy, ABOVE, "approve", "  Bob   Jones ")
+    assert load_trail(store_copy, ABOVE)["actor"].tolist() == ["Alice Smith", "Alice Smith", "Bob Jones"]
+
+
+def test_a_breaks_value_is_signed_the_other_side_minus_the_books():
+    assert workflow.signed_value({"recon": "cash", "difference": -509534.53, "value_base": 509534.53}) == -509534.53
+    assert workflow.signed_value({"recon": "positions", "classification": "quantity difference", "difference": -250.0,
+                                  "value_base": 68526.92}) == -68526.92
+    assert workflow.signed_value({"recon": "trades", "classification": "price/amount difference", "difference": 1185.0,
+                                  "value_base": 1185.0}) == 1185.0  # broker - books
+    assert workflow.signed_value({"recon": "trades", "classification": "missing in books", "difference": -277081.19,
+                                  "value_base": 277081.19}) == 277081.19  # recorded books - broker: turned
+    assert pd.isna(workflow.signed_value({"recon": "cash", "difference": -1.0, "value_base": float("nan")}))
+
+
+def test_a_match_nets_within_the_threshold_in_one_recon():
+    def cash(break_id, difference):
+        return {"break_id": break_id, "fund": "USEQ", "recon": "cash", "status": "open", "difference": difference, "value_base": abs(difference)}
+
+    workflow.check_match(cash("C-1", -15000.00), cash("C-2", 5000.00), 10000.0)  # net -10,000.00: at the threshold
+    with pytest.raises(ValueError) as info:
+        workflow.check_match(cash("C-1", -15000.00), cash("C-2", 4999.99), 10000.0)
+    assert str(info.value) == ("breaks C-1 and C-2 net to -10,000.01 in base currency, beyond the fund's write-off threshold 10,000.00: "
+                               "not matched (resolve or write off the remainder instead; four eyes above the threshold)")
+    with pytest.raises(ValueError, match=r"^breaks C-1 and C-2 net to unknown \(a value is missing\) in base currency"):
+        workflow.check_match(cash("C-1", -15000.00), {**cash("C-2", 1.0), "value_base": None}, 10000.0)
+    with pytest.raises(ValueError, match=r"^break C-1: a manual match needs a second, different break id$"):
+        workflow.check_match(cash("C-1", -1.0), cash("C-1", 1.0), 10000.0)
+
+
+def test_matches_across_recons_or_that_do_not_net_are_refused(store_copy, funds):
+    assert refused(store_copy, CASH, "match", "j.doe", other=POSITION, comment="the failed sale's cash and position") == (
+        f"breaks {CASH} and {POSITION} belong to different recons (cash, positions): not matched")
+    assert refused(store_copy, CASH, "match", "j.doe", other=CASH_2, comment="two sales' cash") == (  # -509,534.53 - 501,769.12
+        f"breaks {CASH} and {CASH_2} net to -1,011,303.65 in base currency, beyond the fund's write-off threshold 10,000.00: "
+        "not matched (resolve or write off the remainder instead; four eyes above the threshold)")
+    assert refused(store_copy, BY_RECON, "match", "j.doe", other=ABOVE, comment="x") == (
+        f"break {BY_RECON} is not open in the recon (resolved): not matched")
+    assert load_trail(store_copy).empty
+    rows = act(store_copy, TRADE_PLUS, "match", "j.doe", other=TRADE_MINUS, comment="one allocation on two tickets")  # net -7,800.88
+    assert rows["state_to"].tolist() == ["matched", "matched"] and rows["value_base"].round(2).tolist() == [1185.00, 8985.88]
+
+
+def test_a_resolved_break_the_recon_still_sees_is_investigating_again():
+    resolved = {"state": "resolved", "state_at": pd.Timestamp("2026-11-05 16:00"), "state_value": 1165504.66}
+    live = {"status": "open", "resolution": "", "last_seen": pd.Timestamp("2026-11-06"), "value_base": 1165504.66}
+    assert workflow.break_state(resolved, live) == ("investigating", "seen again on 2026-11-06 after it was resolved on 2026-11-05")
+    assert workflow.break_state(resolved, {**live, "last_seen": pd.Timestamp("2026-11-05")}) == ("resolved", "")  # the day it was resolved
+    assert workflow.break_state(resolved, {**live, "status": "resolved", "resolution": "no difference found on the day's recon"}) == (
+        "resolved", "")
+    written = {"state": "written_off", "state_at": pd.Timestamp("2026-11-05 16:00"), "state_value": 67915.87}
+    assert workflow.break_state(written, {**live, "value_base": 68526.92}) == (
+        "investigating", "value now 68,526.92, beyond the 67,915.87 written off")
+    assert workflow.break_state(written, {**live, "value_base": 67915.875}) == ("written_off", "")  # within a cent
+    assert workflow.break_state(written, {**live, "value_base": 1000.0}) == ("written_off", "")
+
+
+def test_the_live_trade_break_an_analyst_resolved_comes_back_when_the_recon_sees_it_again(store_copy, funds):
+    from bo_lib.recon.breaks import _read, break_history
+    from bo_lib.store import open_store
+
+    act(store_copy, LIVE_TRADE, "resolve", "j.doe", comment="the broker will correct the settlement date")  # 1,165,504.66, from new
+    assert history(store_copy, funds).loc[LIVE_TRADE, "state"] == "resolved"  # resolved today: no business date after today yet
+    with open_store(store_copy, read_only=True) as connection:
+        observations, runs, notes, reasons, trail = _read(connection, "USEQ")
+    trail = trail.assign(acted_at=pd.Timestamp("2026-11-05 16:00"))  # as if resolved on 11-05, after that day's recon
+    calendar = valuation_calendar(funds["USEQ"])
+    row = break_history(observations, runs, FINAL, calendar, notes, reasons, trail).set_index("break_id").loc[LIVE_TRADE]
+    assert (row["status"], row["state"], row["last_action"]) == ("open", "investigating", "resolve")  # the trail is not rewritten
+    assert row["detail"].startswith("seen again on 2026-11-06 after it was resolved on 2026-11-05; books vs broker: settlement")
+    as_of_5th = break_history(observations, runs, dt.date(2026, 11, 5), calendar, notes, reasons, trail).set_index("break_id")
+    assert as_of_5th.loc[LIVE_TRADE, "state"] == "resolved"
+
+
+def test_a_written_off_break_whose_value_grew_is_investigating_again(store_copy, funds):
+    recons_back_to(store_copy, dt.date(2026, 11, 4))
+    reconcile_day(store_copy, funds["USEQ"], dt.date(2026, 11, 5), "day")  # ABOVE is 67,915.87 on 11-05
+    act(store_copy, ABOVE, "investigate", "j.doe")
+    act(store_copy, ABOVE, "write_off", "j.doe", comment="custodian error accepted by the desk")
+    act(store_copy, ABOVE, "approve", "m.smith")
+    assert round(load_trail(store_copy, ABOVE)["value_base"].iloc[-1], 2) == 67915.87
+    _, _, breaks = reconcile_day(store_copy, funds["USEQ"], FINAL, "next")  # 68,526.92 on 11-06: more than was written off
+    row = breaks.set_index("break_id").loc[ABOVE]
+    assert (row["status"], row["state"]) == ("open", "investigating")
+    assert row["detail"] == "value now 68,526.92, beyond the 67,915.87 written off; custodian -250 vs books 60,800"
+    assert load_trail(store_copy, ABOVE)["state_to"].tolist() == ["investigating", "write_off_proposed", "written_off"]
+    assert act(store_copy, ABOVE, "write_off", "j.doe", comment="the rest too")["state_to"].tolist() == ["write_off_proposed"]
+
+
+def test_an_unknown_value_needs_a_second_person(store_copy):
+    assert workflow.write_off_needs_approval(float("nan"), 10000.0) and workflow.write_off_needs_approval(None, 10000.0)
+    assert workflow.write_off_needs_approval(float("inf"), 10000.0) and not workflow.write_off_needs_approval(25.0, 10000.0)
+    with duckdb.connect(str(store_copy)) as connection:  # a break whose value the recon could not work out
+        connection.execute("UPDATE recon_breaks SET value_base = NULL WHERE break_id = ?", [BELOW])
+    act(store_copy, BELOW, "investigate", "j.doe")
+    rows = act(store_copy, BELOW, "write_off", "j.doe", comment="broker rounding")
+    assert rows["state_to"].tolist() == ["write_off_proposed"] and rows["value_base"].isna().all()
+    assert refused(store_copy, BELOW, "approve", "J.DOE").endswith("(four eyes: a different person approves)")
+
+
+def test_bo_break_acts_on_a_store_made_before_the_workflow_columns(store_copy):
+    import subprocess
+    import sys
+
+    old = ["break_id", "fund", "recon", "break_key", "account", "item", "classification", "currency", "first_seen", "last_seen", "status",
+           "resolved_on", "age_business_days", "difference", "value_base", "detail", "owner", "comment", "as_of", "resolution"]
+    with duckdb.connect(str(store_copy)) as connection:
+        connection.execute(f"CREATE TABLE old_breaks AS SELECT {', '.join(old)} FROM recon_breaks")
+        connection.execute("DROP TABLE recon_breaks")
+        connection.execute("ALTER TABLE old_breaks RENAME TO recon_breaks")
+        connection.execute("DROP TABLE recon_break_actions")
+    done = subprocess.run([sys.executable, "-m", "bo_lib.cli", "break", "investigate", BELOW, "--as", "j.doe", "--data", str(DATA),
+                           "--parameters", str(PARAMETERS), "--store", str(store_copy)], capture_output=True, text=True, cwd=REPO,
+                          env={**__import__("os").environ, "PYTHONPATH": str(REPO)})  # a fresh process: only what bo break imports
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{BELOW}: investigate by j.doe, new -> investigating\n", "")
+    with duckdb.connect(str(store_copy), read_only=True) as connection:
+        assert connection.execute("SELECT state, last_actor FROM recon_breaks WHERE break_id = ?", [BELOW]).fetchall() == [
+            ("investigating", "j.doe")]
+
+
+def test_bo_break_list_judges_overdue_on_the_business_date(store_copy, funds):
+    act(store_copy, ABOVE, "assign", "a.lead", owner="j.doe", expected="2026-11-20")  # after 11-06 (the business date), before today
+    assert not history(store_copy, funds).loc[ABOVE, "overdue"]  # what the notebook shows
+    assert brk(store_copy, "list", "--overdue") == (0, AS_OF_LINE + "no breaks match\n", "")
+    code, out, _ = brk(store_copy, "list", "--overdue", "--as-of", "2026-11-23")
+    assert code == 0 and out.startswith("overdue as of 2026-11-23 (--as-of)\n") and ABOVE in out and out.endswith("1 break(s); `bo break show ID` "
+                                                                                                           "for one break and its trail\n")
+    assert brk(store_copy, "list", "--overdue", "--as-of", "2026-11-20")[1] == "overdue as of 2026-11-20 (--as-of)\nno breaks match\n"
+    assert brk(store_copy, "list", "--as-of", "2026-13-01")[2] == "bo: error: --as-of: '2026-13-01' is not a date YYYY-MM-DD\n"
+    code, out, _ = brk(store_copy, "list", "--owner", "J.Doe")  # the same person
+    assert code == 0 and ABOVE in out

@@ -139,3 +139,18 @@ def test_a_read_only_session_rerunning_an_archived_notebook_cannot_write_its_run
     assert production.read_bytes() == before
     # its error reads in a notebook as the command line prints it
     assert StoreReadOnlyError("x")._render_traceback_() == ["bo: error: x"]
+
+
+def test_ensure_schema_adds_the_registered_columns_an_older_table_lacks(tmp_path, monkeypatch):
+    import duckdb
+
+    from bo_lib import store as store_mod
+
+    monkeypatch.setattr(store_mod, "_TABLES", {"old_things": ({"id": "VARCHAR", "amount": "DOUBLE", "state": "VARCHAR"}, ("id",))})
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as connection:  # as an earlier version made it: no state column
+        connection.execute("CREATE TABLE old_things (id VARCHAR PRIMARY KEY, amount DOUBLE)")
+        connection.execute("INSERT INTO old_things VALUES ('a', 1.5)")
+    with store_mod.open_store(path) as connection:  # a writable open runs ensure_schema
+        connection.execute("UPDATE old_things SET state = 'new'")
+        assert connection.execute("SELECT id, amount, state FROM old_things").fetchall() == [("a", 1.5, "new")]

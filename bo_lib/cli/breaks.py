@@ -36,7 +36,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--fund")
     listing.add_argument("--state", help="only breaks in this state (new, assigned, investigating, write_off_proposed, resolved, ...)")
     listing.add_argument("--owner")
-    listing.add_argument("--overdue", action="store_true", help="only breaks past their expected resolution date")
+    listing.add_argument("--overdue", action="store_true", help="only breaks past their expected resolution date (as of --as-of)")
+    listing.add_argument("--as-of", dest="as_of", help="the business date overdue is judged on, YYYY-MM-DD "
+                                                       "(default: each fund's latest reconciled date, as the notebook does)")
     listing.add_argument("--all", action="store_true", help="also breaks the recon resolved (default: open ones and those still worked)")
     _book_options(listing)
     listing.set_defaults(handler=_cmd_list)
@@ -51,7 +53,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         if name == "assign":
             parser.add_argument("--to", required=True, help="the new owner")
         parser.set_defaults(handler=_cmd_act, action=action)
-    match = actions.add_parser("match", help="match two open breaks that explain each other (kept for the next recons)")
+    match = actions.add_parser("match", help="match two open breaks of one recon that explain each other, netting within the fund's write-off "
+                                                    "threshold (kept for the next recons)")
     match.add_argument("break_id")
     match.add_argument("other")
     _actor_options(match, True)
@@ -74,11 +77,10 @@ def _breaks_table(store):
 
 
 def _cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
-    import datetime as dt
-
     import pandas as pd
 
     from bo_lib.cli import EXIT_OK, _Setup
+    from bo_lib.people import same_person
     from bo_lib.recon import workflow
 
     setup = _Setup(args)
@@ -86,6 +88,7 @@ def _cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
     if args.fund:
         setup.fund(args.fund)
         table = table[table["fund"].eq(args.fund)]
+    as_of, said = _as_of(args.as_of, table)
     if "state" not in table:
         table = table.assign(state=workflow.NEW, expected_date=pd.NaT, overdue=False, last_action="", last_actor="")
     if args.state:
@@ -95,8 +98,9 @@ def _cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
     elif not args.all:
         table = table[table["status"].eq("open") | ~table["state"].isin(workflow.CLOSED_STATES)]
     if args.owner:
-        table = table[table["owner"].eq(args.owner)]
-    table = table.assign(overdue=workflow.overdue(table, dt.date.today()))  # past its expected date today
+        table = table[[same_person(owner, args.owner) for owner in table["owner"].fillna("")]]
+    print(said)
+    table = table.assign(overdue=workflow.overdue(table, as_of if args.as_of else as_of.reindex(table.index)))
     if args.overdue:
         table = table[table["overdue"]]
     if table.empty:
@@ -106,6 +110,26 @@ def _cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
         print(_printable(table.reindex(columns=_LIST_COLUMNS)).to_string(index=False))
     print(f"{len(table)} break(s); `bo break show ID` for one break and its trail")
     return EXIT_OK
+
+
+def _as_of(given: str | None, table):
+    """The business date(s) overdue is judged on, and the line saying so. Rule: ``--as-of`` when
+    given, else each break's fund's latest reconciled date (``recon_breaks.as_of``), the business
+    date the notebook's break history uses, never the calendar date."""
+    import datetime as dt
+
+    import pandas as pd
+
+    if given:
+        try:
+            day = dt.date.fromisoformat(given)
+        except ValueError:
+            raise ValueError(f"--as-of: {given!r} is not a date YYYY-MM-DD") from None
+        return day, f"overdue as of {day} (--as-of)"
+    dates = pd.to_datetime(table["as_of"]) if "as_of" in table else pd.Series(pd.NaT, index=table.index)
+    latest = dates.groupby(table["fund"]).max().dropna() if len(table) and "fund" in table else pd.Series(dtype="datetime64[ns]")
+    shown = ", ".join(f"{fund} {day:%Y-%m-%d}" for fund, day in latest.items()) or "none"
+    return dates, f"overdue as of each fund's latest reconciled date: {shown} (--as-of DATE for another)"
 
 
 def _cmd_show(args: argparse.Namespace, argv: list[str]) -> int:

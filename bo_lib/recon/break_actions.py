@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +29,15 @@ TRAIL_TABLE = register_table("recon_break_actions", {
     "break_key": "VARCHAR", "acted_at": "TIMESTAMP", "actor": "VARCHAR", "action": "VARCHAR", "state_from": "VARCHAR", "state_to": "VARCHAR",
     "owner_from": "VARCHAR", "owner_to": "VARCHAR", "expected_from": "DATE", "expected_to": "DATE", "comment": "VARCHAR",
     "match_id": "VARCHAR", "value_base": "DOUBLE"}, ("action_id", "break_id"))
+#: the latest state of every break (``breaks.record_breaks`` rebuilds it after each run; an action
+#: updates its workflow columns): registered here, where every writer of it imports it, so a store
+#: written before a column existed gains it (``store.ensure_schema``) before ``bo break`` acts
+BREAKS_TABLE = register_table("recon_breaks", {
+    "break_id": "VARCHAR", "fund": "VARCHAR", "recon": "VARCHAR", "break_key": "VARCHAR", "account": "VARCHAR", "item": "VARCHAR",
+    "classification": "VARCHAR", "currency": "VARCHAR", "first_seen": "DATE", "last_seen": "DATE", "status": "VARCHAR", "resolved_on": "DATE",
+    "age_business_days": "INTEGER", "difference": "DOUBLE", "value_base": "DOUBLE", "detail": "VARCHAR", "owner": "VARCHAR",
+    "comment": "VARCHAR", "as_of": "DATE", "resolution": "VARCHAR", "state": "VARCHAR", "expected_date": "DATE", "overdue": "BOOLEAN",
+    "last_action": "VARCHAR", "last_actor": "VARCHAR", "last_action_at": "TIMESTAMP", "proposed_by": "VARCHAR"}, ("break_id",))
 
 
 @dataclass(frozen=True)
@@ -98,14 +107,14 @@ def find_break(connection, break_id: str) -> dict:
 
 
 def _state_of(record: dict, trail: pd.DataFrame) -> dict:
-    """The break's workflow columns now (state as the recon and the trail make it)."""
+    """The break's workflow columns now (state as the recon and the trail make it: ``workflow.break_state``)."""
     current = workflow.current_workflow(trail)
     mine = current[current["break_id"].eq(record["break_id"])]
     found = mine.iloc[0].to_dict() if len(mine) else {"state": workflow.NEW, "owner": record.get("owner") or "", "expected_date": pd.NaT,
                                                        "proposed_by": ""}
     trail_state = found["state"] if len(mine) else None
-    found["state"] = workflow.effective_state(trail_state, record["status"], record.get("resolution") or "")
-    found["by_recon"] = workflow.resolved_by_recon(trail_state, record["status"], record.get("resolution") or "")
+    found["state"], found["seen_again"] = workflow.break_state(found if len(mine) else None, record)
+    found["by_recon"] = not found["seen_again"] and workflow.resolved_by_recon(trail_state, record["status"], record.get("resolution") or "")
     return found
 
 
@@ -116,7 +125,12 @@ def _row(record: dict, now: dt.datetime, action_id: str, request: BreakAction, b
             "break_key": record["break_key"], "acted_at": now, "actor": request.actor, "action": request.action,
             "state_from": before["state"], "state_to": state_to or "", "owner_from": before.get("owner") or "", "owner_to": owner_to,
             "expected_from": None if pd.isna(expected_from) else pd.Timestamp(expected_from).date(), "expected_to": expected_to,
-            "comment": request.comment or "", "match_id": match_id, "value_base": float(record.get("value_base") or 0.0)}
+            "comment": request.comment or "", "match_id": match_id, "value_base": _value(record.get("value_base"))}
+
+
+def _value(value) -> float:
+    """The break's value in base currency as the trail records it: NaN when unknown."""
+    return float("nan") if value is None or pd.isna(value) else float(value)
 
 
 def _target_state(request: BreakAction, rule: workflow.Transition, record: dict, before: dict, threshold: float) -> str | None:
@@ -133,7 +147,7 @@ def _acted_on(connection, request: BreakAction) -> list[str]:
     """The breaks an action concerns: the break; for a match also the other; for an unmatch every break
     of the break's match in force."""
     if request.action == "match":
-        if not request.other or request.other == request.break_id:
+        if not (request.other or "").strip():
             raise ValueError(f"break {request.break_id}: a manual match needs a second, different break id")
         return [request.break_id, request.other]
     if request.action == "unmatch":
@@ -153,16 +167,16 @@ def _refuse_reopen_of_recon_resolution(record: dict, before: dict, action: str) 
 
 
 def plan_rows(connection, request: BreakAction, thresholds: Mapping[str, float], today: dt.date, now: dt.datetime) -> list[dict]:
-    """The trail rows ``request`` adds (one per break it acts on), every rule checked: who acts, the
-    break exists, the transition is allowed, a comment where one is needed, an owner to assign, a
-    valid expected date, four eyes on a write-off above the fund's threshold, a match of two
-    different open breaks of one fund."""
-    if not (request.actor or "").strip():
-        raise ValueError(f"break {request.break_id}: say who acts (--as NAME)")
+    """The trail rows ``request`` adds (one per break it acts on), every rule checked: who acts (and
+    the owner named: ``workflow.actor``), the break exists, the transition is allowed, a comment
+    where one is needed, a valid expected date, four eyes on a write-off above the fund's threshold,
+    a match of two open breaks of one fund and recon that net within it (``workflow.check_match``)."""
+    request = replace(request, actor=workflow.actor(request.break_id, request.actor))
+    if request.action == "assign":
+        request = replace(request, owner=workflow.actor(request.break_id, request.owner, "assign needs the owner (--to NAME)"))
     records = [find_break(connection, b) for b in _acted_on(connection, request)]
-    if len({r["fund"] for r in records}) > 1:
-        raise ValueError(f"breaks {records[0]['break_id']} and {records[1]['break_id']} belong to different funds "
-                         f"({records[0]['fund']}, {records[1]['fund']}): not matched")
+    if request.action == "match":
+        workflow.check_match(records[0], records[1], thresholds.get(records[0]["fund"], 0.0))
     action_id = f"A-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8].upper()}"
     match_id = f"M-{action_id[2:]}" if request.action == "match" else ""
     rows = []
@@ -174,8 +188,6 @@ def plan_rows(connection, request: BreakAction, thresholds: Mapping[str, float],
         if request.action == "unmatch":
             match_id = trail.loc[trail["action"].eq("match"), "match_id"].iloc[-1]
         state_to = _target_state(request, rule, record, before, thresholds.get(record["fund"], 0.0))
-        if request.action == "assign" and not (request.owner or "").strip():
-            raise ValueError(f"break {record['break_id']}: assign needs the owner (--to NAME)")
         owner_to = request.owner if request.owner is not None else (before.get("owner") or "")
         expected = workflow.expected_date(request.expected, today, record["break_id"])
         old = before.get("expected_date")
@@ -189,9 +201,10 @@ def _append(connection, rows: list[dict]) -> None:
     start = connection.execute(f"SELECT coalesce(max(seq), 0) FROM {TRAIL_TABLE}").fetchall()[0][0]
     frame = pd.DataFrame(rows).assign(seq=range(start + 1, start + 1 + len(rows)))
     insert_frame(connection, TRAIL_TABLE, frame, workflow.TRAIL_COLUMNS)
-    for row in rows:  # keep the cached break table consistent with the trail
-        current = workflow.current_workflow(read_trail(connection, break_id=row["break_id"])).iloc[0]
-        connection.execute("UPDATE recon_breaks SET state = ?, owner = ?, comment = ?, expected_date = ?, last_action = ?, last_actor = ?, "
+    for row in rows:  # keep the cached break table consistent with the trail (the state as with_workflow makes it)
+        current = workflow.current_workflow(read_trail(connection, break_id=row["break_id"])).iloc[0].to_dict()
+        current["state"] = workflow.break_state(current, find_break(connection, row["break_id"]))[0]
+        connection.execute(f"UPDATE {BREAKS_TABLE} SET state = ?, owner = ?, comment = ?, expected_date = ?, last_action = ?, last_actor = ?, "
                            "last_action_at = ?, proposed_by = ? WHERE break_id = ?",
                            [current["state"], current["owner"], current["comment"], None if pd.isna(current["expected_date"])
                             else current["expected_date"].date(), current["last_action"], current["last_actor"],

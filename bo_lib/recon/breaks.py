@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from bo_lib.recon import workflow
-from bo_lib.recon.break_actions import BreakAction, perform, read_trail
+from bo_lib.recon.break_actions import BREAKS_TABLE, BreakAction, perform, read_trail
 from bo_lib.store import ensure_schema, insert_frame, open_store, register_table, table_exists
 
 BREAK_COLUMNS = ["recon", "break_key", "account", "item", "classification", "currency", "difference", "value_base", "detail"]
@@ -59,12 +59,6 @@ register_table("recon_break_resolutions", {"fund": "VARCHAR NOT NULL", "business
                                            "break_key": "VARCHAR NOT NULL", "reason": "VARCHAR", "run_id": "VARCHAR"},
                ("fund", "business_date", "recon", "break_key"))
 register_table("recon_break_notes", {"break_id": "VARCHAR", "owner": "VARCHAR", "comment": "VARCHAR", "updated_at": "TIMESTAMP"}, ("break_id",))
-register_table("recon_breaks", {
-    "break_id": "VARCHAR", "fund": "VARCHAR", "recon": "VARCHAR", "break_key": "VARCHAR", "account": "VARCHAR", "item": "VARCHAR",
-    "classification": "VARCHAR", "currency": "VARCHAR", "first_seen": "DATE", "last_seen": "DATE", "status": "VARCHAR", "resolved_on": "DATE",
-    "age_business_days": "INTEGER", "difference": "DOUBLE", "value_base": "DOUBLE", "detail": "VARCHAR", "owner": "VARCHAR",
-    "comment": "VARCHAR", "as_of": "DATE", "resolution": "VARCHAR", "state": "VARCHAR", "expected_date": "DATE", "overdue": "BOOLEAN",
-    "last_action": "VARCHAR", "last_actor": "VARCHAR", "last_action_at": "TIMESTAMP", "proposed_by": "VARCHAR"}, ("break_id",))
 HISTORY_COLUMNS = ["break_id", "fund", "recon", "break_key", "account", "item", "classification", "currency", "first_seen", "last_seen",
                    "status", "resolved_on", "resolution", "age_business_days", "difference", "value_base", "detail", "owner", "comment",
                    "state", "expected_date", "overdue", "last_action", "last_actor", "last_action_at", "proposed_by"]
@@ -149,7 +143,8 @@ def _matched_from(obs: pd.DataFrame) -> pd.Series:
 def with_workflow(table: pd.DataFrame, notes: pd.DataFrame | None, trail: pd.DataFrame | None, as_of: dt.date) -> pd.DataFrame:
     """The breaks with their workflow columns: from the trail where it has the break (an older note
     in ``recon_break_notes`` otherwise gives owner and comment), the state as the recon and the
-    trail make it (``workflow.effective_state``) and whether the expected date is past."""
+    trail make it (``workflow.break_state``: a closed break the recon contradicts is investigating,
+    why first in its ``detail``) and whether the expected date is past ``as_of``."""
     if notes is not None and len(notes):
         table = table.merge(notes[["break_id", "owner", "comment"]], on="break_id", how="left")
     for column in ("owner", "comment"):
@@ -163,8 +158,10 @@ def with_workflow(table: pd.DataFrame, notes: pd.DataFrame | None, trail: pd.Dat
             table[column] = np.where(acted, values, table[column])
         else:
             table[column] = values
-    table["state"] = [workflow.effective_state(s if a else None, st, r) for s, a, st, r in
-                      zip(table["state"], acted, table["status"], table["resolution"])]
+    states = [workflow.break_state(w if a else None, r) for w, a, r in
+              zip(mine.reset_index().to_dict("records"), acted, table[["status", "resolution", "last_seen", "value_base"]].to_dict("records"))]
+    table["state"] = [state for state, _why in states]
+    table["detail"] = [f"{why}; {d}" if why and d else (why or d) for (_state, why), d in zip(states, table["detail"].fillna(""))]
     table["expected_date"] = pd.to_datetime(table["expected_date"])
     table["last_action_at"] = pd.to_datetime(table["last_action_at"])
     for column in ("last_action", "last_actor", "proposed_by"):
@@ -226,11 +223,11 @@ def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame
             table = break_history(observations, runs, latest, calendar, notes, reasons, trail) if latest else pd.DataFrame(columns=HISTORY_COLUMNS)
             if also is not None:
                 also(connection)
-            connection.execute("DELETE FROM recon_breaks WHERE fund = ?", [fund])
+            connection.execute(f"DELETE FROM {BREAKS_TABLE} WHERE fund = ?", [fund])
             if len(table):
                 connection.register("new_breaks", table.assign(as_of=pd.Timestamp(latest)))
                 names = ", ".join(HISTORY_COLUMNS)
-                connection.execute(f"INSERT INTO recon_breaks ({names}, as_of) SELECT {names}, as_of FROM new_breaks")
+                connection.execute(f"INSERT INTO {BREAKS_TABLE} ({names}, as_of) SELECT {names}, as_of FROM new_breaks")
                 connection.unregister("new_breaks")
             connection.execute("COMMIT")
         except BaseException:

@@ -5,11 +5,18 @@ manual matches explain the day's breaks.
 
 States: ``new`` -> ``assigned`` -> ``investigating`` -> ``resolved`` or ``written_off``; a write-off
 above the fund's ``recon.write_off_threshold`` waits as ``write_off_proposed`` until a different
-person approves it; ``matched``: an analyst matched the break with another open break. A resolved,
+person approves it; ``matched``: an analyst matched the break with another open break of the same
+fund and recon, the two netting within the threshold (``check_match``). A resolved,
 written-off or matched break may be reopened (unmatched) back to ``investigating`` with a comment.
 
 The recon's own resolution is not an action: a break the recon stops seeing is ``resolved`` by the
-system (``effective_state``), with the recon's reason in ``resolution``.
+system (``effective_state``), with the recon's reason in ``resolution``. The other way round, a
+closed break the recon still contradicts is shown ``investigating`` again (``seen_again``): one an
+analyst resolved that the recon observes on a business date after the day of the resolve, one
+written off whose value has grown beyond the value the write-off covered. The trail is not
+rewritten; the break's ``detail`` says why.
+
+People: who acts and who is compared (the four-eyes rule) go through ``bo_lib.people``.
 
 The store I/O (the append-only trail ``recon_break_actions``) is ``bo_lib.recon.break_actions``.
 """
@@ -17,9 +24,14 @@ The store I/O (the append-only trail ``recon_break_actions``) is ``bo_lib.recon.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
+
+from bo_lib.people import check_name, same_person
+from bo_lib.recon.trades import MISSING_IN_BOOKS, UNCONFIRMED
 
 NEW, ASSIGNED, INVESTIGATING, RESOLVED, WRITTEN_OFF = "new", "assigned", "investigating", "resolved", "written_off"
 WRITE_OFF_PROPOSED, MATCHED = "write_off_proposed", "matched"
@@ -86,11 +98,14 @@ def check_transition(break_id: str, state: str, action: str, comment: str = "") 
 MANUALLY_MATCHED = "manually matched"
 
 
-def effective_state(trail_state: str | None, recon_status: str, resolution: str = "") -> str:
+def effective_state(trail_state: str | None, recon_status: str, resolution: str = "", seen_again_because: str = "") -> str:
     """A break's state: the trail's, except that a break the recon no longer sees and nobody closed is
-    ``resolved`` (by the system; not when only a manual match explained it, which its trail says);
-    a break with no action yet is ``new``."""
+    ``resolved`` (by the system; not when only a manual match explained it, which its trail says),
+    a closed break the recon contradicts (``seen_again_because`` non-empty, see ``seen_again``) is
+    ``investigating``; a break with no action yet is ``new``."""
     state = trail_state or NEW
+    if seen_again_because:
+        return INVESTIGATING
     if recon_status == "resolved" and state not in CLOSED_STATES and not str(resolution or "").startswith(MANUALLY_MATCHED):
         return RESOLVED
     return state
@@ -99,6 +114,47 @@ def effective_state(trail_state: str | None, recon_status: str, resolution: str 
 def resolved_by_recon(trail_state: str | None, recon_status: str, resolution: str = "") -> bool:
     """Whether the break's resolution is the recon's own (no analyst closed it)."""
     return effective_state(trail_state, recon_status, resolution) == RESOLVED and (trail_state or NEW) != RESOLVED
+
+
+#: a written-off break's value may move by this much (base currency) before it counts as grown
+GROWTH_TOLERANCE = 0.01
+
+
+def seen_again(trail_state: str | None, state_at, state_value, last_seen, value_base) -> str:
+    """Why a break an analyst closed is live again ('' when it is not). Rules: a break ``resolved`` by
+    an analyst (the trail's state, its resolve at ``state_at``, UTC) that the recon still observed on
+    a business date (``last_seen``) after the day of that resolve; a break ``written_off`` whose
+    absolute value in base currency now (``value_base``) exceeds the absolute value recorded at the
+    action that wrote it off (``state_value``) by more than GROWTH_TOLERANCE (an unknown value now,
+    after a known one, counts as grown: the write-off no longer covers a known amount)."""
+    if trail_state == RESOLVED and not pd.isna(state_at) and not pd.isna(last_seen):
+        seen, resolved = pd.Timestamp(last_seen).normalize(), pd.Timestamp(state_at).normalize()
+        if seen > resolved:
+            return f"seen again on {seen:%Y-%m-%d} after it was resolved on {resolved:%Y-%m-%d}"
+    if trail_state == WRITTEN_OFF and not _unknown(state_value):
+        if _unknown(value_base) or abs(float(value_base)) > abs(float(state_value)) + GROWTH_TOLERANCE:
+            now = "unknown" if _unknown(value_base) else f"{abs(float(value_base)):,.2f}"
+            return f"value now {now}, beyond the {abs(float(state_value)):,.2f} written off"
+    return ""
+
+
+def break_state(workflow_row: Mapping | None, record: Mapping) -> tuple[str, str]:
+    """The state of a break (a ``recon_breaks`` / history row: status, resolution, last_seen,
+    value_base) given its ``current_workflow`` row (None when it has no trail), and why it is live
+    again ('' unless ``seen_again`` while the recon still has the break open). The one place the
+    trail and the recon are combined."""
+    row = workflow_row or {}
+    trail_state = row.get("state") if workflow_row is not None else None
+    why = "" if record.get("status") != "open" else \
+        seen_again(trail_state, row.get("state_at"), row.get("state_value"), record.get("last_seen"), record.get("value_base"))
+    return effective_state(trail_state, record.get("status"), record.get("resolution") or "", why), why
+
+
+def _unknown(value) -> bool:
+    try:
+        return value is None or not math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True
 
 
 def expected_date(value: str | dt.date | None, today: dt.date, break_id: str) -> dt.date | None:
@@ -115,27 +171,77 @@ def expected_date(value: str | dt.date | None, today: dt.date, break_id: str) ->
     return value
 
 
-def write_off_needs_approval(value_base: float, threshold: float) -> bool:
-    """Four eyes: a write-off whose absolute value in base currency exceeds the fund's threshold
-    needs a second person's approval; at or below it one person suffices."""
-    return abs(float(value_base or 0.0)) > float(threshold)
+def write_off_needs_approval(value_base: float | None, threshold: float) -> bool:
+    """Four eyes: a write-off whose absolute value in base currency exceeds the fund's threshold, or
+    whose value is unknown (missing, NaN, infinite), needs a second person's approval; at or below
+    the threshold one person suffices."""
+    return _unknown(value_base) or abs(float(value_base)) > float(threshold)
+
+
+def actor(break_id: str, name: str | None, missing: str = "say who acts (--as NAME)") -> str:
+    """A person the workflow takes (who acts, the owner assigned), as ``people.check_name`` takes
+    names (trimmed, whitespace collapsed); refused naming the break when no name is left of it."""
+    try:
+        return check_name(name or "")
+    except ValueError:
+        raise ValueError(f"break {break_id}: {missing}") from None
 
 
 def check_approver(break_id: str, proposed_by: str, approver: str) -> None:
-    """Four eyes: whoever approves a write-off is not who proposed it."""
-    if approver.strip().lower() == (proposed_by or "").strip().lower():
+    """Four eyes: whoever approves a write-off is not who proposed it (``people.same_person``)."""
+    if same_person(approver, proposed_by or ""):
         raise ValueError(f"break {break_id}: the write-off was proposed by {proposed_by}; {approver} cannot approve it too "
                          "(four eyes: a different person approves)")
 
 
+def signed_value(record: Mapping) -> float:
+    """A break's value in base currency signed "the other side minus the books". How the recons
+    record it: ``value_base`` is always the absolute value in base currency; ``difference`` (local)
+    is signed custodian - books for positions (quantity, or market value for a price/amount
+    difference), bank - books for cash, broker - books for trades present on both sides but books -
+    broker for a trade one side lacks (``unconfirmed``, ``missing in books``: the missing side's net
+    amount). So the sign is difference's, turned for those two trade classifications; NaN when the
+    value is unknown."""
+    if _unknown(record.get("value_base")):
+        return math.nan
+    difference = record.get("difference")
+    sign = -1.0 if not _unknown(difference) and float(difference) < 0 else 1.0
+    if record.get("recon") == "trades" and record.get("classification") in (UNCONFIRMED, MISSING_IN_BOOKS):
+        sign = -sign
+    return sign * abs(float(record["value_base"]))
+
+
+def check_match(first: Mapping, second: Mapping, threshold: float) -> None:
+    """A manual match joins two different open breaks of one fund and one recon whose signed values
+    (``signed_value``) net within the fund's write-off threshold (absolute net <= threshold); else
+    refused, naming the net and the threshold (write the remainder off instead, four eyes above it)."""
+    a, b = first["break_id"], second["break_id"]
+    if a == b:
+        raise ValueError(f"break {a}: a manual match needs a second, different break id")
+    for what in ("fund", "recon"):
+        if first[what] != second[what]:
+            raise ValueError(f"breaks {a} and {b} belong to different {what}s ({first[what]}, {second[what]}): not matched")
+    for record in (first, second):  # open, or unmatched and not reconciled again yet
+        if record.get("status") != "open" and not str(record.get("resolution") or "").startswith(MANUALLY_MATCHED):
+            raise ValueError(f"break {record['break_id']} is not open in the recon ({record.get('status')}): not matched")
+    net = signed_value(first) + signed_value(second)
+    if _unknown(net) or abs(net) > float(threshold):
+        shown = "unknown (a value is missing)" if _unknown(net) else f"{net:,.2f}"
+        raise ValueError(f"breaks {a} and {b} net to {shown} in base currency, beyond the fund's write-off threshold {float(threshold):,.2f}: "
+                         "not matched (resolve or write off the remainder instead; four eyes above the threshold)")
+
+
 def current_workflow(trail: pd.DataFrame) -> pd.DataFrame:
     """Per break id, what its trail (TRAIL_COLUMNS, any order) adds up to: state, owner, latest comment,
-    expected date, the last action (what, who, when) and who proposed a pending write-off."""
+    expected date, the last action (what, who, when), who proposed a pending write-off, and when the
+    state was last changed with the value recorded then (``state_at``, ``state_value``: what
+    ``seen_again`` compares)."""
     if trail is None or trail.empty:
         return pd.DataFrame(columns=["break_id", *WORKFLOW_COLUMNS])
     ordered = trail.sort_values("seq")
     last = ordered.groupby("break_id", sort=False).tail(1).set_index("break_id")
-    with_state = ordered[ordered["state_to"].fillna("").ne("")].groupby("break_id").tail(1).set_index("break_id")["state_to"]
+    changes = ordered[ordered["state_to"].fillna("").ne("")].groupby("break_id").tail(1).set_index("break_id")
+    with_state = changes["state_to"]
     comments = ordered[ordered["comment"].fillna("").ne("")].groupby("break_id").tail(1).set_index("break_id")["comment"]
     proposals = ordered[ordered["action"].eq("write_off") & ordered["state_to"].eq(WRITE_OFF_PROPOSED)]
     proposer = proposals.groupby("break_id").tail(1).set_index("break_id")["actor"]
@@ -143,6 +249,8 @@ def current_workflow(trail: pd.DataFrame) -> pd.DataFrame:
                           "comment": comments.reindex(last.index).fillna(""), "expected_date": pd.to_datetime(last["expected_to"]),
                           "last_action": last["action"], "last_actor": last["actor"], "last_action_at": pd.to_datetime(last["acted_at"])})
     table["proposed_by"] = proposer.reindex(last.index).where(table["state"].eq(WRITE_OFF_PROPOSED)).fillna("")
+    table["state_at"] = pd.to_datetime(changes["acted_at"].reindex(last.index))
+    table["state_value"] = changes["value_base"].reindex(last.index) if "value_base" in changes else float("nan")
     return table.rename_axis("break_id").reset_index()
 
 
@@ -175,8 +283,9 @@ def apply_manual_matches(found: pd.DataFrame, matches: pd.DataFrame | None) -> p
     return out
 
 
-def overdue(history: pd.DataFrame, as_of: dt.date) -> pd.Series:
-    """Breaks still to be worked whose expected resolution date is before ``as_of``."""
+def overdue(history: pd.DataFrame, as_of) -> pd.Series:
+    """Breaks still to be worked whose expected resolution date is before ``as_of`` (a business
+    date, or one per row: the notebook and ``bo break list`` pass the business date)."""
     expected = pd.to_datetime(history["expected_date"]) if "expected_date" in history else pd.Series(pd.NaT, index=history.index)
     state = history["state"] if "state" in history else pd.Series(NEW, index=history.index)
-    return expected.notna() & expected.lt(pd.Timestamp(as_of)) & ~state.isin(CLOSED_STATES)
+    return expected.notna() & expected.lt(pd.to_datetime(as_of)) & ~state.isin(CLOSED_STATES)
