@@ -269,7 +269,8 @@ def test_manifest_contents(first_run, world):
     (entry,) = manifest["inputs"]
     assert {k: entry[k] for k in ("dataset", "path", "size_bytes", "sha256", "version")} == {
         "dataset": "trades", "path": day.relative_to(data_root).as_posix(), "size_bytes": day.stat().st_size, "sha256": sha256(day), "version": 1}
-    assert manifest["store"] == str(data_root / "store" / "workbench.duckdb") and manifest["manifest_version"] == 2
+    assert manifest["store"] == str(data_root / "store" / "workbench.duckdb") and manifest["manifest_version"] == 3
+    assert manifest["ledger"] == "../../ledger.jsonl"  # sealed with the ledger: never adopted into one
     assert set(manifest["books"]["funds"]) == set(FUNDS) and manifest["books"]["ingest"]["new"] == 2
     parameter_files = {entry["path"]: entry["sha256"] for entry in manifest["parameters"]["files"]}
     assert parameter_files == {
@@ -435,7 +436,10 @@ def test_verify_detects_altered_manifest_and_inputs(first_run, world, tmp_path):
     assert bo("verify", str(original), "--data", str(data_copy))[0] == 0
     (data_copy / "inbound" / "2026-11-06" / "trades.csv").write_text("trade_id,fund,quantity\nX,USEQ,1\n")
     code, out, _ = bo("verify", str(original), "--data", str(data_copy))
-    assert code == 1 and out.strip().splitlines() == [f"INPUT ALTERED inbound/2026-11-06/trades.csv ({data_copy / 'inbound/2026-11-06/trades.csv'})"]
+    (line,) = out.strip().splitlines()
+    assert code == 1 and line.startswith(f"INPUT ALTERED inbound/2026-11-06/trades.csv ({data_copy / 'inbound/2026-11-06/trades.csv'}); ")
+    # the book of record still holds the file the run read: the one on disk changed after it was ingested
+    assert "the book of record still holds the version 1 (delivery " in line and line.endswith("the file changed on disk after it was ingested")
 
 
 def test_rerun_makes_a_new_run_and_leaves_the_first_untouched(first_run, world):
