@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bo_lib.hashing import sha256_file
-from bo_lib.pipeline.compare import Comparison, printed_figures, report_lines, same_cell
+from bo_lib.pipeline.compare import Comparison, compare_replay, compared_figures, report_lines, same_cell
 from tests.test_daily_run import bo, manifest
 
 pytestmark = pytest.mark.slow
@@ -191,10 +191,32 @@ def test_the_comparison_rules():
     assert not same_cell("0.30000000000000004", "0.3") and not same_cell("1", "") and not same_cell("a", "b")
     # a figure is equal when it prints the same at its declared decimals (the NAV's: nav_decimals)
     nav = {"nav_decimals": 4, "nav_per_share_A": 24.49691, "exceptions": {"red": 1}}
-    assert printed_figures("nav", nav) == printed_figures("nav", nav | {"nav_per_share_A": 24.49694})
-    assert printed_figures("nav", nav)["nav_per_share_A"] == "24.4969" and printed_figures("nav", nav)["exceptions.red"] == "1"
-    assert printed_figures("nav", nav) != printed_figures("nav", nav | {"nav_per_share_A": 24.49696})
+    assert compared_figures("nav", nav) == compared_figures("nav", nav | {"nav_per_share_A": 24.49694})
+    assert compared_figures("nav", nav)["nav_per_share_A"] == "24.4969" and compared_figures("nav", nav)["exceptions.red"] == "1"
+    assert compared_figures("nav", nav) != compared_figures("nav", nav | {"nav_per_share_A": 24.49696})
     many = Comparison(figures=3, differences=[f"USEQ/nav f{i}: 1 -> 2" for i in range(60)])
     lines = report_lines(many, limit=50)
     assert len(lines) == 51 and lines[-1] == "... and 10 more differences"
     assert report_lines(Comparison(figures=3, tables=2, rows=7)) == ["identical: 3 figures, 2 tables (7 rows)"]
+
+
+def _one_job(run_id: str, results: dict) -> dict:
+    return {"run_id": run_id, "jobs": [{"job_id": "USEQ/nav", "notebook": "nav", "status": "ok", "results": results}]}
+
+
+def test_a_float_figure_declaring_no_decimals_is_compared_at_full_precision():
+    # printed, 3e-07 and 9e-07 both read 0.00 (report.figures' default); compared, they differ
+    assert compared_figures("nav", {"undeclared_ratio": 3e-07}) != compared_figures("nav", {"undeclared_ratio": 9e-07})
+    assert compared_figures("nav", {"undeclared_ratio": 0.1 + 0.2})["undeclared_ratio"] == "0.30000000000000004"
+    assert compared_figures("nav", {"undeclared_ratio": 2.5}) == compared_figures("nav", {"undeclared_ratio": 2.5})
+    assert compared_figures("nav", {"undeclared_count": 3})["undeclared_count"] == "3"
+
+
+def test_compare_replay_names_the_one_figure_that_differs(tmp_path):
+    results = {"nav_decimals": 4, "nav_per_share_A": 24.49691, "undeclared_ratio": 3e-07, "exceptions": {"red": 1}}
+    same = compare_replay(_one_job("A", results), tmp_path, _one_job("B", dict(results)), tmp_path)
+    assert same.identical and same.figures == len(compared_figures("nav", results))
+    moved = compare_replay(_one_job("A", results), tmp_path, _one_job("B", results | {"nav_per_share_A": 24.49696}), tmp_path)
+    assert moved.differences == ["USEQ/nav nav_per_share_A: 24.4969 -> 24.4970"]
+    tiny = compare_replay(_one_job("A", results), tmp_path, _one_job("B", results | {"undeclared_ratio": 9e-07}), tmp_path)
+    assert tiny.differences == ["USEQ/nav undeclared_ratio: 3e-07 -> 9e-07"] and report_lines(tiny) == tiny.differences
