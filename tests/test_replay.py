@@ -2,9 +2,14 @@
 and the company-wide one), USEQ's run of the next day (so the store holds a later date when the
 first is replayed), and the first's replay.
 
-The replay must be identical, sealed, marked as a replay and leave the production store's file as
-it was; a changed data file, parameter file or notebook refuses it before anything runs; `bo diff`
-of the two dates names the figures and the breaks the seeded exceptions of 2026-11-06 add.
+Before the replay, the store's closing state of 2026-11-05 (USEQ's NAV per share) and a break
+the recon recorded that day are tampered with: a replay that read them back would differ; one
+that strikes and reconciles the date again (on its scratch copy, from the day before) is identical.
+
+The replay must be identical, sealed, marked as a replay, strike the date again and leave the
+production store's file as it was; a changed data file, parameter file or notebook refuses it
+before anything runs; `bo diff` of the two dates names the figures and the breaks the seeded
+exceptions of 2026-11-06 add.
 """
 
 from __future__ import annotations
@@ -38,6 +43,23 @@ def edited(path: Path, text: str):
         path.write_bytes(before)
 
 
+def tamper_with_the_date(store: Path, fund: str, day: str) -> dict:
+    """What the store recorded of ``day`` changed behind the runs' backs: every class's NAV per share
+    of the fund's closing state (+1.0) and the difference of every break its recon observed (+1.0);
+    returns how many rows of each."""
+    import duckdb
+
+    con = duckdb.connect(str(store))
+    try:
+        classes = con.execute("UPDATE book_classes SET nav_per_share = nav_per_share + 1.0 WHERE book_fund = ? AND book_date = ?",
+                              [fund, day]).fetchall()[0][0]
+        breaks = con.execute("UPDATE recon_break_observations SET difference = difference + 1.0 WHERE fund = ? AND business_date = ?",
+                             [fund, day]).fetchall()[0][0]
+    finally:
+        con.close()
+    return {"classes": classes, "breaks": breaks}
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """The sample world, parameters and notebooks copied; USEQ run on 2026-11-05, then 2026-11-06,
@@ -55,6 +77,7 @@ def world(tmp_path_factory):
         assert code == 0, out + err
         runs[date] = Path(out.strip().splitlines()[-1]).parent
     store = root / "data/store/workbench.duckdb"
+    tampered = tamper_with_the_date(store, "USEQ", "2026-11-05")
     before = sha256_file(store)
     scratch = root / "scratch"
     previous = os.environ.get("BO_SCRATCH_DIR")
@@ -63,7 +86,7 @@ def world(tmp_path_factory):
         replay = bo("replay", str(runs["2026-11-05"]), "--heartbeat", "0")
     finally:
         os.environ.pop("BO_SCRATCH_DIR") if previous is None else os.environ.__setitem__("BO_SCRATCH_DIR", previous)
-    return {"root": root, "runs": runs, "replay": replay, "store": store, "store_before": before, "scratch": scratch}
+    return {"root": root, "runs": runs, "replay": replay, "store": store, "store_before": before, "scratch": scratch, "tampered": tampered}
 
 
 def _replay_dir(world) -> Path:
@@ -93,9 +116,21 @@ def test_the_replay_never_writes_the_production_store_and_removes_its_scratch_co
     assert not any(world["scratch"].glob("bo-replay-*"))
     replay = manifest(_replay_dir(world))
     assert Path(replay["store"]).parent.parent == world["scratch"] and not Path(replay["store"]).exists()
-    # the books were found struck (a later date in the store too) and started from the same states
-    assert replay["books"]["funds"]["USEQ"]["days_struck"] == []
-    assert replay["books"]["funds"]["USEQ"]["state"] == manifest(world["runs"]["2026-11-05"])["books"]["funds"]["USEQ"]["state"]
+    # every fund's books struck the date again (a later date in the store too), from the same state, to the same state
+    replayed = manifest(world["runs"]["2026-11-05"])["books"]["funds"]
+    assert set(replay["books"]["funds"]) == set(replayed) and len(replayed) == 3
+    for code, books in replay["books"]["funds"].items():
+        assert books["days_struck"] == ["2026-11-05"], code
+        assert books["state"] == replayed[code]["state"] and books["previous_state"] == replayed[code]["previous_state"], code
+
+
+def test_the_replay_computes_the_date_again_rather_than_reading_the_store_back(world):
+    """The tampered NAV per share and break differences of 2026-11-05 are not what the replay shows:
+    it struck and reconciled the date again on its copy (identical, as checked above)."""
+    assert world["tampered"]["classes"] >= 1 and world["tampered"]["breaks"] >= 1
+    code, out, err = world["replay"]
+    assert code == 0 and "closing states from 2026-11-05 on forgotten there: struck again" in err, err
+    assert out.splitlines()[-1].startswith("identical: ")
 
 
 def test_diff_of_a_run_and_its_replay_says_identical(world):

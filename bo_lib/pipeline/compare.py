@@ -43,7 +43,8 @@ IGNORED: dict[str, str] = {
     "command, host, python, packages, code_version, replay_of": "how the run was started and on what (a code version "
         "that differs is said before a replay, not counted as a difference)",
     "books.days_struck, books.ingest": "what this run had to strike or ingest depends on what the store held already "
-        "(a replay finds the date struck and ingested); the digests of the states it started from and struck are compared",
+        "(a replay strikes the date again on its scratch copy, which forgot it, and finds it ingested); the digests of the "
+        "states it started from and struck are compared",
     "each report's header (run id, generated at, the store it used)": "not a table: the header is shown, not archived "
         "as CSV; no archived table carries a run id or a moment of the run, so every table column is compared",
 }
