@@ -255,3 +255,15 @@ def test_compare_replay_names_the_one_figure_that_differs(tmp_path):
     assert moved.differences == ["USEQ/nav nav_per_share_A: 24.4969 -> 24.4970"]
     tiny = compare_replay(_one_job("A", results), tmp_path, _one_job("B", results | {"undeclared_ratio": 9e-07}), tmp_path)
     assert tiny.differences == ["USEQ/nav undeclared_ratio: 3e-07 -> 9e-07"] and report_lines(tiny) == tiny.differences
+
+
+def test_forgetting_the_date_refuses_a_store_that_is_no_replays_scratch_copy(world):
+    from types import SimpleNamespace
+
+    from bo_lib.pipeline.replay import forget_from_date
+
+    before = sha256_file(world["store"])
+    plan = SimpleNamespace(store=world["store"], jobs=[], funds={}, business_date=None)
+    with pytest.raises(ValueError, match="is no replay's scratch copy"):
+        forget_from_date(plan)
+    assert sha256_file(world["store"]) == before

@@ -116,13 +116,17 @@ def plan_replay(manifest: dict, run_dir: Path, *, run_id: str, store: Path) -> R
     return plan
 
 
+#: how the folder of a replay's scratch copy is named (``scratch_store``); ``forget_from_date`` writes nowhere else
+SCRATCH_PREFIX = "bo-replay-"
+
+
 @contextlib.contextmanager
 def scratch_store(production: Path | str) -> Iterator[Path]:
     """A copy of the run's store for the replay alone (under ``$BO_SCRATCH_DIR`` or the temporary
     folder), taken under a read-only connection and deleted afterwards, whatever happens."""
     base = Path(os.environ.get(SCRATCH_DIR_VARIABLE) or tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="bo-replay-", dir=base))
+    folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=base))
     try:
         copy = folder / Path(production).name
         copy_store(production, copy)
@@ -140,7 +144,10 @@ def forget_from_date(plan: RunPlan) -> dict[str, int]:
     record): forget what was computed from the plan's business date on, so the replay computes it
     again (the module's rule): the books of ``rolled_funds`` and the records of each recording job's
     control (``FORGETTABLE_RECORDS``; a control recording what the replay cannot forget refuses
-    it). Returns the closing states forgotten per fund."""
+    it); a store not in a folder ``scratch_store`` made is refused. Returns the closing states
+    forgotten per fund."""
+    if not Path(plan.store).parent.name.startswith(SCRATCH_PREFIX):
+        raise ValueError(f"{plan.store} is no replay's scratch copy: a replay forgets nothing anywhere else")
     unknown = sorted({job.notebook for job in recording_jobs(plan)} - FORGETTABLE_RECORDS.keys())
     if unknown:
         raise ValueError(f"{', '.join(unknown)} record(s) its day in a way a replay cannot forget: not replayed")
