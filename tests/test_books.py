@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from bo_lib.books.periods import PeriodError, audit_trail, close_books, locked_through, reopen_books
-from bo_lib.books.roll import pending_restatements, roll_books, unlocked_restatements
+from bo_lib.books.roll import forget_books_from, pending_restatements, roll_books, unlocked_restatements
 from bo_lib.books.state import load_state, state_index
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.data.ingest import ingest
@@ -151,3 +151,18 @@ def test_current_books_are_only_read(store_copy, funds):
     for code in funds:
         assert roll_books(store_copy, funds[code], FINAL).struck == []
     assert store_copy.stat().st_mtime_ns == before
+
+
+def test_a_scratch_copy_forgets_the_books_from_a_date_and_strikes_them_again_the_same(store_copy, funds):
+    """``forget_books_from`` (what ``bo replay`` does to its scratch copy): the states from the date on
+    are gone, a lock covering them lifted (earlier days still locked), and the next roll strikes
+    each day again from the day before, to the same digests."""
+    close_books(store_copy, "GLBD", dt.date(2026, 11, 2), "m.ellison", next_business_day=dt.date(2026, 11, 3))
+    held = state_index(store_copy, "GLBD").set_index("business_date")["digest"]
+    assert forget_books_from(store_copy, ["GLBD"], SETTLED) == {"GLBD": 5}  # 2026-11-02 .. 2026-11-06
+    assert max(state_index(store_copy, "GLBD")["business_date"]) == CORRECTED_DAY
+    assert locked_through(store_copy, "GLBD") == CORRECTED_DAY and audit_trail(store_copy, "GLBD")["action"].tolist()[-1] == "replay unlock"
+    roll = roll_books(store_copy, funds["GLBD"], FINAL)
+    assert roll.struck[0] == SETTLED and roll.struck[-1] == FINAL and len(roll.struck) == 5 and roll.restated.empty
+    assert state_index(store_copy, "GLBD").set_index("business_date")["digest"].equals(held)
+    assert forget_books_from(store_copy, ["USEQ"], dt.date(2026, 12, 1)) == {"USEQ": 0}  # nothing from then on

@@ -2,9 +2,14 @@
 and the company-wide one), USEQ's run of the next day (so the store holds a later date when the
 first is replayed), and the first's replay.
 
-The replay must be identical, sealed, marked as a replay and leave the production store's file as
-it was; a changed data file, parameter file or notebook refuses it before anything runs; `bo diff`
-of the two dates names the figures and the breaks the seeded exceptions of 2026-11-06 add.
+Before the replay, the store's closing state of 2026-11-05 (USEQ's NAV per share) and a break
+the recon recorded that day are tampered with: a replay that read them back would differ; one
+that strikes and reconciles the date again (on its scratch copy, from the day before) is identical.
+
+The replay must be identical, sealed, marked as a replay, strike the date again and leave the
+production store's file as it was; a changed data file, parameter file or notebook refuses it
+before anything runs; `bo diff` of the two dates names the figures and the breaks the seeded
+exceptions of 2026-11-06 add.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from bo_lib.hashing import sha256_file
-from bo_lib.pipeline.compare import Comparison, printed_figures, report_lines, same_cell
+from bo_lib.pipeline.compare import Comparison, compare_replay, compared_figures, report_lines, same_cell
 from tests.test_daily_run import bo, manifest
 
 pytestmark = pytest.mark.slow
@@ -38,6 +43,23 @@ def edited(path: Path, text: str):
         path.write_bytes(before)
 
 
+def tamper_with_the_date(store: Path, fund: str, day: str) -> dict:
+    """What the store recorded of ``day`` changed behind the runs' backs: every class's NAV per share
+    of the fund's closing state (+1.0) and the difference of every break its recon observed (+1.0);
+    returns how many rows of each."""
+    import duckdb
+
+    con = duckdb.connect(str(store))
+    try:
+        classes = con.execute("UPDATE book_classes SET nav_per_share = nav_per_share + 1.0 WHERE book_fund = ? AND book_date = ?",
+                              [fund, day]).fetchall()[0][0]
+        breaks = con.execute("UPDATE recon_break_observations SET difference = difference + 1.0 WHERE fund = ? AND business_date = ?",
+                             [fund, day]).fetchall()[0][0]
+    finally:
+        con.close()
+    return {"classes": classes, "breaks": breaks}
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """The sample world, parameters and notebooks copied; USEQ run on 2026-11-05, then 2026-11-06,
@@ -55,6 +77,7 @@ def world(tmp_path_factory):
         assert code == 0, out + err
         runs[date] = Path(out.strip().splitlines()[-1]).parent
     store = root / "data/store/workbench.duckdb"
+    tampered = tamper_with_the_date(store, "USEQ", "2026-11-05")
     before = sha256_file(store)
     scratch = root / "scratch"
     previous = os.environ.get("BO_SCRATCH_DIR")
@@ -63,7 +86,7 @@ def world(tmp_path_factory):
         replay = bo("replay", str(runs["2026-11-05"]), "--heartbeat", "0")
     finally:
         os.environ.pop("BO_SCRATCH_DIR") if previous is None else os.environ.__setitem__("BO_SCRATCH_DIR", previous)
-    return {"root": root, "runs": runs, "replay": replay, "store": store, "store_before": before, "scratch": scratch}
+    return {"root": root, "runs": runs, "replay": replay, "store": store, "store_before": before, "scratch": scratch, "tampered": tampered}
 
 
 def _replay_dir(world) -> Path:
@@ -93,9 +116,21 @@ def test_the_replay_never_writes_the_production_store_and_removes_its_scratch_co
     assert not any(world["scratch"].glob("bo-replay-*"))
     replay = manifest(_replay_dir(world))
     assert Path(replay["store"]).parent.parent == world["scratch"] and not Path(replay["store"]).exists()
-    # the books were found struck (a later date in the store too) and started from the same states
-    assert replay["books"]["funds"]["USEQ"]["days_struck"] == []
-    assert replay["books"]["funds"]["USEQ"]["state"] == manifest(world["runs"]["2026-11-05"])["books"]["funds"]["USEQ"]["state"]
+    # every fund's books struck the date again (a later date in the store too), from the same state, to the same state
+    replayed = manifest(world["runs"]["2026-11-05"])["books"]["funds"]
+    assert set(replay["books"]["funds"]) == set(replayed) and len(replayed) == 3
+    for code, books in replay["books"]["funds"].items():
+        assert books["days_struck"] == ["2026-11-05"], code
+        assert books["state"] == replayed[code]["state"] and books["previous_state"] == replayed[code]["previous_state"], code
+
+
+def test_the_replay_computes_the_date_again_rather_than_reading_the_store_back(world):
+    """The tampered NAV per share and break differences of 2026-11-05 are not what the replay shows:
+    it struck and reconciled the date again on its copy (identical, as checked above)."""
+    assert world["tampered"]["classes"] >= 1 and world["tampered"]["breaks"] >= 1
+    code, out, err = world["replay"]
+    assert code == 0 and "closing states from 2026-11-05 on forgotten there: struck again" in err, err
+    assert out.splitlines()[-1].startswith("identical: ")
 
 
 def test_diff_of_a_run_and_its_replay_says_identical(world):
@@ -191,10 +226,44 @@ def test_the_comparison_rules():
     assert not same_cell("0.30000000000000004", "0.3") and not same_cell("1", "") and not same_cell("a", "b")
     # a figure is equal when it prints the same at its declared decimals (the NAV's: nav_decimals)
     nav = {"nav_decimals": 4, "nav_per_share_A": 24.49691, "exceptions": {"red": 1}}
-    assert printed_figures("nav", nav) == printed_figures("nav", nav | {"nav_per_share_A": 24.49694})
-    assert printed_figures("nav", nav)["nav_per_share_A"] == "24.4969" and printed_figures("nav", nav)["exceptions.red"] == "1"
-    assert printed_figures("nav", nav) != printed_figures("nav", nav | {"nav_per_share_A": 24.49696})
+    assert compared_figures("nav", nav) == compared_figures("nav", nav | {"nav_per_share_A": 24.49694})
+    assert compared_figures("nav", nav)["nav_per_share_A"] == "24.4969" and compared_figures("nav", nav)["exceptions.red"] == "1"
+    assert compared_figures("nav", nav) != compared_figures("nav", nav | {"nav_per_share_A": 24.49696})
     many = Comparison(figures=3, differences=[f"USEQ/nav f{i}: 1 -> 2" for i in range(60)])
     lines = report_lines(many, limit=50)
     assert len(lines) == 51 and lines[-1] == "... and 10 more differences"
     assert report_lines(Comparison(figures=3, tables=2, rows=7)) == ["identical: 3 figures, 2 tables (7 rows)"]
+
+
+def _one_job(run_id: str, results: dict) -> dict:
+    return {"run_id": run_id, "jobs": [{"job_id": "USEQ/nav", "notebook": "nav", "status": "ok", "results": results}]}
+
+
+def test_a_float_figure_declaring_no_decimals_is_compared_at_full_precision():
+    # printed, 3e-07 and 9e-07 both read 0.00 (report.figures' default); compared, they differ
+    assert compared_figures("nav", {"undeclared_ratio": 3e-07}) != compared_figures("nav", {"undeclared_ratio": 9e-07})
+    assert compared_figures("nav", {"undeclared_ratio": 0.1 + 0.2})["undeclared_ratio"] == "0.30000000000000004"
+    assert compared_figures("nav", {"undeclared_ratio": 2.5}) == compared_figures("nav", {"undeclared_ratio": 2.5})
+    assert compared_figures("nav", {"undeclared_count": 3})["undeclared_count"] == "3"
+
+
+def test_compare_replay_names_the_one_figure_that_differs(tmp_path):
+    results = {"nav_decimals": 4, "nav_per_share_A": 24.49691, "undeclared_ratio": 3e-07, "exceptions": {"red": 1}}
+    same = compare_replay(_one_job("A", results), tmp_path, _one_job("B", dict(results)), tmp_path)
+    assert same.identical and same.figures == len(compared_figures("nav", results))
+    moved = compare_replay(_one_job("A", results), tmp_path, _one_job("B", results | {"nav_per_share_A": 24.49696}), tmp_path)
+    assert moved.differences == ["USEQ/nav nav_per_share_A: 24.4969 -> 24.4970"]
+    tiny = compare_replay(_one_job("A", results), tmp_path, _one_job("B", results | {"undeclared_ratio": 9e-07}), tmp_path)
+    assert tiny.differences == ["USEQ/nav undeclared_ratio: 3e-07 -> 9e-07"] and report_lines(tiny) == tiny.differences
+
+
+def test_forgetting_the_date_refuses_a_store_that_is_no_replays_scratch_copy(world):
+    from types import SimpleNamespace
+
+    from bo_lib.pipeline.replay import forget_from_date
+
+    before = sha256_file(world["store"])
+    plan = SimpleNamespace(store=world["store"], jobs=[], funds={}, business_date=None)
+    with pytest.raises(ValueError, match="is no replay's scratch copy"):
+        forget_from_date(plan)
+    assert sha256_file(world["store"]) == before

@@ -140,6 +140,27 @@ def reopen_books(store: Path | str, fund: str, business_date: dt.date, reason: s
     return PeriodAction(fund, business_date, "reopen", previous_business_day, "", nav)
 
 
+#: the audit action of a scratch copy's unlock (``unlock_from``): never written to the book of record
+REPLAY_UNLOCK = "replay unlock"
+
+
+def unlock_from(connection, fund: str, business_date: dt.date) -> dt.date | None:
+    """In a scratch copy of the store only (``bo replay``): when ``fund`` is locked through
+    ``business_date`` or later, lock it through the last day before ``business_date`` that still
+    has a state instead (an audit row ``replay unlock``; no such day: nothing locked), so the next
+    roll strikes ``business_date`` and later again rather than holding them. Every earlier locked
+    day stays locked. Inside the caller's transaction (after ``forget_states_from``); returns the
+    lock that was lifted (None: nothing locked from ``business_date`` on)."""
+    lock = locked_through(None, fund, connection) if table_exists(connection, AUDIT) else None
+    if lock is None or lock < business_date:
+        return None
+    before = connection.execute(f"SELECT max(business_date) FROM {STATES} WHERE fund = ? AND business_date < ?",
+                                [fund, business_date]).fetchall()[0][0]
+    _append(connection, fund, business_date, REPLAY_UNLOCK, before, "", "bo replay", f"replay of {business_date} (scratch copy)",
+            None, {})
+    return lock
+
+
 def _append(con, fund, day, action, through, period, by, reason, digest, nav) -> None:
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     con.execute(f"INSERT INTO {AUDIT} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

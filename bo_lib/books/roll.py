@@ -33,9 +33,9 @@ from bo_lib import calendars
 from bo_lib.books.inputs import DeliveryWindow, day_inputs
 from bo_lib.books.nav import DayInputs, NavResult, strike_day
 from bo_lib.books.opening import opening_state
-from bo_lib.books.periods import locked_through
+from bo_lib.books.periods import locked_through, unlock_from
 from bo_lib.books.quality import DELIVERY_CALENDAR, held_currencies, input_problems, missing_delivery_days
-from bo_lib.books.state import STATE_FORMAT, STATES, BookState, load_state, state_index, write_state
+from bo_lib.books.state import STATE_FORMAT, STATES, BookState, forget_states_from, load_state, state_index, write_state
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.parameters import FundParameters
 from bo_lib.store import ensure_schema, open_store, register_table, select_frame, table_exists
@@ -184,6 +184,28 @@ def _roll(con, catalogue: Catalogue, fund: FundParameters, up_to: dt.date, run_i
         if progress is not None:
             progress(len(report.struck), max(total, len(report.struck)), day)
     return report
+
+
+def forget_books_from(store: Path | str, codes: list[str], business_date: dt.date) -> dict[str, int]:
+    """In a scratch copy of the store only (``bo replay``): forget what the roll computed for each
+    fund of ``codes`` from ``business_date`` on, so the next roll strikes those days again from the
+    state of the day before: their closing states (``forget_states_from``) and a lock covering them
+    (``unlock_from``). Kept: the restatements recorded (each compares two strikes of a day; a day
+    struck afresh restates nothing) and every earlier state. One transaction; returns the number of
+    states forgotten per fund."""
+    forgotten = {}
+    with open_store(store) as con:
+        ensure_schema(con)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for code in codes:
+                forgotten[code] = forget_states_from(con, code, business_date)
+                unlock_from(con, code, business_date)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return forgotten
 
 
 def _with_quality(state: BookState, previous: BookState, catalogue: Catalogue, fund: FundParameters, feed_calendar,

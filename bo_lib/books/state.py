@@ -243,6 +243,22 @@ def write_state(con, state: BookState, digest: str, previous_digest: str | None,
                  STATE_FORMAT, json.dumps(list(state.provisional)), json.dumps([d.isoformat() for d in state.missing_days])])
 
 
+def forget_states_from(connection, fund: str, business_date: dt.date) -> int:
+    """Delete every closing state of ``fund`` from ``business_date`` on (its row of ``book_states``
+    and its rows of every frame), inside the caller's transaction; returns how many states. For a
+    scratch copy of the store only (``bo replay``): the next roll then strikes those days again
+    from the state of the day before. The book of record's states are never deleted."""
+    if not table_exists(connection, STATES):
+        return 0
+    key = [fund, business_date]
+    count = connection.execute(f"SELECT count(*) FROM {STATES} WHERE fund = ? AND business_date >= ?", key).fetchall()[0][0]
+    connection.execute(f"DELETE FROM {STATES} WHERE fund = ? AND business_date >= ?", key)
+    for name in FRAMES:
+        if table_exists(connection, _table(name)):
+            connection.execute(f"DELETE FROM {_table(name)} WHERE book_fund = ? AND book_date >= ?", key)
+    return int(count)
+
+
 def load_state(store: Path | str, fund: str, business_date: dt.date, connection=None) -> BookState | None:
     """The persisted state of ``fund`` at the close of ``business_date`` (None if there is none)."""
     if connection is None:

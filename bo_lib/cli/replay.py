@@ -38,13 +38,14 @@ def _print_comparison(comparison) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace, argv: list[str]) -> int:
-    """Check every recorded input, run the same scope again on a scratch store, compare."""
+    """Check every recorded input, run the same scope again on a scratch store that forgot what was
+    computed from the date on (``pipeline.replay.forget_from_date``), compare."""
     from bo_lib.cli import _error
     from bo_lib.pipeline import new_run_id, run_daily
     from bo_lib.pipeline.archive import read_manifest
     from bo_lib.pipeline.compare import compare_replay
     from bo_lib.pipeline.execute import interrupts_raise
-    from bo_lib.pipeline.replay import check_recorded_inputs, plan_replay, replay_of, scratch_store
+    from bo_lib.pipeline.replay import check_recorded_inputs, forget_from_date, plan_replay, replay_of, scratch_store
     from bo_lib.pipeline.terminal import progress_printer
 
     sealed = _sealed_run(args.run_dir)
@@ -59,8 +60,10 @@ def _cmd_replay(args: argparse.Namespace, argv: list[str]) -> int:
                       + "\n  ".join(check.problems))
     with scratch_store(manifest["store"]) as store:
         plan = plan_replay(manifest, run_dir, run_id=new_run_id(), store=store)
+        forgotten = forget_from_date(plan)
         print(f"bo replay {plan.business_date} run {manifest['run_id']} as run {plan.run_id}: {len(plan.jobs)} jobs "
-              f"on a scratch copy of {manifest['store']}", file=sys.stderr, flush=True)
+              f"on a scratch copy of {manifest['store']} ({sum(forgotten.values())} closing states from {plan.business_date} "
+              f"on forgotten there: struck again)", file=sys.stderr, flush=True)
         with interrupts_raise():
             result = run_daily(plan, command=["bo", *argv], on_finished=progress_printer([job.job_id for job in plan.jobs]),
                                heartbeat_seconds=args.heartbeat, replay_of=replay_of(manifest, run_dir))

@@ -10,8 +10,11 @@ Rules:
   each red/amber ``exception_checks`` entry), jobs matched by ``FUND/notebook``; for a replay also
   each archived table (``<FUND>/<notebook>_files/tables/*.csv``) cell by cell, rows in order, and
   the books' closing-state digests the run started from and struck (``books``).
-- **Tolerance: exact to the printed decimals.** A figure is equal when it prints the same at its
-  declared decimals (``report.figures.format_figure``: the text of the report and the index page).
+- **Tolerance: exact to the declared decimals.** A figure is equal when it prints the same at its
+  declared decimals (``report.figures.format_figure``: the text of the report and the index page);
+  a float figure that declares no decimals (``report.figures.declared_decimals`` None) is compared at
+  full precision (its ``repr``: the printed default of 2 to 6 decimals would make ``3e-07`` equal
+  ``9e-07``).
   A table cell is equal when its CSV text is the same, or both are numbers equal at the digits the
   CSV printed (every float at full precision, so ``1.0`` equals ``1`` and ``-0.0`` equals ``0``,
   and ``0.30000000000000004`` does not equal ``0.3``).
@@ -25,9 +28,9 @@ import decimal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bo_lib.controls import CONTROLS
+from bo_lib.controls import CONTROLS, Figure
 from bo_lib.pipeline.index import exception_counts
-from bo_lib.report.figures import format_figure
+from bo_lib.report.figures import declared_decimals, format_figure
 
 #: never compared, with why: what a new run has of its own whatever it computes
 IGNORED: dict[str, str] = {
@@ -40,7 +43,8 @@ IGNORED: dict[str, str] = {
     "command, host, python, packages, code_version, replay_of": "how the run was started and on what (a code version "
         "that differs is said before a replay, not counted as a difference)",
     "books.days_struck, books.ingest": "what this run had to strike or ingest depends on what the store held already "
-        "(a replay finds the date struck and ingested); the digests of the states it started from and struck are compared",
+        "(a replay strikes the date again on its scratch copy, which forgot it, and finds it ingested); the digests of the "
+        "states it started from and struck are compared",
     "each report's header (run id, generated at, the store it used)": "not a table: the header is shown, not archived "
         "as CSV; no archived table carries a run id or a moment of the run, so every table column is compared",
 }
@@ -70,17 +74,25 @@ class Comparison:
 # Figures
 
 
-def printed_figures(notebook: str, results: dict) -> dict[str, str]:
-    """A job's recorded results as printed text by name: each figure at its declared decimals
-    (``format_figure``), ``exceptions.<rag>`` counts, and ``exception_checks["<check>"]`` as
-    ``rag count`` (the check's detail text is the report's and is compared with its tables)."""
+def compared_figure(value, figure: Figure | None, results: dict) -> str:
+    """A recorded figure as compared: a float that declares no decimals at full precision (``repr``),
+    any other figure as printed at its declared decimals (``format_figure``)."""
+    if isinstance(value, float) and declared_decimals(figure, results) is None:
+        return repr(value)
+    return format_figure(value, figure, results)
+
+
+def compared_figures(notebook: str, results: dict) -> dict[str, str]:
+    """A job's recorded results as compared text by name: each figure by ``compared_figure``,
+    ``exceptions.<rag>`` counts, and ``exception_checks["<check>"]`` as ``rag count`` (the check's
+    detail text is the report's and is compared with its tables)."""
     control = CONTROLS.get(notebook)
     printed: dict[str, str] = {}
     for name, value in (results or {}).items():
         if name in _STRUCTURED:
             continue
         declared = control.figure(name) if control is not None else None
-        printed[name] = format_figure(value, declared[0] if declared else None, results)
+        printed[name] = compared_figure(value, declared[0] if declared else None, results)
     for level, count in (exception_counts(results or {}) or {}).items():  # read as the index and bo run read them
         printed[f"exceptions.{level}"] = str(count)
     for check in (results or {}).get("exception_checks") or []:
@@ -104,8 +116,8 @@ def compare_figures(manifest_a: dict, manifest_b: dict, comparison: Comparison) 
         job_a, job_b = jobs_a[job_id], jobs_b[job_id]
         if job_a.get("status") != job_b.get("status"):
             comparison.differences.append(f"{job_id} status: {job_a.get('status')} -> {job_b.get('status')}")
-        a = printed_figures(job_a["notebook"], job_a.get("results") or {})
-        b = printed_figures(job_b["notebook"], job_b.get("results") or {})
+        a = compared_figures(job_a["notebook"], job_a.get("results") or {})
+        b = compared_figures(job_b["notebook"], job_b.get("results") or {})
         for name in list(a) + [n for n in b if n not in a]:
             comparison.figures += 1
             if a.get(name, ABSENT) != b.get(name, ABSENT):

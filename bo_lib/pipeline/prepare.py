@@ -21,12 +21,25 @@ from bo_lib.controls import CONTROLS
 from bo_lib.report.control import record_day_ahead
 
 
+def rolled_funds(plan) -> list[str]:
+    """The funds whose books a run rolls: every fund when a company-wide report runs, else the
+    funds of its jobs."""
+    if any(job.scope == "company" for job in plan.jobs):
+        return sorted(plan.funds)
+    return sorted({job.fund for job in plan.jobs if job.fund})
+
+
+def recording_jobs(plan) -> list:
+    """The jobs whose control records its day before the jobs start (``bo_lib.controls``: ``writes``),
+    once per fund."""
+    return [job for job in plan.jobs if CONTROLS[job.notebook].writes and job.fund]
+
+
 def prepare_run(plan, *, echo=None) -> dict:
-    """Ingest and roll the books of the funds the plan needs (all funds when a company-wide report
-    runs); returns the manifest's ``books`` section. ``echo(line)`` shows progress."""
+    """Ingest and roll the books of the funds the plan needs (``rolled_funds``); returns the
+    manifest's ``books`` section. ``echo(line)`` shows progress."""
     echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
-    company_wide = any(job.scope == "company" for job in plan.jobs)
-    codes = sorted(plan.funds) if company_wide else sorted({job.fund for job in plan.jobs if job.fund})
+    codes = rolled_funds(plan)
     store = plan.store
 
     def on_ingest(done: int, total: int, path: str) -> None:
@@ -65,9 +78,9 @@ def prepare_run(plan, *, echo=None) -> dict:
             echo(f"books {code}: RESTATEMENT REQUIRED on locked day(s) {', '.join(sorted({str(d.date()) for d in roll.required['business_date']}))}")
     # a control that persists (bo_lib.controls: ``writes``) records its day now, once per fund, so
     # its report and every other job only read the store
-    for job in plan.jobs:
+    for job in recording_jobs(plan):
         control = CONTROLS[job.notebook]
-        if control.writes and job.fund and not ready.rolls[job.fund].problems:
+        if not ready.rolls[job.fund].problems:
             record_day_ahead(control, store, plan.funds[job.fund], plan.business_date, plan.run_id,
                              progress=lambda done, total, day, code=job.fund, name=job.notebook:
                              echo(f"{name} {code}: {done}/{total} days") if done % 20 == 0 else None)

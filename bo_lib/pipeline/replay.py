@@ -16,8 +16,18 @@ Rules:
   records ``replay_of`` (run id, folder, the manifest's SHA-256) in its manifest.
 - **A scratch store.** The run's store is copied (under a read-only connection) into a temporary
   folder the replay alone uses and deletes afterwards: the books roll and the recons record on the
-  copy, which already holds the date, so a replay finds the books struck (its ``books`` section
-  records no days struck) and the recon re-records the date as a rerun does.
+  copy, never on the book of record.
+- **Computed again, not read back.** Before the replay's plan runs, the copy forgets what was
+  computed from the run's business date on (``forget_from_date``): the closing states of every fund
+  the run rolls, and a lock covering them (``books.roll.forget_books_from``: the copy alone is
+  unlocked), and what the recons of every fund the run reconciles recorded and left open
+  (``recon.daily.forget_recon_from``). So the replay strikes the date again from the previous
+  day's state (its manifest's ``books`` lists the date among the days struck) and reconciles it
+  again carrying from the day before. Kept: everything before the date, the deliveries as ingested,
+  the restatements recorded and the analysts' actions (notes, owners, manual matches), which are
+  no computation of a date. "Identical" then says: today's code, on the recorded inputs and the
+  books as they closed the day before, computes every figure, table and state digest the run
+  recorded.
 """
 
 from __future__ import annotations
@@ -31,11 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from bo_lib.books.roll import forget_books_from
 from bo_lib.data.layout import input_files
 from bo_lib.hashing import sha256_file
 from bo_lib.pipeline.archive import MANIFEST
 from bo_lib.pipeline.jobs import RunPlan, plan_run
+from bo_lib.pipeline.prepare import recording_jobs, rolled_funds
 from bo_lib.pipeline.verify import ANCHOR_PROBLEMS, verify_run
+from bo_lib.recon.daily import forget_recon_from
 from bo_lib.store import SCRATCH_DIR_VARIABLE, copy_store
 from bo_lib.version import code_version
 
@@ -103,16 +116,42 @@ def plan_replay(manifest: dict, run_dir: Path, *, run_id: str, store: Path) -> R
     return plan
 
 
+#: how the folder of a replay's scratch copy is named (``scratch_store``); ``forget_from_date`` writes nowhere else
+SCRATCH_PREFIX = "bo-replay-"
+
+
 @contextlib.contextmanager
 def scratch_store(production: Path | str) -> Iterator[Path]:
     """A copy of the run's store for the replay alone (under ``$BO_SCRATCH_DIR`` or the temporary
     folder), taken under a read-only connection and deleted afterwards, whatever happens."""
     base = Path(os.environ.get(SCRATCH_DIR_VARIABLE) or tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="bo-replay-", dir=base))
+    folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=base))
     try:
         copy = folder / Path(production).name
         copy_store(production, copy)
         yield copy
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+#: the controls that record their day whose records ``forget_from_date`` knows how to forget
+FORGETTABLE_RECORDS = {"reconciliation": forget_recon_from}
+
+
+def forget_from_date(plan: RunPlan) -> dict[str, int]:
+    """On the replay's scratch copy (``plan.store``, from ``scratch_store``; never the book of
+    record): forget what was computed from the plan's business date on, so the replay computes it
+    again (the module's rule): the books of ``rolled_funds`` and the records of each recording job's
+    control (``FORGETTABLE_RECORDS``; a control recording what the replay cannot forget refuses
+    it); a store not in a folder ``scratch_store`` made is refused. Returns the closing states
+    forgotten per fund."""
+    if not Path(plan.store).parent.name.startswith(SCRATCH_PREFIX):
+        raise ValueError(f"{plan.store} is no replay's scratch copy: a replay forgets nothing anywhere else")
+    unknown = sorted({job.notebook for job in recording_jobs(plan)} - FORGETTABLE_RECORDS.keys())
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} record(s) its day in a way a replay cannot forget: not replayed")
+    forgotten = forget_books_from(plan.store, rolled_funds(plan), plan.business_date)
+    for job in recording_jobs(plan):
+        FORGETTABLE_RECORDS[job.notebook](plan.store, job.fund, plan.business_date)
+    return forgotten

@@ -236,6 +236,23 @@ def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame
     return table
 
 
+#: what a recon records per fund and date (``record_breaks``), forgotten from a date on by ``forget_breaks_from``
+PER_DATE_TABLES = ("recon_runs", "recon_break_observations", "recon_break_resolutions")
+
+
+def forget_breaks_from(connection, fund: str, business_date: dt.date) -> None:
+    """Delete what the recons of ``fund`` recorded for ``business_date`` and later (its runs,
+    observations and resolutions) and the fund's ``recon_breaks`` (derived from them, rebuilt by the
+    next ``record_breaks``), inside the caller's transaction: for a scratch copy of the store only
+    (``bo replay``). The analysts' trail (``recon_break_actions``: notes, owners, manual matches)
+    and older notes are kept: they are no record of a date's recon."""
+    for table in PER_DATE_TABLES:
+        if table_exists(connection, table):
+            connection.execute(f"DELETE FROM {table} WHERE fund = ? AND business_date >= ?", [fund, business_date])
+    if table_exists(connection, "recon_breaks"):
+        connection.execute("DELETE FROM recon_breaks WHERE fund = ?", [fund])
+
+
 def _read(connection, fund: str) -> tuple[pd.DataFrame, list[dt.date], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     observations = connection.execute("SELECT * FROM recon_break_observations WHERE fund = ?", [fund]).df()
     runs = [r[0] for r in connection.execute("SELECT business_date FROM recon_runs WHERE fund = ?", [fund]).fetchall()]

@@ -138,6 +138,15 @@ def write_carried(connection, fund: str, business_date: dt.date, books: pd.DataF
     _insert(connection, TRADE_ITEMS, trade_items.assign(fund=fund, business_date=pd.Timestamp(business_date)), TRADE_ITEM_COLUMNS)
 
 
+def forget_carried_from(connection, fund: str, business_date: dt.date) -> None:
+    """Delete what the recons of ``business_date`` and later left open for ``fund`` (cash open items,
+    statement chain, trade open items), inside the caller's transaction: for a scratch copy of the
+    store only (``bo replay``), whose next recon carries from the day before again."""
+    for table in (OPEN_ITEMS, CHAIN, TRADE_ITEMS):
+        if table_exists(connection, table):
+            connection.execute(f"DELETE FROM {table} WHERE fund = ? AND business_date >= ?", [fund, business_date])
+
+
 def _insert(connection, table: str, frame: pd.DataFrame, columns: dict[str, str]) -> None:
     if not len(frame):
         return

@@ -14,10 +14,10 @@ from bo_lib.books.state import state_index
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.recon import breaks as breaks_mod
 from bo_lib.recon.break_actions import latest_match_change
-from bo_lib.recon.carried import Carried, carried_from, write_carried
+from bo_lib.recon.carried import Carried, carried_from, forget_carried_from, write_carried
 from bo_lib.recon.control import DailyRecon, run_recons, valuation_calendar
 from bo_lib.recon.inputs import ReconDay, gather_recon_day
-from bo_lib.store import open_store
+from bo_lib.store import ensure_schema, open_store
 
 
 def reconcile_day(store: Path | str, fund, business_date: dt.date, run_id: str, progress=None, on_day=None) -> tuple[ReconDay, DailyRecon, pd.DataFrame]:
@@ -99,3 +99,20 @@ def record_day(store: Path | str, inputs: ReconDay, today: DailyRecon, run_id: s
     breaks_mod.record_breaks(store, inputs.fund.fund_code, {inputs.business_date: today.observed()}, run_id, calendar, also=carry,
                              resolutions={inputs.business_date: today.resolutions()})
     return carried_from(inputs.business_date, books, bank, closings, trades, confirms)
+
+
+def forget_recon_from(store: Path | str, fund: str, business_date: dt.date) -> None:
+    """In a scratch copy of the store only (``bo replay``): forget what the recons of ``fund``
+    recorded for ``business_date`` and later (``breaks.forget_breaks_from``) and what they left open
+    (``carried.forget_carried_from``), in one transaction, so the next ``reconcile_day`` reconciles
+    the date again, carrying from the day before. The analysts' actions are kept."""
+    with open_store(store) as connection:
+        ensure_schema(connection)
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            breaks_mod.forget_breaks_from(connection, fund, business_date)
+            forget_carried_from(connection, fund, business_date)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise

@@ -19,6 +19,17 @@ def _number(value: float, decimals: int | None) -> str:
     return amount_text(value, decimals)
 
 
+def declared_decimals(figure: Figure | None, results: dict | None = None) -> int | None:
+    """The decimals a float figure is printed at: the recorded figure its control names
+    (``decimals_from``, an int), else its declared ``decimals``; None when it declares none (printed
+    as recorded, 2 to 6 decimals)."""
+    if figure is None:
+        return None
+    if figure.decimals_from and isinstance((results or {}).get(figure.decimals_from), int):
+        return (results or {})[figure.decimals_from]
+    return figure.decimals
+
+
 def format_figure(value, figure: Figure | None = None, results: dict | None = None) -> str:
     """A recorded figure as text: thousands separators, the declared decimals (or those recorded),
     no negative zero; dates and strings as they are; missing as an em dash."""
@@ -30,10 +41,7 @@ def format_figure(value, figure: Figure | None = None, results: dict | None = No
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        decimals = figure.decimals if figure is not None else None
-        if figure is not None and figure.decimals_from and isinstance(results.get(figure.decimals_from), int):
-            decimals = results[figure.decimals_from]
-        return _number(value, decimals)
+        return _number(value, declared_decimals(figure, results))
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return str(value)
