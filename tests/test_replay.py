@@ -267,3 +267,29 @@ def test_forgetting_the_date_refuses_a_store_that_is_no_replays_scratch_copy(wor
     with pytest.raises(ValueError, match="is no replay's scratch copy"):
         forget_from_date(plan)
     assert sha256_file(world["store"]) == before
+
+
+def test_a_run_made_before_a_close_replays_as_it_ran_unlocked(world, tmp_path):
+    """USEQ closed through 2026-11-05 after the run: the replay lifts the lock on its copy to strike
+    the date again, then puts back the lock as it stood when the run ran (none), so the NAV report's
+    lock figure and lines are the run's; the close itself stays in the book of record."""
+    import datetime as dt
+
+    from bo_lib.books.periods import close_books, locked_through
+
+    store = tmp_path / "workbench.duckdb"
+    shutil.copy(world["store"], store)
+    close_books(store, "USEQ", dt.date(2026, 11, 5), "t.closer", comment="month-end checks done")
+    run = world["runs"]["2026-11-05"]
+    nav = next(job for job in manifest(run)["jobs"] if job["job_id"] == "USEQ/nav")
+    assert nav["results"]["locked_through"] is None  # the run ran with nothing locked
+    recorded_store = manifest(run)["store"]
+    try:  # the world's store, closed: swapped in for the replay by pointing the world's store path at the closed copy
+        shutil.copy(world["store"], tmp_path / "before.duckdb")
+        shutil.copy(store, recorded_store)
+        code, out, err = bo("replay", str(run), "--heartbeat", "0")
+    finally:
+        shutil.copy(tmp_path / "before.duckdb", recorded_store)
+    assert code == 0, out + err
+    assert out.splitlines()[-1].startswith("identical: ")
+    assert str(locked_through(store, "USEQ")) == "2026-11-05"

@@ -142,6 +142,7 @@ def reopen_books(store: Path | str, fund: str, business_date: dt.date, reason: s
 
 #: the audit action of a scratch copy's unlock (``unlock_from``): never written to the book of record
 REPLAY_UNLOCK = "replay unlock"
+REPLAY_RELOCK = "replay relock"
 
 
 def unlock_from(connection, fund: str, business_date: dt.date) -> dt.date | None:
@@ -159,6 +160,31 @@ def unlock_from(connection, fund: str, business_date: dt.date) -> dt.date | None
     _append(connection, fund, business_date, REPLAY_UNLOCK, before, "", "bo replay", f"replay of {business_date} (scratch copy)",
             None, {})
     return lock
+
+
+def locked_through_as_of(connection, fund: str, moment: dt.datetime) -> dt.date | None:
+    """The last locked day of ``fund`` as it stood at ``moment`` (UTC): the lock of the latest close or
+    reopen recorded by then (None: nothing was locked)."""
+    if not table_exists(connection, AUDIT):
+        return None
+    rows = connection.execute(f"SELECT locked_through FROM {AUDIT} WHERE fund = ? AND recorded_at <= ? AND action NOT IN (?, ?) "
+                              "ORDER BY recorded_at DESC LIMIT 1", [fund, moment, REPLAY_UNLOCK, REPLAY_RELOCK]).fetchall()
+    return rows[0][0] if rows and rows[0][0] is not None else None
+
+
+def relock_as_of(store: Path | str, funds: list[str], moment: dt.datetime) -> dict[str, dt.date | None]:
+    """In a scratch copy of the store only (``bo replay``, after its roll struck the date again): lock
+    each fund as it was locked at ``moment``, the time the replayed run ran (an audit row ``replay
+    relock``), so the replay's reports read the lock the run read. Returns the lock per fund."""
+    locks = {}
+    with open_store(store) as con:
+        ensure_schema(con)
+        for fund in funds:
+            locks[fund] = through = locked_through_as_of(con, fund, moment)
+            if through != locked_through(None, fund, con):
+                _append(con, fund, through or moment.date(), REPLAY_RELOCK, through, "", "bo replay", f"the lock as of {moment:%Y-%m-%d %H:%M:%S} UTC",
+                        None, {})
+    return locks
 
 
 def _append(con, fund, day, action, through, period, by, reason, digest, nav) -> None:

@@ -45,7 +45,7 @@ def _cmd_replay(args: argparse.Namespace, argv: list[str]) -> int:
     from bo_lib.pipeline.archive import read_manifest
     from bo_lib.pipeline.compare import compare_replay
     from bo_lib.pipeline.execute import interrupts_raise
-    from bo_lib.pipeline.replay import check_recorded_inputs, forget_from_date, plan_replay, replay_of, scratch_store
+    from bo_lib.pipeline.replay import check_recorded_inputs, forget_from_date, plan_replay, relock_as_run, replay_of, scratch_store
     from bo_lib.pipeline.terminal import progress_printer
 
     sealed = _sealed_run(args.run_dir)
@@ -66,7 +66,8 @@ def _cmd_replay(args: argparse.Namespace, argv: list[str]) -> int:
               f"on forgotten there: struck again)", file=sys.stderr, flush=True)
         with interrupts_raise():
             result = run_daily(plan, command=["bo", *argv], on_finished=progress_printer([job.job_id for job in plan.jobs]),
-                               heartbeat_seconds=args.heartbeat, replay_of=replay_of(manifest, run_dir))
+                               heartbeat_seconds=args.heartbeat, replay_of=replay_of(manifest, run_dir),
+                               after_prepare=lambda: relock_as_run(plan, manifest))
     print(f"replay {result.manifest['run_id']} of run {manifest['run_id']}: {result.index_path.resolve()}")
     return _print_comparison(compare_replay(manifest, run_dir, read_manifest(result.run_dir), result.run_dir))
 

@@ -237,12 +237,14 @@ def run_daily(
     echo: Callable[[str], None] | None = None,
     heartbeat_seconds: float = 0,
     on_heartbeat: Callable[[int, int, list[tuple[str, float]]], None] | None = print_heartbeat,
+    after_prepare: Callable[[], None] | None = None,
     replay_of: dict | None = None,
 ) -> RunResult:
     """Execute a validated plan into a new run folder and seal it; never raises for a failed job.
 
     ``on_finished`` is called as each job ends, ``on_heartbeat`` every ``heartbeat_seconds`` (0:
     never) with the jobs still running (``execute_jobs``); both print to stderr by default.
+    ``after_prepare`` runs once the books are rolled, before any job (``bo replay``).
     ``replay_of``: the run this one replays, recorded in the manifest (``pipeline.replay``).
 
     Rule: a run that stops before its manifest is written (interrupted, out of disk) is marked
@@ -256,6 +258,8 @@ def run_daily(
     # the day's deliveries are ingested and the books rolled to the date before any job runs: every
     # job reads the same books, and the manifest states what they were given
     books = prepare_run(plan, echo=echo)
+    if after_prepare is not None:  # a replay puts back, on its scratch copy, what the run read (its lock)
+        after_prepare()
     books["seconds"] = round(time.perf_counter() - clock, 3)
     inputs = _inputs(plan)
     run_dir = Path(plan.report_root) / plan.business_date.isoformat() / plan.run_id

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Iterator
 
 from bo_lib.books.roll import forget_books_from
+from bo_lib.books.periods import relock_as_of
 from bo_lib.data.layout import input_files
 from bo_lib.hashing import sha256_file
 from bo_lib.pipeline.archive import MANIFEST
@@ -155,3 +156,11 @@ def forget_from_date(plan: RunPlan) -> dict[str, int]:
     for job in recording_jobs(plan):
         FORGETTABLE_RECORDS[job.notebook](plan.store, job.fund, plan.business_date)
     return forgotten
+
+
+def relock_as_run(plan: RunPlan, manifest: dict) -> None:
+    """After the replay's roll struck the date again on its scratch copy: each rolled fund locked as
+    it was when the replayed run ran (its manifest's ``created``), so a run made before a close
+    replays unlocked and one made after it replays locked."""
+    created = dt.datetime.fromisoformat(str(manifest["created"]).replace("Z", "+00:00")).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    relock_as_of(plan.store, rolled_funds(plan), created)
