@@ -590,3 +590,16 @@ def test_a_run_sealed_with_the_ledger_or_signed_is_never_adopted(tmp_path):
     assert code == EXIT_FAILED
     assert f"NOT ADOPTED {DATE}/{sealed_with.name}: sealed with the ledger (manifest version 3)" in out
     assert f"NOT ADOPTED {DATE}/{signed.name}: it has a sign-off log (signoffs.jsonl)" in out
+
+
+def test_a_run_copied_out_of_its_archive_verifies_with_the_ledger_named(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "audit" / run_dir.name
+    shutil.copytree(run_dir, copy)
+    ledger = run_dir.parent.parent / LEDGER
+    code, lines = verify(copy, "--ledger", ledger)
+    assert code == EXIT_OK, lines
+    renamed = tmp_path / "audit" / "some-run"
+    copy.rename(renamed)
+    assert f"MOVED run {run_dir.name}: sealed as {DATE}/{run_dir.name}, found at some-run" in verify(renamed, "--ledger", ledger)[1]

@@ -92,7 +92,7 @@ def test_index_lists_every_job_with_its_exceptions(corrupted_run):
 
 
 def test_verify_passes_then_names_the_one_altered_byte(corrupted_run, tmp_path):
-    run_copy = tmp_path / "run"
+    run_copy = tmp_path / corrupted_run["run_dir"].name  # out of its archive: the ledger is named
     shutil.copytree(corrupted_run["run_dir"], run_copy)
     code, out, _ = bo("verify", str(run_copy), "--ledger", str(corrupted_run["run_dir"].parent.parent / "ledger.jsonl"))
     assert code == 0 and out.startswith("verified:")

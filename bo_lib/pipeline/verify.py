@@ -145,9 +145,11 @@ def _check_checksum(run_dir: Path, result: Verification) -> None:
         result.checked += 2
 
 
-def _check_against_ledger(run_dir: Path, manifest: dict, ledger: list[dict], where: Path, result: Verification) -> dict[str, str]:
+def _check_against_ledger(run_dir: Path, manifest: dict, ledger: list[dict], where: Path, result: Verification,
+                          copied: bool = False) -> dict[str, str]:
     """The run's ledger entry (the first: a run is entered once): the manifest must be the one it
-    recorded, the folder where it was sealed. Returns the hashes to check files against."""
+    recorded, the folder where it was sealed (``copied``: a run folder verified out of its archive,
+    with the ledger named, keeps only its own name). Returns the hashes to check files against."""
     entries = run_entries(ledger, str(manifest.get("run_id")), "run")
     if not entries:
         result.problems.append(f"NOT IN LEDGER run {manifest.get('run_id')}: {where} has no entry sealing it" if where.is_file()
@@ -159,10 +161,11 @@ def _check_against_ledger(run_dir: Path, manifest: dict, ledger: list[dict], whe
     if entry.get("manifest_sha256") != sha256_file(run_dir / MANIFEST):
         result.problems.append(f"ALTERED {MANIFEST}: not the manifest the ledger recorded when the run was sealed "
                                f"(ledger entry {entry.get('seq')}, {entry.get('at')})")
-    found = f"{run_dir.parent.name}/{run_dir.name}"
-    if entry.get("run_path") and entry["run_path"] != found:
-        result.problems.append(f"MOVED run {manifest.get('run_id')}: sealed as {entry['run_path']}, found at {found}")
-    if run_dir.parent.name != str(manifest.get("business_date")):
+    found = run_dir.name if copied else f"{run_dir.parent.name}/{run_dir.name}"
+    sealed_as = str(entry.get("run_path") or "")
+    if sealed_as and (sealed_as.rsplit("/", 1)[-1] if copied else sealed_as) != found:
+        result.problems.append(f"MOVED run {manifest.get('run_id')}: sealed as {sealed_as}, found at {found}")
+    if not copied and run_dir.parent.name != str(manifest.get("business_date")):
         result.problems.append(f"MISFILED run {manifest.get('run_id')}: business date {manifest.get('business_date')}, "
                                f"in the folder of {run_dir.parent.name}")
     return dict(entry.get("sealed") or sealed_files(manifest))
@@ -197,9 +200,9 @@ def verify_run(run_dir: Path | str, *, public_key=None, roots: Roots = Roots(), 
     manifest = read_manifest(run_dir)
     result = Verification()
     _check_checksum(run_dir, result)
-    ledger_file = Path(ledger_file) if ledger_file else ledger_path(run_dir.parent.parent)
+    ledger_file = Path(ledger_file).resolve() if ledger_file else ledger_path(run_dir.parent.parent)
     ledger = read_ledger(ledger_file)
-    sealed = _check_against_ledger(run_dir, manifest, ledger, ledger_file, result)
+    sealed = _check_against_ledger(run_dir, manifest, ledger, ledger_file, result, copied=ledger_file != ledger_path(run_dir.parent.parent).resolve())
     _check_files(run_dir, manifest, sealed, roots, result)
     _check_extra(run_dir, manifest, sealed, result)
     if ledger:
