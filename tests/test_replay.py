@@ -293,3 +293,19 @@ def test_a_run_made_before_a_close_replays_as_it_ran_unlocked(world, tmp_path):
     assert code == 0, out + err
     assert out.splitlines()[-1].startswith("identical: ")
     assert str(locked_through(store, "USEQ")) == "2026-11-05"
+
+
+def test_the_replay_reads_the_settings_the_run_read(world, monkeypatch):
+    """The run validated its 13F against the schemas of $BO_REFERENCE_DIR (recorded in its manifest's
+    settings); replayed from a shell without it, the replay sets it again as the run had it: the
+    13F's schema status is the run's, identical, and the note says what was set."""
+    run = world["runs"]["2026-11-05"]
+    recorded = manifest(run)["settings"]
+    assert recorded["BO_REFERENCE_DIR"] == os.environ["BO_REFERENCE_DIR"]  # the suite runs with the official schemas
+    monkeypatch.delenv("BO_REFERENCE_DIR")
+    monkeypatch.delenv("BO_FORM13F_XSD_DIR", raising=False)
+    code, out, err = bo("replay", str(run), "--heartbeat", "0")
+    assert code == 0, out + err
+    assert out.splitlines()[-1].startswith("identical: ")
+    assert f"bo replay: note: BO_REFERENCE_DIR set as the run had it ({recorded['BO_REFERENCE_DIR']}; now unset)" in err
+    assert "BO_REFERENCE_DIR" not in os.environ  # put back as it was after the replay

@@ -45,7 +45,8 @@ def _cmd_replay(args: argparse.Namespace, argv: list[str]) -> int:
     from bo_lib.pipeline.archive import read_manifest
     from bo_lib.pipeline.compare import compare_replay
     from bo_lib.pipeline.execute import interrupts_raise
-    from bo_lib.pipeline.replay import check_recorded_inputs, forget_from_date, plan_replay, relock_as_run, replay_of, scratch_store
+    from bo_lib.pipeline.replay import (check_recorded_inputs, forget_from_date, plan_replay, recorded_settings, relock_as_run, replay_of,
+                                        scratch_store)
     from bo_lib.pipeline.terminal import progress_printer
 
     sealed = _sealed_run(args.run_dir)
@@ -58,7 +59,9 @@ def _cmd_replay(args: argparse.Namespace, argv: list[str]) -> int:
     if not check.ok:
         return _error(f"cannot replay run {manifest['run_id']}: {len(check.problems)} recorded input(s) not as recorded:\n  "
                       + "\n  ".join(check.problems))
-    with scratch_store(manifest["store"]) as store:
+    with scratch_store(manifest["store"]) as store, recorded_settings(manifest) as changed:
+        for line in changed:
+            print(f"bo replay: note: {line}", file=sys.stderr)
         plan = plan_replay(manifest, run_dir, run_id=new_run_id(), store=store)
         forgotten = forget_from_date(plan)
         print(f"bo replay {plan.business_date} run {manifest['run_id']} as run {plan.run_id}: {len(plan.jobs)} jobs "

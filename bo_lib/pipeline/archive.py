@@ -63,12 +63,17 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+#: environment variables a control reads (the 13F's schema folder): recorded, and set again by a replay
+SETTINGS = ("BO_FORM13F_XSD_DIR", "BO_REFERENCE_DIR")
+
+
 def environment() -> dict:
-    """Interpreter, packages and host behind a run."""
+    """Interpreter, packages and host behind a run, and the settings its controls read (``SETTINGS``)."""
     return {
         "python": {"version": platform.python_version(), "implementation": platform.python_implementation(), "executable": sys.executable},
         "packages": package_versions(),
         "host": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "hostname": platform.node()},
+        "settings": {name: os.environ.get(name) for name in SETTINGS},
     }
 
 

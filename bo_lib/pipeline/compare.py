@@ -40,7 +40,8 @@ IGNORED: dict[str, str] = {
     "run folder, output_dir, store and every output path and hash": "where the run's files and its store are: a replay "
         "writes its own folder and works on a scratch copy of the store; the outputs' hashes change with the run id and "
         "the time printed in each report's header",
-    "command, host, python, packages, code_version, replay_of": "how the run was started and on what (a code version "
+    "command, host, python, packages, settings, code_version, replay_of": "how the run was started and on what (the "
+        "settings its controls read, the 13F's schema folder, are set again as the run had them; a code version "
         "that differs is said before a replay, not counted as a difference)",
     "books.days_struck, books.ingest": "what this run had to strike or ingest depends on what the store held already "
         "(a replay strikes the date again on its scratch copy, which forgot it, and finds it ingested); the digests of the "

@@ -430,7 +430,7 @@ def write_reports_index(report_root: Path, manifest_name: str = "manifest.json")
     rows = [_complete_row(run, run.run_dir in official) if run.manifest is not None else _unsealed_row(run) for run in runs]
     body = (
         "<h1>Report archive</h1>\n"
-        f'<div class="meta">{len(rows)} runs under <code>{escape(str(report_root.resolve()))}</code>, newest first; '
+        f'<div class="meta">{plural(len(rows), "run")} under <code>{escape(str(report_root.resolve()))}</code>, newest first; '
         "each run folder holds its manifest (check with <code>bo verify</code>). The <strong>official</strong> run of a date is its "
         "latest approved run (every job reviewed with <code>bo signoff</code>), else its latest complete run of the whole schedule; "
         "a rerun of one fund or notebook is marked partial and does not replace it, a replay is never official.</div>\n"

@@ -45,7 +45,7 @@ from bo_lib.books.roll import forget_books_from
 from bo_lib.books.periods import relock_as_of
 from bo_lib.data.layout import input_files
 from bo_lib.hashing import sha256_file
-from bo_lib.pipeline.archive import MANIFEST
+from bo_lib.pipeline.archive import MANIFEST, SETTINGS
 from bo_lib.pipeline.jobs import RunPlan, plan_run
 from bo_lib.pipeline.prepare import recording_jobs, rolled_funds
 from bo_lib.pipeline.verify import ANCHOR_PROBLEMS, verify_run
@@ -164,3 +164,30 @@ def relock_as_run(plan: RunPlan, manifest: dict) -> None:
     replays unlocked and one made after it replays locked."""
     created = dt.datetime.fromisoformat(str(manifest["created"]).replace("Z", "+00:00")).astimezone(dt.timezone.utc).replace(tzinfo=None)
     relock_as_of(plan.store, rolled_funds(plan), created)
+
+
+@contextlib.contextmanager
+def recorded_settings(manifest: dict, echo=None) -> Iterator[list[str]]:
+    """The settings the run's controls read (``archive.SETTINGS``: the 13F's schema folder) as the
+    run had them, for the replay's duration; yields a line per setting that differs from now (a run
+    recorded before settings were: nothing changed)."""
+    recorded = manifest.get("settings")
+    if not isinstance(recorded, dict):
+        yield []
+        return
+    before = {name: os.environ.get(name) for name in SETTINGS}
+    changed = [f"{name} set as the run had it ({recorded.get(name) or 'unset'}; now {before[name] or 'unset'})"
+               for name in SETTINGS if recorded.get(name) != before[name]]
+    try:
+        for name in SETTINGS:
+            if recorded.get(name) is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = recorded[name]
+        yield changed
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
