@@ -259,6 +259,19 @@ def open_store(path: Path | str, *, read_only: bool = False, timeout_seconds: fl
 session = open_store  # a batch of work on one connection: ``with session(path, read_only=True): ...``
 
 
+@contextlib.contextmanager
+def transaction(connection):
+    """The block as one transaction of ``connection``: committed when it ends, rolled back when it
+    raises (whatever it raises), the exception going on."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
 def is_read_only(connection) -> bool:
     return any(live[0] is connection and live[1] for live in _LIVE.values()) or \
         connection.execute("SELECT current_setting('access_mode')").fetchall()[0][0] == "read_only"

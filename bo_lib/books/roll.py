@@ -38,7 +38,7 @@ from bo_lib.books.quality import DELIVERY_CALENDAR, held_currencies, input_probl
 from bo_lib.books.state import STATE_FORMAT, STATES, BookState, forget_states_from, load_state, state_index, write_state
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.parameters import FundParameters
-from bo_lib.store import ensure_schema, open_store, register_table, select_frame, table_exists
+from bo_lib.store import ensure_schema, open_store, register_table, select_frame, table_exists, transaction
 
 RESTATEMENTS = "book_restatements"
 RESTATEMENT_COLUMNS = {"fund": "VARCHAR", "business_date": "DATE", "share_class": "VARCHAR", "status": "VARCHAR",
@@ -196,15 +196,10 @@ def forget_books_from(store: Path | str, codes: list[str], business_date: dt.dat
     forgotten = {}
     with open_store(store) as con:
         ensure_schema(con)
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             for code in codes:
                 forgotten[code] = forget_states_from(con, code, business_date)
                 unlock_from(con, code, business_date)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return forgotten
 
 
@@ -233,18 +228,13 @@ def _save(con, state: BookState, previous_digest, run_id, deliveries, old: BookS
           ingested_at=None) -> str:
     """Persist a state struck by the roll (and the restatement it makes, if it moves a NAV); its digest."""
     digest = state.digest()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         write_state(con, state, digest, previous_digest, run_id, deliveries, replace_existing=old is not None)
         if old is not None and not old.is_provisional and not state.is_provisional:  # a provisional NAV is no baseline, and restates nothing
             rows = _compare(old, state, RESTATED, reason, ingested_at, run_id)
             if len(rows):
                 _insert(con, rows)
                 report.restated = _together(report.restated, rows)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return digest
 
 

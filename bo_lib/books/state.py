@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from bo_lib.data.contracts import CONTRACTS
-from bo_lib.store import ensure_schema, open_store, register_table, table_exists
+from bo_lib.store import ensure_schema, open_store, register_table, table_exists, transaction
 
 STATES = "book_states"
 STATE_COLUMNS = {"fund": "VARCHAR", "business_date": "DATE", "previous_date": "DATE", "digest": "VARCHAR", "previous_digest": "VARCHAR",
@@ -211,13 +211,8 @@ def save_state(store: Path | str, state: BookState, *, previous_digest: str | No
     digest = state.digest()
     with open_store(store) as con:
         ensure_schema(con)
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             write_state(con, state, digest, previous_digest, run_id, deliveries)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return digest
 
 

@@ -39,7 +39,7 @@ from bo_lib.data.errors import Violation
 from bo_lib.data.formats.statement import statement_summaries, statements_to_frame
 from bo_lib.data.layout import INBOUND_FILES, MANUAL_FILES, OPENING_FILES, REFERENCE_FILES, STATEMENT_SUFFIXES, business_dates, inbound_dir
 from bo_lib.hashing import sha256_file
-from bo_lib.store import ensure_schema, migrate, open_store, register_sequence, register_table, select_frame
+from bo_lib.store import ensure_schema, migrate, open_store, register_sequence, register_table, select_frame, transaction
 
 DELIVERIES = "deliveries"
 VIOLATIONS = "ingest_violations"
@@ -251,16 +251,11 @@ class _Batch:
     def write(self, con) -> None:
         if not self.frames and not self.superseded:
             return
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             for old, new in self.superseded:
                 con.execute(f"UPDATE {DELIVERIES} SET status = ?, superseded_by = ? WHERE delivery_id = ?", [SUPERSEDED, new, old])
             for table, frames in self.frames.items():
                 _insert_typed(con, table, pd.concat(frames, ignore_index=True), _TABLE_COLUMNS[table])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
 
 
 def _user() -> str:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from bo_lib.parameters import FundParameters
 from bo_lib.recon import workflow
-from bo_lib.store import actions_target, ensure_schema, insert_frame, open_store, register_table, table_exists
+from bo_lib.store import actions_target, ensure_schema, insert_frame, open_store, register_table, table_exists, transaction
 
 TRAIL_TABLE = register_table("recon_break_actions", {
     "seq": "BIGINT NOT NULL", "action_id": "VARCHAR NOT NULL", "fund": "VARCHAR", "break_id": "VARCHAR NOT NULL", "recon": "VARCHAR",
@@ -214,13 +214,8 @@ def _append(connection, rows: list[dict]) -> None:
 def _write(store: Path | str, rows: list[dict]) -> None:
     with open_store(store) as connection:
         ensure_schema(connection)
-        connection.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(connection):
             _append(connection, rows)
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
 
 
 def perform(store: Path | str, request: BreakAction, thresholds: Mapping[str, float], today: dt.date | None = None) -> pd.DataFrame:
@@ -233,14 +228,9 @@ def perform(store: Path | str, request: BreakAction, thresholds: Mapping[str, fl
     today = today or now.date()
     with open_store(target) as connection:
         ensure_schema(connection)
-        connection.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(connection):
             rows = plan_rows(connection, request, thresholds, today, now)
             _append(connection, rows)
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
     if mirror is not None:
         _write(mirror, rows)
     return pd.DataFrame(rows)

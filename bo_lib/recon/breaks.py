@@ -43,7 +43,7 @@ import pandas as pd
 
 from bo_lib.recon import workflow
 from bo_lib.recon.break_actions import BREAKS_TABLE, BreakAction, perform, read_trail
-from bo_lib.store import ensure_schema, insert_frame, open_store, register_table, table_exists
+from bo_lib.store import ensure_schema, insert_frame, open_store, register_table, table_exists, transaction
 
 BREAK_COLUMNS = ["recon", "break_key", "account", "item", "classification", "currency", "difference", "value_base", "detail"]
 RECON_PREFIX = {"positions": "POS", "cash": "CSH", "trades": "TRD"}
@@ -200,8 +200,7 @@ def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     with open_store(store) as connection:
         ensure_schema(connection)
-        connection.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(connection):
             for day, breaks in days.items():
                 connection.execute("DELETE FROM recon_break_observations WHERE fund = ? AND business_date = ?", [fund, day])
                 connection.execute("DELETE FROM recon_runs WHERE fund = ? AND business_date = ?", [fund, day])
@@ -229,10 +228,6 @@ def record_breaks(store: Path | str, fund: str, days: dict[dt.date, pd.DataFrame
                 names = ", ".join(HISTORY_COLUMNS)
                 connection.execute(f"INSERT INTO {BREAKS_TABLE} ({names}, as_of) SELECT {names}, as_of FROM new_breaks")
                 connection.unregister("new_breaks")
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
     return table
 
 

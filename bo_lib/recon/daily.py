@@ -17,7 +17,7 @@ from bo_lib.recon.break_actions import latest_match_change
 from bo_lib.recon.carried import Carried, carried_from, forget_carried_from, write_carried
 from bo_lib.recon.control import DailyRecon, run_recons, valuation_calendar
 from bo_lib.recon.inputs import ReconDay, gather_recon_day
-from bo_lib.store import ensure_schema, open_store
+from bo_lib.store import ensure_schema, open_store, transaction
 
 
 def reconcile_day(store: Path | str, fund, business_date: dt.date, run_id: str, progress=None, on_day=None) -> tuple[ReconDay, DailyRecon, pd.DataFrame]:
@@ -108,11 +108,6 @@ def forget_recon_from(store: Path | str, fund: str, business_date: dt.date) -> N
     the date again, carrying from the day before. The analysts' actions are kept."""
     with open_store(store) as connection:
         ensure_schema(connection)
-        connection.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(connection):
             breaks_mod.forget_breaks_from(connection, fund, business_date)
             forget_carried_from(connection, fund, business_date)
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
