@@ -28,13 +28,13 @@ import base64
 import contextlib
 import datetime as dt
 import fcntl
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from bo_lib.hashing import sha256_bytes
 from bo_lib.pipeline.files import utc_iso, write_atomic, writing
 
 LEDGER = "ledger.jsonl"
@@ -50,7 +50,7 @@ def canonical(entry: dict) -> bytes:
 
 
 def entry_hash(entry: dict) -> str:
-    return hashlib.sha256(canonical(entry)).hexdigest()
+    return sha256_bytes(canonical(entry))
 
 
 def ledger_path(report_root: Path | str) -> Path:
@@ -86,7 +86,7 @@ def generate_key_pair(private_path: Path | str, public_path: Path | str) -> str:
 def key_id(public_key) -> str:
     serialization, _ = _crypto()
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    return sha256_bytes(raw)[:16]
 
 
 def load_private_key(path: Path | str):
@@ -128,8 +128,13 @@ def configured_signing_key():
 
 
 def read_ledger(path: Path | str) -> list[dict]:
-    """Every entry of the ledger file ``path`` (``ledger_path``), in order; an unreadable line is
-    kept as ``{"unreadable": text, "line": n}``."""
+    """Every entry of the ledger file ``path`` (``ledger_path``), in order (``read_chain``)."""
+    return read_chain(path)
+
+
+def read_chain(path: Path | str) -> list[dict]:
+    """Every entry of a hash-chained JSON-lines file (the ledger, a run's sign-off log), in order; a
+    line that is no JSON object is kept as ``{"unreadable": text, "line": n}`` for ``chain_breaks``."""
     path = Path(path)
     if not path.is_file():
         return []

@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from bo_lib.hashing import sha256_file
+from bo_lib.hashing import sha256_bytes, sha256_file
 from bo_lib.people import check_name, same_person
 from bo_lib.pipeline.archive import SIGNOFF_PAGE
 from bo_lib.pipeline.files import append_text, utc_iso, write_atomic, writing
-from bo_lib.pipeline.ledger import GENESIS, chain_breaks, entry_hash, locked_ledger, run_entries
+from bo_lib.pipeline.ledger import GENESIS, chain_breaks, entry_hash, locked_ledger, read_chain, run_entries
 
 SIGNOFF_LOG = "signoffs.jsonl"
 COMPANIONS = (SIGNOFF_LOG, SIGNOFF_PAGE)  # beside the sealed files, not in the manifest
@@ -202,17 +202,8 @@ def shared_accounts(log: list[dict], entry: dict) -> list[str]:
 
 
 def read_log(run_dir: Path | str) -> list[dict]:
-    path = Path(run_dir) / SIGNOFF_LOG
-    if not path.is_file():
-        return []
-    entries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                entries.append({"unreadable": line[:80], "line": number})
-    return entries
+    """The run's sign-off log, in order (``ledger.read_chain``)."""
+    return read_chain(Path(run_dir) / SIGNOFF_LOG)
 
 
 def _entry(manifest: dict, log: list[dict], request: SignoffRequest) -> dict:
@@ -258,7 +249,7 @@ def sign_off(run_dir: Path | str, manifest: dict, request: SignoffRequest) -> di
     run_dir = Path(run_dir)
     with locked_ledger(run_dir.parent.parent) as ledger:
         log = read_log(run_dir)
-        broken = log_problems(run_dir, ledger.entries(), str(manifest["run_id"]))
+        broken = log_problems(log, ledger.entries(), str(manifest["run_id"]))
         if broken:
             raise SignoffRefused("sign-off refused: the run's sign-off log does not verify (bo verify):\n" + "\n".join(f"  {p}" for p in broken))
         problems = refusals(manifest, log, request)
@@ -268,17 +259,11 @@ def sign_off(run_dir: Path | str, manifest: dict, request: SignoffRequest) -> di
         page = render_signoff_page(manifest, [*log, entry])
         ledger.append({"kind": "signoff", "run_id": manifest["run_id"], "run_path": f"{run_dir.parent.name}/{run_dir.name}",
                        "signoff_seq": entry["seq"], "signoff_hash": entry["hash"], "name": entry["name"], "role": entry["role"],
-                       "jobs": entry["jobs"], "page_sha256": _text_sha256(page)})
+                       "jobs": entry["jobs"], "page_sha256": sha256_bytes(page)})
         with _writable(run_dir / SIGNOFF_LOG) as path:
             append_text(path, json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
         _write_page(run_dir, page)
     return entry
-
-
-def _text_sha256(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -297,9 +282,8 @@ def anchored_log(log: list[dict], ledger: list[dict], run_id: str) -> list[dict]
             if position in recorded and recorded[position].get("signoff_hash") == entry.get("hash")]
 
 
-def log_problems(run_dir: Path | str, ledger: list[dict], run_id: str) -> list[str]:
-    """The log's chain (``chain_breaks``) and each entry against the ledger's record of it."""
-    log = read_log(run_dir)
+def log_problems(log: list[dict], ledger: list[dict], run_id: str) -> list[str]:
+    """The sign-off log's chain (``chain_breaks``) and each entry against the ledger's record of it."""
     problems = [f"SIGN-OFF LOG ALTERED entry {position}: {why} ({SIGNOFF_LOG})" for position, why in chain_breaks(log)]
     recorded = anchored(ledger, run_id)
     for position, entry in enumerate(log, start=1):

@@ -27,7 +27,7 @@ from pathlib import Path
 from bo_lib.hashing import sha256_file
 from bo_lib.pipeline.archive import MANIFEST, MANIFEST_CHECKSUM, read_manifest, sealed_files
 from bo_lib.pipeline.ledger import check_chain, ledger_path, read_ledger, run_entries
-from bo_lib.pipeline.signoff import COMPANIONS, SIGNOFF_LOG, log_problems, page_problems
+from bo_lib.pipeline.signoff import COMPANIONS, SIGNOFF_LOG, log_problems, page_problems, read_log
 
 #: the kind of each sealed file, by its key's prefix in ``sealed_files``: how its problems are named
 KINDS = {"input:": "INPUT", "parameters:": "PARAMETER FILE", "notebook:": "INPUT NOTEBOOK"}
@@ -206,7 +206,7 @@ def verify_run(run_dir: Path | str, *, public_key=None, roots: Roots = Roots(), 
     _check_files(run_dir, manifest, sealed, roots, result)
     _check_extra(run_dir, manifest, sealed, result)
     if ledger:
-        result.problems += log_problems(run_dir, ledger, str(manifest.get("run_id")))
+        result.problems += log_problems(read_log(run_dir), ledger, str(manifest.get("run_id")))
         result.problems += page_problems(run_dir, ledger, str(manifest.get("run_id")))
     chain = check_chain(ledger, public_key)
     result.problems += chain.problems + head_problems(ledger, expect_head)
