@@ -21,7 +21,6 @@ _ACTIONS = (
 )
 _LIST_COLUMNS = ["break_id", "fund", "recon", "item", "classification", "value_base", "age_business_days", "status", "state", "owner",
                  "expected_date", "overdue", "last_action", "last_actor"]
-_TRAIL_SHOWN = ["seq", "acted_at", "actor", "action", "state_from", "state_to", "owner_to", "expected_to", "match_id", "comment"]
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -138,6 +137,7 @@ def _cmd_show(args: argparse.Namespace, argv: list[str]) -> int:
     from bo_lib.cli import EXIT_OK, _Setup
     from bo_lib.recon import workflow
     from bo_lib.recon.break_actions import find_break, load_trail
+    from bo_lib.report.break_panel import TRAIL_COLUMNS_SHOWN
     from bo_lib.store import open_store
 
     setup = _Setup(args)
@@ -154,7 +154,7 @@ def _cmd_show(args: argparse.Namespace, argv: list[str]) -> int:
     print(f"trail ({len(trail)} action(s)):")
     if len(trail):
         with pd.option_context("display.width", 250, "display.max_columns", None, "display.max_colwidth", 60):
-            print(_printable(trail[_TRAIL_SHOWN]).to_string(index=False))
+            print(_printable(trail[TRAIL_COLUMNS_SHOWN]).to_string(index=False))
     return EXIT_OK
 
 

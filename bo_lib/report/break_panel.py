@@ -21,6 +21,7 @@ from bo_lib.report.display import show_message, show_table
 from bo_lib.report.explorer import CONTROL_LAYOUT, CONTROLS_LAYOUT, LABEL_STYLE
 from bo_lib.store import StoreReadOnlyError
 
+#: the trail's columns a reader is shown (the panel, ``bo break show``)
 TRAIL_COLUMNS_SHOWN = ["seq", "acted_at", "actor", "action", "state_from", "state_to", "owner_to", "expected_to", "match_id", "comment"]
 
 
