@@ -17,6 +17,7 @@ import pytest
 
 from bo_lib.hashing import sha256_file
 from tests.conftest import NOTEBOOKS, PARAMETERS
+from tests.browser import artifacts_dir, chromium, offline  # noqa: F401  (chromium: the fixture)
 from tests.commands import bo
 
 pytestmark = pytest.mark.slow
@@ -128,59 +129,60 @@ def test_a_date_without_data_is_refused_before_any_kernel(tmp_path):
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").rglob("manifest.json"))
 
 
-def test_the_archive_reads_severity_first_in_a_real_browser(corrupted_run):
+def test_the_archive_reads_severity_first_in_a_real_browser(corrupted_run, chromium):
     """The sealed run in headless Chromium with the network off: the index lists the worst jobs
     first with a legend; every control's report renders (charts drawn, long tables sortable and
     searchable) and says no all-clear under a table that has rows. Screenshots of the index and of
     one report per control are kept as test artefacts."""
-    from tests.browser import artifacts_dir, need_browser, CHROMIUM, CHROMIUM_ARGS, offline
-
-    need_browser()
-    from playwright.sync_api import sync_playwright
-
     run_dir, shots = corrupted_run["run_dir"], artifacts_dir()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        blocked = offline(context)
-        page = context.new_page()
-        page.goto((run_dir / "index.html").as_uri())
-        rows = page.locator("tbody tr")
-        severities = [rows.nth(i).get_attribute("class") for i in range(rows.count())]
-        assert len(severities) == 13 and severities[0] == "sev-red"
-        order = {"sev-failed": 0, "sev-red": 1, "sev-amber": 2, "sev-none": 3, "sev-green": 4}
-        assert [order[s] for s in severities] == sorted(order[s] for s in severities)
-        assert "Severity" in page.inner_text(".legend")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # fits the screen
-        page.screenshot(path=str(shots / "daily-run-index.png"), full_page=True)
-        for job in ("USEQ/intake", "USEQ/settlement", "USEQ/reconciliation", "USEQ/nav", "MERIDIAN/regulatory"):
-            page.goto((run_dir / f"{job}.html").as_uri())
-            page.wait_for_selector(".main-svg", state="attached", timeout=30_000)  # plotly drew from the run's assets
-            text = page.inner_text("body")
-            assert "exceptions for" in text
-            if job == "USEQ/nav":
-                assert page.locator('input[type="search"]').count() >= 1  # long tables are DataTables
-            if job == "USEQ/reconciliation":  # breaks in every recon: no all-clear may show
-                for all_clear in ("every position agrees", "no open breaks", "no breaks recorded", "every trade confirmed as booked"):
-                    assert all_clear not in text, all_clear
-            page.screenshot(path=str(shots / f"daily-run-{job.replace('/', '-')}.png"), full_page=False)
-        browser.close()
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    blocked = offline(context)
+    page = context.new_page()
+    page.goto((run_dir / "index.html").as_uri())
+    rows = page.locator("tbody tr")
+    severities = [rows.nth(i).get_attribute("class") for i in range(rows.count())]
+    assert len(severities) == 13 and severities[0] == "sev-red"
+    order = {"sev-failed": 0, "sev-red": 1, "sev-amber": 2, "sev-none": 3, "sev-green": 4}
+    assert [order[s] for s in severities] == sorted(order[s] for s in severities)
+    assert "Severity" in page.inner_text(".legend")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # fits the screen
+    page.screenshot(path=str(shots / "daily-run-index.png"), full_page=True)
+    for job in ("USEQ/intake", "USEQ/settlement", "USEQ/reconciliation", "USEQ/nav", "MERIDIAN/regulatory"):
+        page.goto((run_dir / f"{job}.html").as_uri())
+        page.wait_for_selector(".main-svg", state="attached", timeout=30_000)  # plotly drew from the run's assets
+        text = page.inner_text("body")
+        assert "exceptions for" in text
+        if job == "USEQ/nav":
+            assert page.locator('input[type="search"]').count() >= 1  # long tables are DataTables
+        if job == "USEQ/reconciliation":  # breaks in every recon: no all-clear may show
+            for all_clear in ("every position agrees", "no open breaks", "no breaks recorded", "every trade confirmed as booked"):
+                assert all_clear not in text, all_clear
+        page.screenshot(path=str(shots / f"daily-run-{job.replace('/', '-')}.png"), full_page=False)
+    context.close()
     assert blocked == []
 
 
-def test_a_signed_run_shows_its_signoffs_in_the_browser_and_still_verifies(corrupted_run):
-    """The preparer signs the whole run, the reviewer accepts each red check with a comment: the run
-    is approved, official, its page frames who signed what, and bo verify checks the sign-offs."""
-    from tests.browser import artifacts_dir, need_browser, CHROMIUM, CHROMIUM_ARGS, offline
-
+@pytest.fixture(scope="module")
+def signed_run(corrupted_run):
+    """The run signed: the preparer signs the whole run, the preparer's own review is refused, the
+    reviewer accepts each red check with a comment. What each command answered."""
     run_dir = corrupted_run["run_dir"]
     reds = sorted({c["check"] for j in manifest(run_dir)["jobs"] for c in j["results"].get("exception_checks", []) if c["rag"] == "red"})
-    assert "Prices" in reds  # USEQ's intake: the bad trade row's day
-    assert bo("signoff", str(run_dir), "--as", "Alice Preparer", "--role", "preparer", "--comment", "read every report")[0] == 0
-    code, out, err = bo("signoff", str(run_dir), "--as", "Alice Preparer", "--role", "reviewer")
-    assert code == 2 and "the reviewer must be someone else (four eyes)" in err
+    prepared = bo("signoff", str(run_dir), "--as", "Alice Preparer", "--role", "preparer", "--comment", "read every report")
+    own_review = bo("signoff", str(run_dir), "--as", "Alice Preparer", "--role", "reviewer")
     accept = [arg for check in reds for arg in ("--accept", check)]
-    code, out, err = bo("signoff", str(run_dir), "--as", "Bob Reviewer", "--role", "reviewer", *accept, "--comment", "breaks owned, see the recon")
+    reviewed = bo("signoff", str(run_dir), "--as", "Bob Reviewer", "--role", "reviewer", *accept, "--comment", "breaks owned, see the recon")
+    return {"run_dir": run_dir, "reds": reds, "prepared": prepared, "own_review": own_review, "reviewed": reviewed}
+
+
+def test_a_signed_run_is_approved_official_and_still_verifies(signed_run):
+    """The run is approved, official, and bo verify checks the sign-offs."""
+    run_dir = signed_run["run_dir"]
+    assert "Prices" in signed_run["reds"]  # USEQ's intake: the bad trade row's day
+    assert signed_run["prepared"][0] == 0
+    code, out, err = signed_run["own_review"]
+    assert code == 2 and "the reviewer must be someone else (four eyes)" in err
+    code, out, err = signed_run["reviewed"]
     assert code == 0, err
     assert "approved: every job reviewed" in out
     code, out, _ = bo("verify", str(run_dir))
@@ -188,25 +190,24 @@ def test_a_signed_run_shows_its_signoffs_in_the_browser_and_still_verifies(corru
     code, out, _ = bo("runs", "--reports", str(run_dir.parent.parent))
     assert f"{run_dir.name}  full run; complete;" in out and "approved: reviewed by Bob Reviewer" in out and "[OFFICIAL]" in out
 
-    need_browser()
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        blocked = offline(context)
-        page = context.new_page()
-        page.goto((run_dir / "index.html").as_uri())
-        signoffs = page.frame_locator("iframe.signoff").locator("body")
-        text = signoffs.inner_text()
-        assert "approved: reviewed by Bob Reviewer" in text and "Alice Preparer" in text
-        assert "Bob Reviewer accepts Prices" in text.replace("\n", " ") or "accepts Prices" in text
-        page.locator("iframe.signoff").scroll_into_view_if_needed()
-        page.screenshot(path=str(artifacts_dir() / "daily-run-signed-index.png"), full_page=True)
-        page.goto((run_dir.parent.parent / "index.html").as_uri())
-        row = page.locator("tbody tr", has_text=run_dir.name)
-        assert "official" in row.inner_text() and "approved: reviewed by Bob Reviewer" in row.inner_text()
-        browser.close()
+def test_a_signed_run_shows_its_signoffs_in_the_browser(signed_run, chromium):
+    """The run's page frames who signed what; the archive page shows the run approved and official."""
+    run_dir = signed_run["run_dir"]
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    blocked = offline(context)
+    page = context.new_page()
+    page.goto((run_dir / "index.html").as_uri())
+    signoffs = page.frame_locator("iframe.signoff").locator("body")
+    text = signoffs.inner_text()
+    assert "approved: reviewed by Bob Reviewer" in text and "Alice Preparer" in text
+    assert "Bob Reviewer accepts Prices" in text.replace("\n", " ") or "accepts Prices" in text
+    page.locator("iframe.signoff").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts_dir() / "daily-run-signed-index.png"), full_page=True)
+    page.goto((run_dir.parent.parent / "index.html").as_uri())
+    row = page.locator("tbody tr", has_text=run_dir.name)
+    assert "official" in row.inner_text() and "approved: reviewed by Bob Reviewer" in row.inner_text()
+    context.close()
     assert blocked == []
 
 
