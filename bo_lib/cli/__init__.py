@@ -1,8 +1,9 @@
 """The ``bo`` command: ``bo run`` (the daily job), ``bo ingest`` (load deliveries into the store),
 ``bo books`` (the book of record's status), ``bo close`` / ``bo reopen`` (lock and unlock a fund's
 NAV and books), ``bo verify`` (check a sealed run), ``bo form13f`` (the 13F of a quarter end),
-``bo sample-data`` (generate the sample world) and ``bo lab`` (JupyterLab on a working copy of the
-notebooks, with a scratch copy of the store).
+``bo sample-data`` (generate the sample world), ``bo inspect`` (what the workbench reads from one
+delivered file, with its violations) and ``bo lab`` (JupyterLab on a working copy of the notebooks,
+with a scratch copy of the store).
 
 Expected errors (invalid parameters, missing files or dates, bad data) print ``bo: error: ...``
 and exit 2, never a traceback; a file the system cannot write (read-only or full disk) prints
@@ -41,7 +42,7 @@ exit codes:
      identical (replay, diff)
   1  a job failed (run; the other jobs ran and are archived), a problem found (verify,
      ledger), the 13F breaks its schema (form13f), a difference found (replay, diff),
-     approved but a fund's close refused (signoff --close)
+     approved but a fund's close refused (signoff --close), violations found (inspect)
   2  usage, parameter, data or store error ("bo: error: ..."); a sign-off or a replay
      refused (every reason named)
   3  file-system error: a file cannot be written or read (read-only or full disk, ...),
@@ -667,9 +668,9 @@ def build_parser(parameters_hint: str | os.PathLike = "parameters") -> argparse.
     _book_options(lab)
     lab.set_defaults(handler=_cmd_lab)
 
-    from bo_lib.cli import audit, breaks, replay  # the auditor's commands, each group in its module
+    from bo_lib.cli import audit, breaks, inspect, replay  # the auditor's commands, each group in its module
 
-    for group in (audit, breaks, replay):
+    for group in (audit, breaks, replay, inspect):
         group.add_commands(commands)
     return parser
 
