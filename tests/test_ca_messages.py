@@ -417,3 +417,35 @@ def test_no_messages_give_an_empty_frame_with_the_columns():
     frame = ca_message_rows([])
     assert list(frame.columns) == CA_MESSAGE_COLUMNS and frame.empty
     assert str(frame["ex_date"].dtype) == "datetime64[ns]" and frame["is_default"].dtype == bool
+
+
+# ====================================================================== value formats
+def test_value_formats():
+    from bo_lib.data.formats.swift import Field, FieldFormatError, Price, Quantity, Ratio, parse_field
+
+    def value(tag, text, qualifier="XXXX"):
+        return parse_field(Field(tag, qualifier, "", text, 1))
+
+    assert value("93B", "UNIT/7000,") == Quantity("UNIT", Decimal("7000"))
+    assert value("93B", "FAMT/N250000,") == Quantity("FAMT", Decimal("-250000"))
+    assert value("92A", "0,12345657") == Rate(Decimal("0.12345657"))
+    assert value("92A", "N0,5") == Rate(Decimal("-0.5"))
+    assert value("92D", "1,/20,") == Ratio(Decimal("1"), Decimal("20"))
+    assert value("90A", "PRCT/101,5") == Price("PRCT", "", Decimal("101.5"))
+    assert value("90B", "ACTU/USD12,") == Price("ACTU", "USD", Decimal("12"))
+    assert value("98B", "UKWN") is None and value("98A", "20261106") == dt.date(2026, 11, 6)
+    assert value("98C", "20201029152301") == dt.datetime(2020, 10, 29, 15, 23, 1)
+    assert value("92K", "UKWN") == Rate(None, "", "UKWN")
+    assert value("23G", "CANC/PROC", "") == ("CANC", "PROC")
+    assert value("69A", "20261020/20261028").end == dt.date(2026, 10, 28)
+    for tag, text, rule in (("92A", "0.12", "comma as the decimal mark"), ("92A", "12", "mandatory decimal comma"),
+                            ("36B", "UNIT/N5,", "sign N is not allowed"), ("92A", "N0,", "zero may not carry the sign"),
+                            ("98A", "2026116", "not YYYYMMDD"), ("19B", "ABC5,", "not an ISO 4217"), ("93B", "PCS/5,", "UNIT, FAMT or AMOR"),
+                            ("17B", "YES", "Y or N"), ("20C", "A" * 17, "1 to 16 characters"), ("92D", "1,", "ratio new/old")):
+        with pytest.raises(FieldFormatError, match=rule):
+            value(tag, text)
+
+
+def test_an_unknown_date_code_is_no_date_and_no_violation(tmp_path):
+    rows, problems = read_ca_messages(_write(tmp_path, GOOD.replace(":98A::PAYD//20261110", ":98B::PAYD//UKWN")))
+    assert problems == [] and pd.isna(rows.iloc[0]["pay_date"])

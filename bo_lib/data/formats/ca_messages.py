@@ -18,10 +18,12 @@ Where a column's figure may stand in several places the row takes, in order: the
 then its cash/securities movements (``CASHMOVE``/``SECMOVE``), then the event details
 (``CADETL``); ``pay_date`` prefers the movements' PAYD.  Rates are as given (a 92A rate is a
 percentage, 35 = 35 %; an interest rate per 100 nominal stays per 100); ``ratio_new``/``ratio_old``
-are 92D NEWO (new for old) when present, else ADEX (*additional* for existing).  Amounts and
-rates are floats of the exact decimals.  Not interpreted: event types outside the message's own
-codes (no list check), narrative beyond joining it, multiple movements beyond the first that
-carries the figure, tax breakdowns, beneficial-owner sequences.
+are 92D NEWO (new for old) when present, else ADEX (*additional* for existing: 1 for 20 adds one
+share to twenty); ``price`` of a 90A is a percentage (``price_currency`` ""), of a 90B an amount
+per unit.  Amounts and rates are floats of the exact decimals.  Not checked or not read: the event
+code against a code list (``CAEV`` is only checked to be 4!c), the order of fields, qualifiers a
+sequence may not carry, the network rules between fields, a second movement's figures where the
+first already gives them, tax breakdowns, intermediate securities and beneficial owners.
 """
 
 from __future__ import annotations

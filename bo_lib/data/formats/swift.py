@@ -637,18 +637,17 @@ def _read_message(text: str, start: int, limit: int, lines: _Lines, file: str, p
         if block_id == "4":
             content_start = pos + label.end()
             end = text.find("\n-}", content_start, limit)
-            if end < 0:
+            closed = end >= 0
+            if not closed:
                 problems.append(Violation(file, lines(pos), "{4:", "text block 4 is not closed by a line '-}'"))
                 end = limit
-                after = limit
-            else:
-                after = end + 3
+            after = end + 3 if closed else limit
             body = text[content_start:end]
             first_line = lines(content_start)
             if body.startswith("\r\n") or body.startswith("\n"):
                 body = body.split("\n", 1)[1]
                 first_line += 1
-            end_line = lines(end + 1) if after < limit or text.startswith("\n-}", end) else lines(max(limit - 1, 0))
+            end_line = lines(end + 1) if closed else lines(max(limit - 1, 0))  # the "-}" line, or the block's last
             iso15022 = re.match(r"\{?[IO]5", blocks.get("2", "")) is not None
             body_seq = _read_block4(body, first_line, end_line, file, problems, iso15022, top_level)
             pos = after
