@@ -97,15 +97,28 @@ def test_a_camt053_statement_with_its_balances(funds):
     assert statement["currency"] == "EUR" and bool(statement["balances"])
 
 
-def test_a_statement_that_does_not_balance_is_held_out_whole(tmp_path, funds):
+def test_a_statement_that_does_not_balance_is_a_violation_its_entries_still_read(tmp_path, funds):
+    """As the cash recon does: the statement is an exception, its entries are reconciled (flagged)."""
     copy = tmp_path / "0012345679.mt940"
     copy.write_text(MT940.read_text().replace(":62F:C261005USD64376057,29", ":62F:C261005USD64376057,30"))
     inspection = inspect_file(copy, funds=funds)
     assert inspection.data_root is None and inspection.label == "0012345679.mt940"
-    assert (inspection.rows_in_file, inspection.held_out, inspection.rows_read) == (8, 8, 0)
+    assert (inspection.rows_in_file, inspection.held_out, inspection.rows_read) == (8, 0, 8)
     [violation] = inspection.violations
     assert violation.column == "closing_balance" and "does not balance" in violation.rule and "difference 0.01" in violation.rule
     assert not bool(inspection.statements["balances"].iloc[0])
+
+
+def test_a_statement_for_another_account_is_held_out_whole(tmp_path, funds):
+    """USEQ's statement of 0012345679 delivered under the name of GLBD's account 0047110900: ingest
+    holds it out whole, every entry."""
+    misnamed = tmp_path / "0047110900.mt940"
+    shutil.copy(MT940, misnamed)
+    inspection = inspect_file(misnamed, funds=funds)
+    assert (inspection.rows_in_file, inspection.held_out, inspection.rows_read) == (8, 8, 0)
+    assert [(v.column, v.rule, v.fund) for v in inspection.violations] == [
+        ("account", "statement is for account 0012345679, expected 0047110900", "GLBD")]
+    assert inspection.rows["held_out"].all()
 
 
 def test_a_seeded_bad_row_gives_exactly_its_violations(bad_trades, funds):
@@ -185,6 +198,10 @@ def test_ca_messages_through_the_reader(tmp_path, monkeypatch):
     summary = dict(inspection.summary)
     assert summary["messages"] == "2 (3 option rows)"
     assert summary["message types"] == "564 1, 566 1" and summary["event types"] == "DVCA 2" and summary["functions"] == "NEWM 2"
+    code, out, err = bo("inspect", path)
+    assert code == 1, err
+    assert "format:      mt564" in out and "dataset:     ca_messages" in out and "violations:  1" in out
+    assert "  message types: 564 1, 566 1" in out and "rows (all 3):" in out
     code, out, err = bo("inspect", path, "--json")
     assert code == 1, err
     document = json.loads(out)
