@@ -19,6 +19,23 @@ INCOME_EVENTS = ("DVCA", "INTR")
 #: events that redeem a holding at ``gross_rate`` per 100 nominal (final maturity, calls)
 REDEMPTION_EVENTS = ("REDM", "MCAL")
 CANCELLED_EVENT = "CANC"
+#: the events whose entitlements ``corporate_actions.entitlements`` works out (ISO 15022 CAEV;
+#: DRIP is the dividend reinvestment the golden record carries as its own event)
+ENTITLEMENT_EVENT_TYPES = ("DVCA", "DVOP", "DRIP", "SPLF", "SPLR", "BONU", "DVSE", "RHTS", "MRGR", "SOFF", "TEND", "INTR", "REDM", "MCAL")
+#: ISO 15022 :22F::CAMV: mandatory, mandatory with choice, voluntary
+CA_MANDATORY_VOLUNTARY = ("MAND", "CHOS", "VOLU")
+VOLUNTARY_EVENT = "VOLU"
+#: ISO 15022 :22F::CAOP option types: cash, securities, cash and securities, exercise (subscribe),
+#: sell (the rights), lapse, no action, buy up (to a whole number)
+CA_OPTION_TYPES = ("CASH", "SECU", "CASE", "EXER", "SLLE", "LAPS", "NOAC", "BUYA")
+#: events whose new securities replace the holding (:92D::NEWO: new units for the old)
+REPLACING_EVENTS = ("SPLF", "SPLR", "MRGR")
+#: events whose new securities are added to the holding (:92D::ADEX: additional for existing)
+ADDING_EVENTS = ("BONU", "DVSE", "SOFF", "DRIP", "DVOP", "RHTS")
+#: events whose cash is a dividend, paid net of the treaty rate of withholding tax
+WITHHOLDING_EVENTS = ("DVCA", "DVOP", "DRIP")
+#: events whose amounts are per 100 of nominal (coupons, redemption prices)
+PER_100_NOMINAL_EVENTS = ("INTR", "REDM", "MCAL")
 
 #: MT548 / sese.024 settlement statuses: pending, pending failing, partially settled, settled, cancelled
 SETTLEMENT_STATUSES = ("PEND", "PENF", "PART", "SETT", "CAND")
