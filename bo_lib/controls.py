@@ -1,7 +1,7 @@
 """The control registry: every notebook's control declared once.
 
 A control is one daily check of the back office (intake, settlement, reconciliation, NAV,
-regulatory reporting), run as a parameterized notebook. Its declaration here says:
+regulatory reporting, corporate actions), run as a parameterized notebook. Its declaration here says:
 
 - ``notebook``, ``title``, ``short`` and ``purpose``: the file under ``notebooks/``, the human title
   used in report headers, page titles and the archive index, what its exceptions are called, and
@@ -52,6 +52,11 @@ KERNEL_DISPLAY_NAME = "Back-office workbench (.venv)"
 class SettlementParameters(FundNotebookParameters):
     ladder_days: int = Field(default=5, ge=1, le=30, description="business days the cash ladder projects")
     fail_rate_days: int = Field(default=20, ge=1, le=250, description="status deliveries the counterparty fail rates look back over")
+
+
+class CorporateActionParameters(FundNotebookParameters):
+    diary_days: int = Field(default=20, ge=1, le=120, description="business days of the fund's calendar the diary of events looks ahead")
+    election_warning_days: int = Field(default=5, ge=0, le=30, description="business days before the internal deadline an election shows as due")
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,6 +189,21 @@ CONTROLS: dict[str, Control] = {control.notebook: control for control in (
         ),
         writes=("recon_runs", "recon_break_observations", "recon_break_resolutions", "recon_breaks", "recon_cash_open_items",
                 "recon_statement_chain", "recon_trade_open_items")),
+    Control(
+        "corporate_actions", "Corporate actions", "Corporate actions",
+        "the custodians' MT564 notifications to one golden record, entitlements and claims, elections and their deadlines, MT566 confirmations, events the books missed",
+        "fund", CorporateActionParameters, "bo_lib.corporate_actions.inputs:gather_corporate_actions", "bo_lib.corporate_actions.control:assess",
+        figures=(
+            ("notification_differences", _f("Events the custodians disagree on", "events")),
+            ("elections_missed_or_overdue", _f("Elections missed or past the internal deadline", "elections")),
+            ("short_payments", _f("Short payments", "confirmations")),
+            ("short_payment_value", _f("Short-paid, net", "{short_payment_currency}", 2)),
+            ("events_not_booked", _f("Events not booked", "events")),
+            ("elections_due", _f("Elections due", "elections")),
+            ("events_live", _f("Events followed", "events")),
+            ("diary_events", _f("Events in the diary", "events")),
+            ("short_payment_currency", _f(None)),
+        )),
 
 )}
 

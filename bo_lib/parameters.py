@@ -211,6 +211,11 @@ class ReconPolicy(_Strict):
                                                                        "needs a second person's approval (four eyes); 0: every write-off")
 
 
+class CorporateActionPolicy(_Strict):
+    election_buffer_days: int = Field(default=3, ge=0, le=30, description="business days of the security's market before the market "
+                                                                           "deadline the fund wants its elections made (its internal deadline)")
+
+
 class Pricing(_Strict):
     hierarchy: dict[str, list[Code]] = Field(description="asset class -> price sources, best first")
     stale_days: int = Field(default=3, ge=1, description="a price unchanged this many days is stale")
@@ -239,6 +244,7 @@ class FundParameters(_Strict):
     tolerances: Tolerances = Tolerances()
     nav_thresholds: NavThresholds
     recon: ReconPolicy = ReconPolicy()
+    corporate_actions: CorporateActionPolicy = CorporateActionPolicy()
     pricing: Pricing
     regulatory_regimes: list[str] = Field(default_factory=list)
 

@@ -86,7 +86,7 @@ def test_an_unknown_fund_or_notebook_names_the_option_and_what_is_known():
     code, _, err = _run("--notebook", "navv")
     assert code == EXIT_USAGE
     assert err == (f"bo: error: --notebook: unknown notebook 'navv' (scheduled in {PARAMETERS / 'schedule.yaml'}: "
-                   "intake, settlement, regulatory, nav, reconciliation)\n")
+                   "intake, settlement, regulatory, nav, reconciliation, corporate_actions)\n")
 
 
 def test_bad_heartbeat_and_fail_on_are_usage_errors():

@@ -310,6 +310,25 @@ def test_position_recon_classifies_every_kind_of_break():
     assert table.at["S6", "break_value_base"] == 100.0 and table.at["S4", "break_value_base"] == 2000.0
 
 
+def test_a_position_break_a_notified_event_explains_names_the_event():
+    from bo_lib.recon.positions import reconcile_positions
+
+    _recon, isin = _position_recon()
+    books = pd.DataFrame({"fund": "F", "account": "A1", "security_id": ["S2"], "quantity": [1000.0]})
+    custodian = pd.DataFrame({"account": "A1", "isin": [isin["S2"]], "quantity": [1050.0], "price": 10.0, "market_value": [10500.0]})
+    securities = pd.DataFrame({"security_id": ["S2"], "isin": [isin["S2"]], "name": "s2", "currency": "USD", "price_multiplier": 1.0, "asset_class": "equity"})
+    # the custodian notified a 5-per-100 stock dividend paid on D1: 1,000 x 1.05 = 1,050, what it holds
+    notified = pd.DataFrame({"account": ["A1"], "isin": [isin["S2"]], "event_id": ["CA9"], "event_type": ["DVSE"], "factor": [1.05], "pay_date": [D1]})
+    empty_status = pd.DataFrame(columns=["client_reference", "account", "settlement_status", "intended_settlement_date", "movement", "quantity",
+                                         "settled_quantity"])
+    prices = pd.DataFrame(columns=["price_date", "security_id", "source", "price"])
+    recon = reconcile_positions(books, custodian, securities, empty_status, pd.DataFrame(columns=["trade_id", "security_id"]), prices, NO_FX,
+                                business_date=D1.date(), base_currency="USD", tolerances=_tolerances(), notified_events=notified)
+    row = recon.table.iloc[0]
+    assert row["classification"] == "event applied by the custodian, not booked"
+    assert row["detail"] == "custodian +50: event applied by the custodian, not booked: event CA9 (DVSE, paid 2026-11-06)"
+
+
 def _cash_recon(statements=None):
     from bo_lib.recon.cash import reconcile_cash
 

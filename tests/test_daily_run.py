@@ -141,19 +141,21 @@ def test_the_archive_reads_severity_first_in_a_real_browser(corrupted_run, chrom
     page.goto((run_dir / "index.html").as_uri())
     rows = page.locator("tbody tr")
     severities = [rows.nth(i).get_attribute("class") for i in range(rows.count())]
-    assert len(severities) == 13 and severities[0] == "sev-red"
+    assert len(severities) == 16 and severities[0] == "sev-red"  # 5 notebooks x 3 funds + the company's regulatory
     order = {"sev-failed": 0, "sev-red": 1, "sev-amber": 2, "sev-none": 3, "sev-green": 4}
     assert [order[s] for s in severities] == sorted(order[s] for s in severities)
     assert "Severity" in page.inner_text(".legend")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # fits the screen
     page.screenshot(path=str(shots / "daily-run-index.png"), full_page=True)
-    for job in ("USEQ/intake", "USEQ/settlement", "USEQ/reconciliation", "USEQ/nav", "MERIDIAN/regulatory"):
+    for job in ("USEQ/intake", "USEQ/settlement", "USEQ/reconciliation", "USEQ/nav", "MERIDIAN/regulatory", "MAHF/corporate_actions"):
         page.goto((run_dir / f"{job}.html").as_uri())
         page.wait_for_selector(".main-svg", state="attached", timeout=30_000)  # plotly drew from the run's assets
         text = page.inner_text("body")
         assert "exceptions for" in text
         if job == "USEQ/nav":
             assert page.locator('input[type="search"]').count() >= 1  # long tables are DataTables
+        if job == "MAHF/corporate_actions":  # the diary's timeline drawn, the short payment named with its difference
+            assert "corporate-action diary" in text and "-16,590.43" in text
         if job == "USEQ/reconciliation":  # breaks in every recon: no all-clear may show
             for all_clear in ("every position agrees", "no open breaks", "no breaks recorded", "every trade confirmed as booked"):
                 assert all_clear not in text, all_clear

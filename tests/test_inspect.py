@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
-import types
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +17,7 @@ from tests.commands import bo
 from tests.conftest import DATA, PARAMETERS
 
 TRADES = DATA / "inbound" / "2026-10-01" / "trades.csv"  # 15 lines: 14 trades
-POSITIONS = DATA / "opening" / "2026-09-30" / "positions.csv"  # 57 lines: 56 positions
+POSITIONS = DATA / "opening" / "2026-09-30" / "positions.csv"  # 58 lines: 57 positions (MAHF holds one share at both custodians)
 SECURITIES = DATA / "reference" / "securities.csv"  # 53 lines: 52 securities
 MT940 = DATA / "inbound" / "2026-10-05" / "statements" / "0012345679.mt940"  # 8 :61: entries
 CAMT = DATA / "inbound" / "2026-10-05" / "statements" / "DE89370400440532013000.camt053.xml"  # 4 <Ntry>
@@ -65,7 +63,7 @@ def test_trades_of_the_sample_world(funds):
 
 def test_opening_positions_and_securities_told_by_folder(funds):
     positions = inspect_file(POSITIONS, funds=funds)
-    assert (positions.dataset, positions.rows_in_file, positions.held_out, positions.violations) == ("opening_positions", 56, 0, [])
+    assert (positions.dataset, positions.rows_in_file, positions.held_out, positions.violations) == ("opening_positions", 57, 0, [])
     assert positions.business_date is None
     securities = inspect_file(SECURITIES, funds=funds)
     assert (securities.dataset, securities.rows_in_file, securities.violations) == ("securities", 52, [])
@@ -169,43 +167,35 @@ def test_kind_by_content_first(tmp_path):
         detect_format(Path("a.xml"), b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.052.001.02">')
 
 
-def test_ca_messages_through_the_reader(tmp_path, monkeypatch):
-    """Corporate-action messages go to ``bo_lib.data.formats.ca_messages.read_ca_messages(path,
-    data_root) -> (frame, violations)``; here a stand-in with that signature, returning two options
-    of one MT564 and one MT566, so inspect's summary is checked (the reader has its own tests)."""
-    from bo_lib.data.errors import Violation
+def test_an_mt566_of_the_sample_world_read_by_the_parser(funds):
+    """The short-paid EU dividend's confirmation, as delivered: the figures read off the file."""
+    path = DATA / "inbound" / "2026-11-04" / "messages" / "RHDBC00000017.mt566"
+    inspection = inspect_file(path, funds=funds)
+    assert (inspection.format, inspection.dataset, inspection.rows_in_file, inspection.violations) == ("mt566", "ca_messages", 1, [])
+    row = inspection.rows.iloc[0]
+    # :20C::CORP//CA2026100003, :97A::SAFE//0000456789, :93B::CONB//UNIT/109300,, :19B::GRSS//EUR145849,92,
+    # :19B::TAXR//EUR38467,92, :19B::NETT//EUR107382,, :92A::TAXR//26,375, :98A::PAYD//20261104
+    assert (row["corporate_reference"], row["account"], row["eligible_balance"]) == ("CA2026100003", "0000456789", 109300.0)
+    assert (row["gross_amount"], row["tax_amount"], row["net_amount"], row["withholding_pct"]) == (145849.92, 38467.92, 107382.0, 26.375)
+    assert row["pay_date"] == pd.Timestamp("2026-11-04") and row["sender"] == "RHDBDEFF"
 
-    path = tmp_path / "ca.fin"
-    path.write_text("{1:F01MTGSUS6SAXXX3206837054}{2:O5641435070316CHASGB2LDGST07128160300703160735N}{4:\n:16R:GENL\n-}\n")
-    calls = []
 
-    def read_ca_messages(given, data_root):
-        calls.append((given, data_root))
-        frame = pd.DataFrame({
-            "message_type": ["564", "564", "566"], "sender": ["CHASGB2L"] * 3, "function": ["NEWM", "NEWM", "NEWM"],
-            "event_type": ["DVCA", "DVCA", "DVCA"], "corporate_reference": ["D455103", "D455103", "D455103"],
-            "isin": ["CH0011075394"] * 3, "account": ["760043140"] * 3,
-            "ex_date": pd.to_datetime(["2007-03-16"] * 3), "record_date": pd.to_datetime(["2007-03-15"] * 3),
-            "pay_date": pd.to_datetime(["2007-03-21"] * 3), "option_number": ["001", "002", "001"],
-            "option_type": ["CASH", "SECU", "CASH"], "gross_rate": [0.10, float("nan"), 0.10],
-        })
-        return frame, [Violation("ca.fin", 7, "gross_rate", "required for a cash option", None)]
+def test_bo_inspect_the_real_mt564_sample_and_a_broken_message(tmp_path):
+    import os
 
-    monkeypatch.setitem(sys.modules, "bo_lib.data.formats.ca_messages", types.SimpleNamespace(read_ca_messages=read_ca_messages))
-    inspection = inspect_file(path)
-    assert calls == [(path, None)]
-    assert (inspection.format, inspection.dataset, inspection.rows_in_file, len(inspection.violations)) == ("mt564", "ca_messages", 3, 1)
-    summary = dict(inspection.summary)
-    assert summary["messages"] == "2 (3 option rows)"
-    assert summary["message types"] == "564 1, 566 1" and summary["event types"] == "DVCA 2" and summary["functions"] == "NEWM 2"
-    code, out, err = bo("inspect", path)
-    assert code == 1, err
-    assert "format:      mt564" in out and "dataset:     ca_messages" in out and "violations:  1" in out
-    assert "  message types: 564 1, 566 1" in out and "rows (all 3):" in out
-    code, out, err = bo("inspect", path, "--json")
-    assert code == 1, err
+    sample = Path(os.environ["BO_REFERENCE_DIR"]) / "swift-mt564" / "prowide_dvca_isin_withholding.fin"
+    code, out, err = bo("inspect", sample)
+    assert code == 0, err
+    assert "format:      mt564" in out and "corporate_reference:  D455103" in out and "gross_rate:           0.000001" in out
+    assert "security_description: ZURICH FIN SVS GRP / CHF0.10" in out  # the continuation line, on one line
+    code, out, err = bo("inspect", sample, "--json")
     document = json.loads(out)
-    assert document["rows"][1]["gross_rate"] is None and document["rows"][0]["ex_date"] == "2007-03-16"
+    assert code == 0 and document["rows"][0]["eligible_balance"] == 7000 and document["rows"][0]["withholding_pct"] == 35
+    broken = tmp_path / "broken.mt564"
+    broken.write_text(sample.read_text().replace(":92A::WITF//35,", ":92A::WITF//35.0"))
+    code, out, err = bo("inspect", broken)
+    assert code == 1, err
+    assert "violations:  1" in out and ":92A::WITF" in out
 
 
 # ---------------------------------------------------------------------------------------------

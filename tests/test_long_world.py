@@ -101,7 +101,7 @@ RECON_ROWS = {  # seeded type -> (recon, the item's key field, classification)
     "settlement_fail": ("positions", "isin", "timing"),
     "cash_missing_at_bank": ("cash", "trade_id", "timing"),
     "position_quantity_difference": ("positions", "isin", "quantity difference"),
-    "corporate_action_not_booked": ("positions", "isin", "corporate action suspected"),
+    "corporate_action_not_booked": ("positions", "isin", "event applied by the custodian, not booked"),
     "position_missing_at_custodian": ("positions", "isin", "missing at custodian"),
     "position_missing_in_books": ("positions", "isin", "missing in books"),
     "cash_amount_difference": ("cash", "customer_reference", "price/amount difference"),
@@ -128,6 +128,29 @@ def test_every_recon_break_on_every_date_is_a_seeded_one_live_that_day(world):
     assert sorted(found - expected) == [] and sorted(expected - found) == []
     anchors = {dt.date.fromisoformat(x["episode"]) for x in world.truth["exceptions"] if x["type"] in RECON_ROWS}
     assert len(anchors) >= 2 and {d for _, d, *_ in found} >= anchors  # every episode's breaks are found
+
+
+def test_every_corporate_action_exception_on_every_date_is_a_seeded_one_live_that_day(world):
+    """Both episodes: the short-paid dividend until the refund's MT566, the stock dividend until the
+    books book it late; the final episode's elections, disputes and replacements; the maturing note's
+    last coupon and redemption confirmed as entitled (its holder notified when it bought the note)."""
+    from bo_lib.corporate_actions.control import assess
+    from bo_lib.corporate_actions.inputs import gather_corporate_actions
+    from tests.test_corporate_actions import GROUND_TRUTH_CHECKS
+
+    seeded = [x for x in world.truth["exceptions"] if x["area"] == "corporate_actions"]
+    expected = {(x["fund"], d, GROUND_TRUTH_CHECKS[x["type"]], x["event_id"]) for x in seeded for d in world.dates
+                if x["first_date"] <= d.isoformat() <= x["last_date"]}
+    found, redeemed = set(), None
+    for d in world.dates:
+        for code in sorted(world.funds):
+            result = assess(gather_corporate_actions(world.store, world.funds[code], d))
+            found |= {(code, d, item.check, item.event_id) for item in result.items.itertuples()}
+            if code == "GLBD" and d == world.final:
+                redeemed = result.confirmations[result.confirmations["event_id"].str.startswith("CR")]
+    assert sorted(found - expected) == [] and sorted(expected - found) == []
+    assert len({x["episode"] for x in seeded}) >= 2
+    assert redeemed is not None and redeemed["status"].tolist() == ["agreed"] and redeemed["posted_net"].tolist() == [1_000_000.0]
 
 
 # --- NAV and pricing --------------------------------------------------------------------------

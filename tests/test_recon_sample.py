@@ -21,7 +21,7 @@ FUNDS = ("USEQ", "GLBD", "MAHF")
 TRADE_TYPES = {"trade_settlement_date_difference": "settlement date difference", "trade_price_difference": "price/amount difference",
                "trade_quantity_difference": "quantity difference", "trade_net_amount_difference": "price/amount difference",
                "trade_unconfirmed": "unconfirmed", "confirm_without_trade": "missing in books"}
-POSITION_TYPES = {"position_quantity_difference": "quantity difference", "corporate_action_not_booked": "corporate action suspected",
+POSITION_TYPES = {"position_quantity_difference": "quantity difference", "corporate_action_not_booked": "event applied by the custodian, not booked",
                   "position_missing_at_custodian": "missing at custodian", "position_missing_in_books": "missing in books"}
 
 
@@ -83,6 +83,7 @@ def test_final_date_figures_a_user_checks(daily):
     assert p.loc["US2095851083", "quantity_diff"] == -250.0
     books_qty, custodian_qty, ratio = p.loc["US4201171034", ["quantity_left", "quantity_right", "ratio"]].tolist()
     assert ratio == "105:100" and books_qty > 0 and custodian_qty == np.floor(books_qty * 105 / 100)  # the unbooked 5% stock dividend
+    assert p.loc["US4201171034", "detail"].endswith("event applied by the custodian, not booked: event CA2026100005 (DVSE, paid 2026-11-04)")
     mahf_positions = daily[("MAHF", FINAL)].positions  # options sit at the clearing broker: no custodian feed, left out
     assert len(mahf_positions.options_excluded) > 0 and mahf_positions.options_excluded["account"].str.endswith("-OPT").all()
     assert not mahf_positions.table["account"].str.endswith("-OPT").any()

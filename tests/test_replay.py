@@ -140,8 +140,9 @@ def test_diff_of_a_run_and_its_replay_says_identical(world):
 
 
 def test_diff_of_two_dates_names_the_figures_and_the_breaks_the_seeded_exceptions_add(world):
-    code, out, err = bo("diff", str(world["runs"]["2026-11-05"]), str(world["runs"]["2026-11-06"]))
+    code, out, err = bo("diff", str(world["runs"]["2026-11-05"]), str(world["runs"]["2026-11-06"]), "--limit", "0")
     assert code == 1, out + err
+    assert "more differences" not in out  # --limit 0: every difference
     lines = out.splitlines()
     seeded = json.loads((REPO / "data/seeded_exceptions.json").read_text())["exceptions"]
     trades = [e for e in seeded if e["area"] == "trade" and e["fund"] == "USEQ"]

@@ -114,7 +114,29 @@ def inspection_lines(inspection, rows: int | None = DEFAULT_ROWS, parameters: Pa
         count = f"all {len(frame)}" if len(shown) == len(frame) else f"first {len(shown)} of {len(frame)}"
         lines += ["", f"{what} ({count}{'' if len(shown) == len(frame) else '; --rows N or --all for more'}):"]
         first = [c for c in ("source_line", "held_out") if c in shown.columns]
-        lines += _frame_table(shown[first + [c for c in shown.columns if c not in first]]) if len(shown) else ["  (none)"]
+        ordered = shown[first + [c for c in shown.columns if c not in first]]
+        if not len(shown):
+            lines.append("  (none)")
+        elif inspection.dataset == "ca_messages" and len(shown) <= RECORD_VIEW_ROWS:
+            lines += _record_lines(ordered)
+        else:
+            lines += _frame_table(ordered)
+    return lines
+
+
+#: a message's few options of many fields read better one field per line, empty fields left out
+RECORD_VIEW_ROWS = 5
+
+
+def _record_lines(frame) -> list[str]:
+    from bo_lib.data.inspect import printable_frame
+
+    text = printable_frame(frame)
+    width = max(len(str(c)) for c in text.columns) + 1
+    lines = []
+    for number, (_i, row) in enumerate(text.iterrows(), start=1):
+        lines.append(f"  [{number}]")
+        lines += [f"    {str(column) + ':':<{width}} {value}" for column, value in row.items() if value != ""]
     return lines
 
 

@@ -28,11 +28,12 @@ def _sealed_run(text: str) -> tuple[Path, dict] | int:
     return run_dir.resolve(), read_manifest(run_dir)
 
 
-def _print_comparison(comparison) -> int:
+def _print_comparison(comparison, limit: int | None = None) -> int:
     from bo_lib.cli import EXIT_FAILED, EXIT_OK
-    from bo_lib.pipeline.compare import report_lines
+    from bo_lib.pipeline.compare import MAX_LINES, report_lines
 
-    for line in report_lines(comparison):
+    shown = MAX_LINES if limit is None else (limit or len(comparison.differences))
+    for line in report_lines(comparison, shown):
         print(line)
     return EXIT_OK if comparison.identical else EXIT_FAILED
 
@@ -86,7 +87,7 @@ def _cmd_diff(args: argparse.Namespace, argv: list[str]) -> int:
     (dir_a, manifest_a), (dir_b, manifest_b) = runs
     print(f"diff run {manifest_a['run_id']} ({manifest_a['business_date']}) -> run {manifest_b['run_id']} ({manifest_b['business_date']})",
           file=sys.stderr)
-    return _print_comparison(compare_runs(manifest_a, dir_a, manifest_b, dir_b))
+    return _print_comparison(compare_runs(manifest_a, dir_a, manifest_b, dir_b), args.limit)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -108,4 +109,5 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     "breaks by id (new, gone, changed) of two runs: a rerun of one date, or two dates. Exit 0 the same, 1 different.")
     diff.add_argument("run_a", help="the first run folder")
     diff.add_argument("run_b", help="the second run folder")
+    diff.add_argument("--limit", type=int, default=None, metavar="N", help="difference lines printed before '... and N more' (default 50; 0: all)")
     diff.set_defaults(handler=_cmd_diff)

@@ -22,7 +22,7 @@ import pandas as pd
 from bo_lib.data.contracts import CONTRACTS
 from bo_lib.data.errors import Violation
 from bo_lib.data.formats.statement import FRAME_COLUMNS, STATEMENT_SUMMARY_COLUMNS
-from bo_lib.data.ingest import CURRENT, DELIVERIES, STATEMENT_ENTRIES, STATEMENTS, VIOLATIONS, dataset_table
+from bo_lib.data.ingest import CA_MESSAGE_COLUMNS, CA_MESSAGES, CURRENT, DELIVERIES, STATEMENT_ENTRIES, STATEMENTS, VIOLATIONS, dataset_table
 from bo_lib.data.layout import INBOUND_FILES, OPENING_FILES, REFERENCE_FILES
 from bo_lib.store import ensure_schema, open_store
 
@@ -206,6 +206,30 @@ class Catalogue:
             frame["delivery_date"] = pd.to_datetime(frame["delivery_date"]).astype("datetime64[ns]")
         entries["entry_sequence"] = entries["entry_sequence"].astype("int64")
         return summaries, entries
+
+    def ca_messages(self, *, fund: str, on: dt.date | None = None, start: dt.date | None = None, end: dt.date | None = None,
+                    corporate_references: Iterable[str] | None = None) -> pd.DataFrame:
+        """The fund's corporate-action messages (one row per message option, ``CA_MESSAGE_COLUMNS``
+        less the bookkeeping, with ``delivery_date``), delivered on a date or in a window, or every
+        one of the given events (``corporate_references``) whenever delivered."""
+        where, params = ["d.status = ?", "r.attributed_fund = ?", f"NOT {_HELD_OUT}"], [CURRENT, fund]
+        _delivered_between(where, params, on, start, end)
+        if corporate_references is not None:
+            refs = sorted(set(corporate_references))
+            where.append(f"r.corporate_reference IN ({_marks(refs)})" if refs else "FALSE")
+            params += refs
+        with self.session():
+            rows = self._query(f"SELECT r.* FROM {CA_MESSAGES} r JOIN {DELIVERIES} d USING (delivery_id) WHERE {' AND '.join(where)} "
+                               "ORDER BY r.business_date, r.file, r.source_line, r.option_number", params)
+        dates = [c for c, t in CA_MESSAGE_COLUMNS.items() if t == "DATE" and c != "business_date"]
+        rows = _dated(rows, dates + ["delivery_date"]).reindex(columns=[c for c in CA_MESSAGE_COLUMNS if c not in ("business_date", "held_out")]
+                                                            + ["delivery_date"])
+        rows["delivery_date"] = pd.to_datetime(rows["delivery_date"]).astype("datetime64[ns]")
+        for column, kind in CA_MESSAGE_COLUMNS.items():
+            if kind == "VARCHAR" and column in rows:
+                rows[column] = rows[column].fillna("").astype("str")
+        rows["is_default"] = rows["is_default"].fillna(False).astype(bool)
+        return rows
 
     # -- violations and inventory ------------------------------------------------------------------
 

@@ -13,6 +13,10 @@ What is stored:
 * ``ds_statements`` / ``ds_statement_entries``: bank statements (MT940, camt.053) as parsed rows,
   one per statement and one per entry, the same way; a statement file with a violation (another
   account, unbalanced, malformed) is held out whole.
+* ``ds_ca_messages``: the custodians' corporate-action messages (MT564 notifications, MT566
+  confirmations, MT565 copies of the elections sent) as parsed rows, one per message option
+  (``bo_lib.data.formats.ca_messages``), attributed to the fund by the safekeeping account; a file
+  with a violation (malformed, an account of no fund) is held out whole.
 * ``ingest_violations``: every contract violation found, with the delivery it was found in.
 
 Ingest is idempotent: a file whose (path, SHA-256) is the current delivery of its path is skipped.
@@ -37,7 +41,9 @@ from bo_lib.data import loaders
 from bo_lib.data.contracts import CONTRACTS
 from bo_lib.data.errors import Violation
 from bo_lib.data.formats.statement import statement_summaries, statements_to_frame
-from bo_lib.data.layout import INBOUND_FILES, MANUAL_FILES, OPENING_FILES, REFERENCE_FILES, STATEMENT_SUFFIXES, business_dates, inbound_dir
+from bo_lib.data.formats.ca_messages import read_ca_messages
+from bo_lib.data.layout import (INBOUND_FILES, MANUAL_FILES, MESSAGE_SUFFIXES, MESSAGES_DIR, OPENING_FILES, REFERENCE_FILES, STATEMENT_SUFFIXES,
+                                business_dates, inbound_dir)
 from bo_lib.hashing import sha256_file
 from bo_lib.store import ensure_schema, migrate, open_store, register_sequence, register_table, select_frame, transaction
 
@@ -45,6 +51,7 @@ DELIVERIES = "deliveries"
 VIOLATIONS = "ingest_violations"
 STATEMENTS = "ds_statements"
 STATEMENT_ENTRIES = "ds_statement_entries"
+CA_MESSAGES = "ds_ca_messages"
 CURRENT, SUPERSEDED = "current", "superseded"
 
 _KIND_TYPES = {"str": "VARCHAR", "float": "DOUBLE", "int": "BIGINT", "date": "DATE", "bool": "BOOLEAN"}
@@ -66,6 +73,17 @@ ENTRY_COLUMNS = {"delivery_id": "BIGINT", "business_date": "DATE", "attributed_f
                  "transaction_code": "VARCHAR", "customer_reference": "VARCHAR", "bank_reference": "VARCHAR", "description": "VARCHAR",
                  "entry_sequence": "BIGINT", "held_out": "BOOLEAN"}
 
+_TEXT_COLUMNS = ("message_type", "sender", "receiver", "corporate_reference", "sender_reference", "previous_reference", "related_reference",
+                 "function", "processing_status", "event_type", "mandatory_voluntary", "isin", "cusip", "security_description", "account",
+                 "balance_type", "option_number", "option_type", "currency", "price_currency", "new_isin", "fraction_disposition", "narrative")
+_DATE_COLUMNS = ("announcement_date", "ex_date", "record_date", "pay_date", "effective_date", "market_deadline", "response_deadline",
+                 "posting_date", "value_date")
+_NUMBER_COLUMNS = ("eligible_balance", "gross_rate", "net_rate", "withholding_pct", "ratio_new", "ratio_old", "price", "instructed_quantity",
+                   "posted_quantity", "posted_amount", "gross_amount", "tax_amount", "net_amount")
+CA_MESSAGE_COLUMNS = ({"delivery_id": "BIGINT", "business_date": "DATE", "attributed_fund": "VARCHAR", "held_out": "BOOLEAN", "file": "VARCHAR",
+                       "source_line": "BIGINT", "is_default": "BOOLEAN"}
+                      | {c: "VARCHAR" for c in _TEXT_COLUMNS} | {c: "DATE" for c in _DATE_COLUMNS} | {c: "DOUBLE" for c in _NUMBER_COLUMNS})
+
 
 def dataset_table(dataset: str) -> str:
     return f"ds_{dataset}"
@@ -77,7 +95,8 @@ def dataset_columns(dataset: str) -> dict[str, str]:
 
 
 def _table_columns() -> dict[str, dict[str, str]]:
-    tables = {DELIVERIES: DELIVERY_COLUMNS, VIOLATIONS: VIOLATION_COLUMNS, STATEMENTS: STATEMENT_COLUMNS, STATEMENT_ENTRIES: ENTRY_COLUMNS}
+    tables = {DELIVERIES: DELIVERY_COLUMNS, VIOLATIONS: VIOLATION_COLUMNS, STATEMENTS: STATEMENT_COLUMNS, STATEMENT_ENTRIES: ENTRY_COLUMNS,
+              CA_MESSAGES: CA_MESSAGE_COLUMNS}
     return tables | {dataset_table(d): dataset_columns(d) for d in CONTRACTS}
 
 
@@ -91,7 +110,7 @@ register_sequence("delivery_seq")
 class DeliveredFile:
     """A file found under the data root, before it is read."""
 
-    dataset: str  # contract name, or "statement" for a bank statement
+    dataset: str  # contract name, "statement" for a bank statement, "ca_messages" for a corporate-action message file
     business_date: dt.date | None  # None: reference data
     path: Path
     relative: str
@@ -143,6 +162,10 @@ def delivered_files(data_root: Path | str, dates: list[dt.date] | None = None) -
                 account, _, rest = path.name.partition(".")
                 fmt = suffixes.get("." + rest, "")
                 found.append(DeliveredFile("statement", day, path, path.relative_to(root).as_posix(), account, fmt))
+        messages = folder / MESSAGES_DIR
+        if messages.is_dir():
+            found.extend(DeliveredFile("ca_messages", day, path, path.relative_to(root).as_posix())
+                         for path in sorted(p for p in messages.iterdir() if p.is_file()))
     return found
 
 
@@ -182,6 +205,7 @@ def ingest(data_root: Path | str, store: Path | str, funds: dict, *, dates: list
     report = IngestReport(ingest_id=f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}")
     files = delivered_files(data_root, dates)
     cash_accounts = {a.account: (code, a) for code, fund in funds.items() for a in fund.cash_accounts}
+    securities_accounts = {a.account: code for code, fund in funds.items() for a in fund.securities_accounts}
     by = ingested_by or _user()
     current = _current_deliveries(store)
     hashed = [(item, sha256_file(item.path)) for item in files]
@@ -208,6 +232,8 @@ def ingest(data_root: Path | str, store: Path | str, funds: dict, *, dates: list
                 delivery_id = con.execute("SELECT nextval('delivery_seq')").fetchall()[0][0]
                 if item.dataset == "statement":
                     rows, held, violations = _read_statement(batch, item, data_root, delivery_id, cash_accounts)
+                elif item.dataset == "ca_messages":
+                    rows, held, violations = _read_ca_messages(batch, item, data_root, delivery_id, securities_accounts)
                 else:
                     rows, held, violations, frame = _read_dataset(batch, item, data_root, delivery_id, reference, funds)
                     if item.dataset in REFERENCE_FILES:
@@ -315,6 +341,27 @@ def _read_statement(batch: _Batch, item: DeliveredFile, data_root: Path, deliver
     batch.add(STATEMENT_ENTRIES, entries[list(ENTRY_COLUMNS)])
     count = sum(len(s.entries) for s in parsed)
     return count, count if held else 0, violations
+
+
+def _read_ca_messages(batch: _Batch, item: DeliveredFile, data_root: Path, delivery_id: int,
+                      securities_accounts: dict[str, str]) -> tuple[int, int, list[Violation]]:
+    """Rows (message options), held-out rows and violations of one corporate-action message file.
+    A file with a violation (malformed, not a message file, an account of no fund) is held out
+    whole: kept for the record, read by no control."""
+    label = item.relative
+    if item.path.suffix not in MESSAGE_SUFFIXES.values():
+        return 0, 0, [Violation(label, None, None, f"not a corporate-action message file name (<reference>{' or <reference>'.join(MESSAGE_SUFFIXES.values())})")]
+    frame, violations = read_ca_messages(item.path, data_root)
+    funds = frame["account"].map(securities_accounts)
+    for row in frame[funds.isna() & frame["account"].ne("")].drop_duplicates("account").itertuples():
+        violations.append(Violation(label, int(row.source_line), ":97A::SAFE", "safekeeping account belongs to no fund in the parameters", row.account))
+    fund_codes = sorted(set(funds.dropna()))
+    violations = [Violation(v.file, v.line, v.column, v.rule, v.value, v.fund or (fund_codes[0] if len(fund_codes) == 1 else None)) for v in violations]
+    held = bool(violations)
+    rows = frame.assign(delivery_id=delivery_id, business_date=pd.Timestamp(item.business_date), attributed_fund=funds.fillna(""),
+                        held_out=held, file=label)
+    batch.add(CA_MESSAGES, rows.reindex(columns=list(CA_MESSAGE_COLUMNS)))
+    return len(frame), len(frame) if held else 0, violations
 
 
 def _insert_typed(con, table: str, frame: pd.DataFrame, columns: dict[str, str]) -> None:

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bo_lib.data.contracts import CONTRACTS
@@ -447,12 +448,19 @@ def printable_frame(frame: pd.DataFrame) -> pd.DataFrame:
             has_time = bool((values.dropna() != values.dropna().dt.normalize()).any())
             text = values.dt.strftime("%Y-%m-%d %H:%M:%S" if has_time else "%Y-%m-%d")
         elif pd.api.types.is_float_dtype(values):
-            text = values.map(lambda v: f"{v:.15g}" if pd.notna(v) else "")  # 15 digits: what the float holds, no noise
+            text = values.map(_plain_number)
         else:
             text = values.astype("object").map(lambda v: "" if v is None or (not isinstance(v, str) and pd.isna(v)) else
                                                  (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else str(v)))
-        out[column] = text.where(values.notna(), "").astype("str")
+        out[column] = text.where(values.notna(), "").astype("str").str.replace("\n", " / ", regex=False)  # a continuation line, on one line
     return out
+
+
+def _plain_number(value: float) -> str:
+    """15 significant digits (what the float holds, no noise), never in exponent form (0.000001, not 1e-06)."""
+    if pd.isna(value):
+        return ""
+    return np.format_float_positional(float(f"{value:.15g}"), trim="-")
 
 
 def frame_records(frame: pd.DataFrame | None) -> list[dict]:

@@ -5,6 +5,7 @@
 <data_root>/opening/<YYYY-MM-DD>/   positions.csv, cash_balances.csv, share_classes.csv, prices.csv, fx_rates.csv
                                     (the quarter-end opening book and its valuation)
 <data_root>/inbound/<YYYY-MM-DD>/   one file per daily dataset, plus statements/<account>.mt940|.camt053.xml
+                                    and messages/<reference>.mt564|.mt565|.mt566 (corporate actions)
 <data_root>/overrides/prices.csv    manual price overrides (optional)
 <data_root>/seeded_exceptions.json  ground truth of the sample world (absent for real feeds)
 ```
@@ -58,6 +59,11 @@ OPENING_FILES: dict[str, str] = {
 }
 
 STATEMENT_SUFFIXES = {"mt940": ".mt940", "camt053": ".camt053.xml"}
+#: the custodians' ISO 15022 corporate-action messages of a day, one file per message, under
+#: inbound/<date>/messages/: notifications (MT564), confirmations (MT566) and the copies of the
+#: elections the funds sent (MT565)
+MESSAGES_DIR = "messages"
+MESSAGE_SUFFIXES = {"564": ".mt564", "565": ".mt565", "566": ".mt566"}
 
 
 def inbound_dir(data_root: Path | str, business_date: dt.date) -> Path:
@@ -122,8 +128,9 @@ def input_files(data_root: Path | str, business_date: dt.date, statement_account
                 history: bool = False) -> pd.DataFrame:
     """Every input file a job for ``business_date`` may read, with size and SHA-256.
 
-    Reference and opening files, the day's inbound files, and the statements of the given cash
-    accounts (all statements when ``statement_accounts`` is None). With ``history``, the inbound
+    Reference and opening files, the day's inbound files, the statements of the given cash
+    accounts (all statements when ``statement_accounts`` is None) and the day's corporate-action
+    messages. With ``history``, the inbound
     files of every earlier delivery too: the books, NAV history, status history and statement
     chain are read from them, so the archive must hash them all. Columns: dataset, path
     (relative to the data root), size_bytes, sha256.
@@ -149,6 +156,9 @@ def input_files(data_root: Path | str, business_date: dt.date, statement_account
             account = path.name.split(".", 1)[0]
             if statement_accounts is None or account in statement_accounts:
                 candidates.append((f"statement:{account}", path))
+    messages = day / MESSAGES_DIR
+    if messages.is_dir():
+        candidates += [("ca_messages", path) for path in sorted(messages.iterdir())]
     rows = [
         {
             "dataset": name,

@@ -13,7 +13,7 @@ import pandas as pd
 
 from bo_lib import calendars
 from bo_lib.data.formats.statement import statement_integrity
-from bo_lib.data.layout import INBOUND_FILES, STATEMENT_SUFFIXES
+from bo_lib.data.layout import INBOUND_FILES, MESSAGES_DIR, STATEMENT_SUFFIXES
 from bo_lib.prices import as_ns, select_prices, unchanged_runs, valuation_prices
 from bo_lib.rag import AMBER, GREEN, RED, worst, worst_first
 from bo_lib.rag import worst_first_key
@@ -39,14 +39,18 @@ def expected_files(cash_accounts: list[dict], business_date: dt.date) -> pd.Data
 
 
 def file_arrival(expected: pd.DataFrame, delivered: pd.DataFrame) -> pd.DataFrame:
-    """Expected vs delivered files: received, missing (due, not delivered), empty, or not due but delivered."""
+    """Expected vs delivered files: received, missing (due, not delivered), empty, or not due but
+    delivered. The custodians' corporate-action messages are sent when there is an event to
+    notify or confirm: never due, received when they come."""
     daily = delivered[delivered["path"].str.startswith("inbound/")]
     table = expected.merge(daily[["path", "size_bytes", "sha256"]], on="path", how="outer", indicator=True)
     table["dataset"] = table["dataset"].fillna(table["path"].str.rsplit("/", n=1).str[-1])
     table["due"] = table["due"].fillna(False).astype(bool)
     received = table["_merge"].ne("left_only")
+    on_event = table["path"].str.contains(f"/{MESSAGES_DIR}/", regex=False)
+    table["why"] = table["why"].where(~on_event, "sent by the custodian when an event is notified or confirmed")
     table["status"] = np.select(
-        [table["due"] & ~received, received & table["size_bytes"].eq(0), received & ~table["due"], received],
+        [table["due"] & ~received, received & table["size_bytes"].eq(0), received & ~table["due"] & ~on_event, received],
         ["missing", "empty", "not due", "received"], default="not due",
     )
     table["rag"] = table["status"].map({"missing": RED, "empty": RED, "not due": AMBER, "received": GREEN}).where(

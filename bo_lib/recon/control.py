@@ -131,7 +131,7 @@ def run_recons(day: ReconDay) -> DailyRecon:
     position_recon = reconcile_positions(positions, custodian, day.securities, day.settlement_status, day.trades_named,
                                          day.prices, day.fx_rates, business_date=day.business_date, base_currency=fund.base_currency,
                                          tolerances=fund.tolerances, price_hierarchy=fund.pricing.hierarchy,
-                                         price_overrides=day.price_overrides)
+                                         price_overrides=day.price_overrides, notified_events=day.notified_events)
     waiting = set(held.loc[held["recon"] == "cash", "account"])
     ledger, entries, statements = day.cash_ledger, day.statement_entries, day.statements
     carried = day.carried

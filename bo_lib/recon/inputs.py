@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bo_lib.books.events import custodian_quantity_events
 from bo_lib.books.inputs import price_window
 from bo_lib.books.state import BookState, load_state
 from bo_lib.data.catalogue import Catalogue
@@ -30,6 +31,8 @@ from bo_lib.recon.carried import Carried, load_carried
 from bo_lib.recon.workflow import MATCH_COLUMNS
 from bo_lib.store import open_store
 
+#: calendar days of corporate-action notifications read back (an event notified, paid and still unbooked)
+NOTIFIED_EVENTS_DAYS = 120
 HELD_OUT_COLUMNS = ["recon", "delivery_date", "account", "isin", "reason"]
 RECON_DATASETS = ("trades", "corporate_actions", "cash_ledger", "custodian_positions", "settlement_status", "broker_confirms", "prices", "fx_rates")
 
@@ -62,6 +65,8 @@ class ReconDay:
     problems: list[str] = field(default_factory=list)
     price_overrides: pd.DataFrame | None = None  # manual price overrides (the one price rule's first step)
     manual_matches: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MATCH_COLUMNS))  # in force (the trail's)
+    #: the events the custodians notified (MT564) that change a holding and are paid by the date: what their positions reflect
+    notified_events: pd.DataFrame | None = None
 
     @property
     def violations_table(self) -> pd.DataFrame:
@@ -110,6 +115,7 @@ def _gather(store, fund, code, business_date, previous_recon_date, reference, st
         named_ids = set(status["client_reference"]) | (set(before.open_trades["trade_id"]) if before is not None else set())
         named = catalogue.rows("trades", fund=code, keys=("trade_id", named_ids))
         overrides = catalogue.price_overrides()
+        messages = catalogue.ca_messages(fund=code, start=business_date - dt.timedelta(days=NOTIFIED_EVENTS_DAYS), end=business_date)
     problems = [] if state is not None else [f"no books for {business_date}: the books could not be rolled to the date (see the intake report)"]
     if state is None:  # nothing to reconcile against: no side is compared, so no break is made up
         custodian, status, trades_today, statements, entries = (f.iloc[0:0] for f in (custodian, status, trades_today, statements, entries))
@@ -130,7 +136,7 @@ def _gather(store, fund, code, business_date, previous_recon_date, reference, st
                     before.settled_positions.assign(fund=code) if before is not None else books.iloc[0:0], settling, trades_today, named,
                     custodian, status, day["broker_confirms"], day["prices"], day["fx_rates"], day["cash_ledger"], statements, entries,
                     carried if carried is not None else load_carried(store, code, previous), delivered, violations, held, problems,
-                    overrides if len(overrides) else None, _manual_matches(store, code))
+                    overrides if len(overrides) else None, _manual_matches(store, code), custodian_quantity_events(messages, business_date))
 
 
 def _manual_matches(store, code: str) -> pd.DataFrame:

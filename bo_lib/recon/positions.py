@@ -7,9 +7,12 @@ basis). Each break is classified:
 
 * ``timing``: trades the custodian reports as not (fully) settled — pending, failing or partial in
   its status feed — explain the whole quantity difference;
-* ``corporate action suspected``: the custodian's quantity is the books' quantity times a usual
-  corporate-action ratio (stock dividend 101..125:100, bonus or split 3:2, 2:1 ... 10:1, reverse
-  split 1:2 ... 1:20), fractions dropped;
+* ``event applied by the custodian, not booked``: the custodian notified an event (MT564) on the
+  account's holding, paid by the date, whose ratio turns the books' quantity into the custodian's
+  (fractions dropped): the detail names the event;
+* ``corporate action suspected``: no notified event explains it, but the custodian's quantity is
+  the books' quantity times a usual corporate-action ratio (stock dividend 101..125:100, bonus or
+  split 3:2, 2:1 ... 10:1, reverse split 1:2 ... 1:20), fractions dropped;
 * ``quantity difference``: any other quantity difference;
 * ``missing at custodian`` / ``missing in books``: the position is on one side only (unless a
   pending trade explains it: timing);
@@ -39,6 +42,7 @@ USUAL_RATIOS = tuple((n, 100) for n in range(101, 126)) + ((3, 2), (2, 1), (3, 1
                                                              (1, 2), (1, 3), (1, 4), (1, 5), (1, 10), (1, 20))
 
 TIMING = "timing"
+EVENT_NOT_BOOKED = "event applied by the custodian, not booked"
 CORPORATE_ACTION = "corporate action suspected"
 QUANTITY = "quantity difference"
 MISSING_AT_CUSTODIAN = "missing at custodian"
@@ -87,16 +91,32 @@ def _ratio_match(books_quantity: np.ndarray, custodian_quantity: np.ndarray) -> 
     return found
 
 
+def _notified_event_match(table: pd.DataFrame, events: pd.DataFrame | None) -> pd.Series:
+    """Per row, the notified event (``<event id> <type> <ratio>``) whose factor turns the books'
+    quantity into the custodian's, fractions dropped; empty where none does."""
+    found = pd.Series("", index=table.index, dtype="object")
+    if events is None or events.empty:
+        return found
+    books, custodian = table["quantity_left"].fillna(0.0), table["quantity_right"].fillna(0.0)
+    for event in events.itertuples():
+        hit = (table["account"].eq(event.account) & table["isin"].eq(event.isin) & found.eq("") & books.gt(0)
+               & (np.floor(books * event.factor + 1e-9) == custodian) & custodian.ne(books))
+        found[hit] = f"{event.event_id} ({event.event_type}, paid {pd.Timestamp(event.pay_date):%Y-%m-%d})"
+    return found
+
+
 def reconcile_positions(books_positions: pd.DataFrame, custodian: pd.DataFrame, securities: pd.DataFrame, status: pd.DataFrame,
                         trades: pd.DataFrame, prices: pd.DataFrame, fx_rates: pd.DataFrame, *, business_date: dt.date,
                         base_currency: str, tolerances, price_hierarchy: dict[str, list[str]] | None = None,
-                        price_overrides: pd.DataFrame | None = None) -> PositionRecon:
+                        price_overrides: pd.DataFrame | None = None, notified_events: pd.DataFrame | None = None) -> PositionRecon:
     """Books settled positions vs the custodian's holdings for one business date.
 
     ``books_positions``: fund, account, security_id, quantity (``books_settled_positions``);
     ``custodian``: the custodian_positions feed of the date; ``status``: the settlement_status
     feed of the date; ``prices``: prices by source of the date and the deliveries before it;
-    ``tolerances``: the fund's ``Tolerances`` (position_quantity, market_value_abs, market_value_rel).
+    ``tolerances``: the fund's ``Tolerances`` (position_quantity, market_value_abs, market_value_rel);
+    ``notified_events``: the custodians' notified events that change a holding, paid by the date
+    (``bo_lib.books.events.custodian_quantity_events``: account, isin, event_id, event_type, factor).
 
     The books' market value is at the custodian's price; where the custodian has none (a position
     it does not report), at the fund's own valuation price of the date by the one rule
@@ -130,14 +150,15 @@ def reconcile_positions(books_positions: pd.DataFrame, custodian: pd.DataFrame, 
     table["custodian_effect"] = table["custodian_effect"].fillna(0.0)
     table["trades"] = table["trades"].fillna("")
     table["ratio"] = _ratio_match(table["quantity_left"].fillna(0.0).to_numpy(), table["quantity_right"].fillna(0.0).to_numpy())
+    table["event"] = _notified_event_match(table, notified_events)
     qty_diff = table["quantity_right"].fillna(0.0) - table["quantity_left"].fillna(0.0)
     explained = table["custodian_effect"].ne(0) & (qty_diff - table["custodian_effect"]).abs().le(tolerances.position_quantity)
     quantity_off = qty_diff.abs().gt(tolerances.position_quantity)
     status_ = table["status"].astype(str)
     table["classification"] = np.select(
         [status_.eq("matched"), explained, status_.eq("missing_left"), status_.eq("missing_right"),
-         quantity_off & table["ratio"].ne(""), quantity_off],
-        ["", TIMING, MISSING_IN_BOOKS, MISSING_AT_CUSTODIAN, CORPORATE_ACTION, QUANTITY], default=PRICE_AMOUNT)
+         quantity_off & table["event"].ne(""), quantity_off & table["ratio"].ne(""), quantity_off],
+        ["", TIMING, MISSING_IN_BOOKS, MISSING_AT_CUSTODIAN, EVENT_NOT_BOOKED, CORPORATE_ACTION, QUANTITY], default=PRICE_AMOUNT)
     value_diff = table["market_value_right"].fillna(0.0) - table["market_value_left"].fillna(0.0)
     table["break_value_base"] = to_base(value_diff.abs(), table["currency"], fx_rates, base_currency).where(status_.ne("matched"), 0.0)
     table["detail"] = _details(table, qty_diff)
@@ -155,6 +176,8 @@ def _details(table: pd.DataFrame, qty_diff: pd.Series) -> pd.Series:
         c = row["classification"]
         if c == TIMING:
             text.iat[i] = f"custodian {qty_diff.iat[i]:+,.0f} vs books: not yet settled at the custodian ({row['trades']})"
+        elif c == EVENT_NOT_BOOKED:
+            text.iat[i] = f"custodian {qty_diff.iat[i]:+,.0f}: event applied by the custodian, not booked: event {row['event']}"
         elif c == CORPORATE_ACTION:
             text.iat[i] = f"custodian {qty_diff.iat[i]:+,.0f}: its quantity is the books' at {row['ratio']} (stock dividend / split not booked?)"
         elif c == MISSING_AT_CUSTODIAN:

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from bo_lib.data.layout import INBOUND_FILES, OPENING_FILES, REFERENCE_FILES, statement_path
-from bo_lib.data.sample_world import conventions, feeds, simulate
+from bo_lib.data.layout import INBOUND_FILES, MESSAGES_DIR, OPENING_FILES, REFERENCE_FILES, statement_path
+from bo_lib.data.sample_world import conventions, feeds, messages, simulate
 from bo_lib.data.sample_world.universe import MATURING_BOND_ID, build_universe, business_dates_from
 from bo_lib.data.sample_world.conventions import round_half_up_array
 
@@ -88,6 +88,8 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
     simulate.build_corporate_actions(world)
     simulate.seed_price_stories(world)
     world.opening_positions, world.opening_cash, world.opening_classes = simulate.build_opening(rng, universe, opening_date, world.prices, fx)
+    world.opening_positions = messages.split_holding(world)
+    universe.roles.update(messages.story_roles(world))
     simulate.prime_settlement_dates(dates, universe.securities, universe.closures)
     simulate.plan_seeded_trades(world)
     per_day = {k: (trades_per_day if trades_per_day is not None else v) for k, v in DEFAULT_TRADES_PER_DAY.items()}
@@ -126,6 +128,8 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
     _check_books(world, settlements, book_entries)
     custody = feeds.CustodyBook(world, feeds.settlement_moves(settlements))
     quantity_events = feeds.quantity_events(world)
+    ca_messages = messages.corporate_action_messages(world, custody, story)
+    messages.episode_stories(world, story)
     bic = dict(zip(universe.counterparties["counterparty_id"], universe.counterparties["bic"]))
     bank_of = {a["account"]: a["bank"] for f in universe.funds for a in f["cash_accounts"]}
     anchors = set(world.anchors)
@@ -151,6 +155,10 @@ def generate_sample_world(out_dir: Path | str = "data", *, seed: int = DEFAULT_S
                 admin.loc[hit, "nav_per_share"] = round(true_nps * 1.008, 4)
                 admin.loc[hit, "net_assets"] = round(float(admin.loc[hit, "net_assets"].iloc[0]) * 1.008, 2)
         _write_csv(admin.reset_index(drop=True), day / INBOUND_FILES["admin_nav"])
+        for message in (m for m in ca_messages if m.on == d):
+            path = day / MESSAGES_DIR / message.name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(message.text, encoding="ascii", newline="\n")
         for (account, sd), (fmt, statement) in statements.items():
             if sd == d:
                 path = statement_path(out_dir, d, account, fmt)

@@ -423,7 +423,7 @@ def simulate_trades(rng: np.random.Generator, world: World, trades_per_day: dict
     secs = world.securities()
     rows_of = {sid: secs.loc[sid] for sid in secs.index}
     closures = world.universe.closures
-    holdings = {(r.fund, r.security_id): r.quantity for r in world.opening_positions.itertuples()}
+    holdings = world.opening_positions.groupby(["fund", "security_id"])["quantity"].sum().to_dict()  # a holding may sit at two custodians
     cash = {(r.fund, r.currency): r.balance for r in world.opening_cash.itertuples()}
     untraded = _untraded(world.universe.roles)
     options = secs[secs["asset_class"] == "option"]
@@ -798,7 +798,7 @@ def simulate_nav(rng: np.random.Generator, world: World) -> None:
     for fund in funds:
         code, base, basis = fund["fund_code"], fund["base_currency"], fund["day_basis"]
         wht = fund["withholding_tax_pct"]
-        positions = {r.security_id: r.quantity for r in world.opening_positions[world.opening_positions["fund"] == code].itertuples()}
+        positions = world.opening_positions[world.opening_positions["fund"] == code].groupby("security_id")["quantity"].sum().to_dict()
         cash = {r.currency: r.balance for r in world.opening_cash[world.opening_cash["fund"] == code].itertuples()}
         sc_params = {sc["code"]: sc for sc in fund["share_classes"]}
         classes = {}
