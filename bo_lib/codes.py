@@ -19,7 +19,7 @@ INCOME_EVENTS = ("DVCA", "INTR")
 #: events that redeem a holding at ``gross_rate`` per 100 nominal (final maturity, calls)
 REDEMPTION_EVENTS = ("REDM", "MCAL")
 CANCELLED_EVENT = "CANC"
-#: the events whose entitlements ``corporate_actions.entitlements`` works out (ISO 15022 CAEV;
+#: the events whose entitlements ``books.entitlements`` works out (ISO 15022 CAEV;
 #: DRIP is the dividend reinvestment the golden record carries as its own event)
 ENTITLEMENT_EVENT_TYPES = ("DVCA", "DVOP", "DRIP", "SPLF", "SPLR", "BONU", "DVSE", "RHTS", "MRGR", "SOFF", "TEND", "INTR", "REDM", "MCAL")
 #: ISO 15022 :22F::CAMV: mandatory, mandatory with choice, voluntary
@@ -34,6 +34,9 @@ REPLACING_EVENTS = ("SPLF", "SPLR", "MRGR")
 ADDING_EVENTS = ("BONU", "DVSE", "SOFF", "DRIP", "DVOP", "RHTS")
 #: events whose cash is a dividend, paid net of the treaty rate of withholding tax
 WITHHOLDING_EVENTS = ("DVCA", "DVOP", "DRIP")
+#: events the books book from the custodians' notifications (the golden record, with the fund's
+#: elections): an election, a new security or a subscription, which the books' own event feed cannot carry
+NOTIFIED_BOOKING_EVENTS = ("DVOP", "DRIP", "RHTS", "MRGR", "SOFF", "TEND")
 #: events whose amounts are per 100 of nominal (coupons, redemption prices)
 PER_100_NOMINAL_EVENTS = ("INTR", "REDM", "MCAL")
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bo_lib.corporate_actions.entitlements import ENTITLEMENT_COLUMNS, booking_movements, entitlements
+from bo_lib.books.entitlements import ENTITLEMENT_COLUMNS, booking_movements, entitlements
 
 T = pd.Timestamp
 EX, RECORD, PAY = T("2026-03-10"), T("2026-03-11"), T("2026-03-25")

@@ -28,7 +28,7 @@ from bo_lib.codes import ADDING_EVENTS, REPLACING_EVENTS
 EVENT_TERMS = ("event_type", "mandatory_voluntary", "isin", "ex_date", "record_date")
 #: each option's terms
 OPTION_TERMS = ("option_type", "is_default", "currency", "pay_date", "gross_rate", "withholding_pct", "ratio_new", "ratio_old", "price",
-                "market_deadline")
+                "new_isin",                 "market_deadline")
 CANCELLING = ("CANC", "WITH")
 GOLDEN_COLUMNS = ["event_id", "option_number", "security_id", *EVENT_TERMS, *[t for t in OPTION_TERMS], "processing_status", "custodians",
                   "accounts", "notified_on", "status"]
@@ -38,6 +38,15 @@ def notifications(messages: pd.DataFrame) -> pd.DataFrame:
     """The MT564 rows of ``messages`` (one per option), in the order received."""
     rows = messages[messages["message_type"].eq("564")].copy()
     return rows.sort_values(["delivery_date", "file", "source_line", "option_number"], kind="stable").reset_index(drop=True)
+
+
+def instructions(messages: pd.DataFrame) -> pd.DataFrame:
+    """The fund's elections sent (MT565, the live instruction per event, account and option): what
+    the entitlements and the books take as elected."""
+    sent = messages[messages["message_type"].eq("565")]
+    live = sent.drop_duplicates(["corporate_reference", "account", "option_number"], keep="last")
+    return live[~live["function"].eq("CANC")][["corporate_reference", "account", "option_number", "option_type", "instructed_quantity",
+                                                "delivery_date"]].reset_index(drop=True)
 
 
 def live_notifications(notified: pd.DataFrame) -> pd.DataFrame:

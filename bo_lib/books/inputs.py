@@ -1,6 +1,6 @@
 """What the books read for one NAV date: the fund's deliveries of the day (trades, orders, cash
-ledger, the administrator's NAV), the live corporate-action feed, today's FX, and the prices of the
-last few deliveries (a carried-forward or stale price needs its history, the age of the books does
+ledger, the administrator's NAV), the live corporate-action feed, the fund's corporate-action
+messages of the look-back window, today's FX, and the prices of the last few deliveries (a carried-forward or stale price needs its history, the age of the books does
 not).
 
 ``day_inputs`` reads one day; ``DeliveryWindow`` reads a run of days at once (one query per dataset
@@ -16,6 +16,7 @@ import datetime as dt
 import pandas as pd
 
 from bo_lib.books.nav import DayInputs
+from bo_lib.books.notified import MESSAGE_LOOKBACK_DAYS
 from bo_lib.data.catalogue import Catalogue
 
 #: how many deliveries of prices back the NAV reads (carry forward, unchanged-price runs)
@@ -61,6 +62,7 @@ class DeliveryWindow:
             self.rows = {name: catalogue.rows(name, fund=fund, start=first, end=last) for name in _FUND_DATASETS}
             self.rows.update({name: catalogue.rows(name, start=first, end=last) for name in _SHARED_DATASETS})
             self.prices = catalogue.rows("prices", start=start, end=last)
+            self.messages = catalogue.ca_messages(fund=fund, start=first - dt.timedelta(days=MESSAGE_LOOKBACK_DAYS), end=last)
             self.inventory = catalogue.deliveries(start=first, end=last, statement_accounts=[])
             overrides = catalogue.price_overrides()
         self.overrides = overrides if len(overrides) else None
@@ -74,7 +76,8 @@ class DeliveryWindow:
         window = [d for d in self.price_dates if d <= business_date][-self.price_window:]
         prices = self.prices[self.prices["delivery_date"].between(pd.Timestamp(window[0]), ts)] if window else self.prices.iloc[0:0]
         inventory = self.inventory[pd.to_datetime(self.inventory["business_date"]).eq(ts)]
+        messages = self.messages[self.messages["delivery_date"].between(ts - pd.Timedelta(days=MESSAGE_LOOKBACK_DAYS), ts)]
         return DayInputs(business_date=business_date, trades=on(self.rows["trades"]), corporate_actions=on(self.rows["corporate_actions"]),
                          capital_activity=on(self.rows["capital_activity"]), cash_ledger=on(self.rows["cash_ledger"]),
                          prices=prices.reset_index(drop=True), fx_rates=on(self.rows["fx_rates"]), admin_nav=on(self.rows["admin_nav"]),
-                         price_overrides=self.overrides, deliveries=[int(x) for x in inventory["delivery_id"]])
+                         price_overrides=self.overrides, ca_messages=messages.reset_index(drop=True), deliveries=[int(x) for x in inventory["delivery_id"]])

@@ -34,7 +34,10 @@ import numpy as np
 import pandas as pd
 
 from bo_lib.books import fees
+from bo_lib.books import notified
 from bo_lib.books.accruals import MARKET_CLAIM, income_entitlements
+from bo_lib.books.events import golden_record, instructions, live_notifications, notifications
+from bo_lib.books.notified import NOTIFIED
 from bo_lib.books.positions import roll_positions
 from bo_lib.books.state import BookState, make_state, prune_applied_events
 from bo_lib.books.valuation import cost_and_pnl, to_valuation_date, value_positions
@@ -66,6 +69,7 @@ class DayInputs:
     fx_rates: pd.DataFrame  # today's fixings (X -> USD)
     admin_nav: pd.DataFrame  # the administrator's NAV per class today
     price_overrides: pd.DataFrame | None = None
+    ca_messages: pd.DataFrame | None = None  # the fund's MT564 / MT565 rows of the look-back window (``books.notified``)
     deliveries: list[int] = field(default_factory=list)  # delivery ids the day's figures come from
 
 
@@ -220,6 +224,67 @@ def _revalued(previous: BookState, fx: pd.DataFrame, securities: pd.DataFrame, d
     return valued.groupby("currency", as_index=False)[["market_value_local", "accrued_interest_local"]].sum().assign(nav_date=day)
 
 
+@dataclass
+class NotifiedBookings:
+    """What the day books of the events booked from the notifications (``books.notified``)."""
+
+    events: pd.DataFrame  # the events booked today (entitlements worked out), basis ``notified``
+    trade_movements: pd.DataFrame
+    settled_movements: pd.DataFrame
+    cash_trades: pd.DataFrame
+    income: pd.DataFrame
+    later: pd.DataFrame  # the bookings due after the day (the state's ``event_bookings``)
+    notes: list[str]
+
+
+def book_notified_events(previous: BookState, day: DayInputs, securities: pd.DataFrame, fund: FundParameters,
+                         opened_on: dt.date | None) -> NotifiedBookings:
+    """The notified events due today, their entitlements on the previous close, and the bookings
+    of the day (theirs and the earlier events' due today), by the rules of ``books.notified``."""
+    ts = pd.Timestamp(day.business_date)
+    pending, income, notes = previous.event_bookings, pd.DataFrame(), []
+    events = pd.DataFrame(columns=["event_id", "event_type", "security_id", "ex_date", "pay_date"])
+    messages = day.ca_messages
+    if messages is not None and len(messages):
+        golden = golden_record(live_notifications(notifications(messages)), securities)
+        events, options = notified.events_due(golden, securities, day.corporate_actions["event_id"], previous.applied_events, day.business_date,
+                                              opened_on)
+        if len(events):
+            events, entitled, held = _notified_entitlements(events, options, previous, day, messages, securities, fund)
+            pending = pd.concat([f for f in (pending, notified.bookings(entitled, events)) if len(f)] or [pending], ignore_index=True)
+            income = notified.income(entitled, events, ts)
+            notes += held
+    due, later = notified.split_due(pending, ts)
+    code = fund.fund_code
+    on_trade_date = pd.concat([notified.position_movements(due, notified.TRADE, code), notified.position_movements(due, notified.CASH, code)],
+                              ignore_index=True)
+    return NotifiedBookings(events.assign(basis=NOTIFIED), on_trade_date, notified.position_movements(due, notified.SETTLEMENT, code),
+                            notified.cash_trades(due, code, securities.set_index("security_id")["isin"]), income, later, notes)
+
+
+def _notified_entitlements(events: pd.DataFrame, options: pd.DataFrame, previous: BookState, day: DayInputs, messages: pd.DataFrame,
+                           securities: pd.DataFrame, fund: FundParameters) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(the events booked, their entitlements, notes of the events held back): an event the rules
+    cannot work out (a price missing for its cash in lieu or its cost split, a term missing) is
+    not booked today and named; the corporate-actions control shows it as not booked."""
+    holdings, claims = notified.holdings_of_record(events, previous.settled_positions, previous.open_trades, fund.fund_code)
+    latest = day.prices.sort_values("price_date").drop_duplicates("security_id", keep="last")[["security_id", "price"]] if len(day.prices) else None
+    prices = pd.concat([previous.prices[["security_id", "price"]], *([latest] if latest is not None else [])]).drop_duplicates("security_id", keep="last")
+    instructed = instructions(messages)
+    booked, frames, notes = [], [], []
+    for event in events.itertuples():
+        one = events["event_id"].eq(event.event_id)
+        try:
+            frames.append(notified.event_entitlements(events[one], options[options["event_id"].eq(event.event_id)], holdings, claims, instructed,
+                                                      previous.cost_basis, prices, securities, fund.withholding_tax_pct, fund.fund_code))
+            booked.append(event.event_id)
+        except ValueError as exc:
+            notes.append(f"{event.event_type} {event.event_id} on {event.security_id} not booked from the notifications: {exc}")
+    frames = [f for f in frames if len(f)]
+    entitled = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=notified.entitle_mod.ENTITLEMENT_COLUMNS)
+    return events[events["event_id"].isin(booked)].reset_index(drop=True), entitled, notes
+
+
 # ---------------------------------------------------------------------------------------------
 # the strike
 
@@ -241,14 +306,18 @@ def strike_day(previous: BookState, day: DayInputs, fund: FundParameters, securi
 
     # --- 1. what the day books ------------------------------------------------------------------
     todo = events_to_book(day.corporate_actions, previous.applied_events, d, opened_on)
+    from_notices = book_notified_events(previous, day, securities, fund, opened_on)
+    notes += from_notices.notes
     redemptions = redemption_trades(todo[todo["basis"].eq("redemption")], previous.positions, securities, fund.fund_code)
-    todays_trades = pd.concat([day.trades.assign(origin="trade"), redemptions], ignore_index=True) if len(redemptions) else day.trades.assign(origin="trade")
+    todays_trades = pd.concat([f for f in (day.trades.assign(origin="trade"), redemptions, from_notices.cash_trades) if len(f)] or [day.trades.assign(origin="trade")],
+                              ignore_index=True)
     positions, movements = roll_positions(previous.positions.assign(fund=fund.fund_code), todays_trades,
-                                          _as_of(todo[todo["basis"].eq("trade")], ts), d, basis="trade")
+                                          _as_of(todo[todo["basis"].eq("trade")], ts), d, basis="trade", event_movements=from_notices.trade_movements)
     settling = pd.concat([previous.open_trades, todays_trades], ignore_index=True)
     settling = settling[pd.to_datetime(settling["settlement_date"]) <= ts]
     settled, _ = roll_positions(previous.settled_positions.assign(fund=fund.fund_code), settling,
-                                _as_of(todo[todo["basis"].eq("settlement")], ts), d, basis="settlement")
+                                _as_of(todo[todo["basis"].eq("settlement")], ts), d, basis="settlement",
+                                event_movements=from_notices.settled_movements)
     cost = cost_and_pnl(previous.cost_basis, movements, todays_trades)
 
     # --- 2. prices, FX, valuation on P and D ------------------------------------------------------
@@ -271,6 +340,7 @@ def strike_day(previous: BookState, day: DayInputs, fund: FundParameters, securi
     entitled = income_entitlements(todo[todo["basis"].eq("income")], previous.positions.assign(fund=fund.fund_code, effective_date=pd.NaT),
                                    fund.fund_code, securities, fund.withholding_tax_pct, [d],
                                    pending_trades=pd.concat([previous.open_trades, day.trades], ignore_index=True)).assign(recognised_on=ts)
+    entitled = pd.concat([entitled, from_notices.income], ignore_index=True) if len(from_notices.income) else entitled
     income = pd.concat([previous.open_income.assign(recognised_on=index[0]), entitled], ignore_index=True)
     income["pay_on"] = _on_grid(income["pay_date"], grid)
     trades = pd.concat([previous.open_trades, todays_trades], ignore_index=True)
@@ -356,10 +426,11 @@ def strike_day(previous: BookState, day: DayInputs, fund: FundParameters, securi
     dealing = redeal(capital[capital["deal_on"].eq(ts)], class_nav, fund)
     suspense = _suspense(day.cash_ledger, trades, capital, day.corporate_actions, income)
     cash_frame = bank.rename_axis("nav_date").reset_index().melt(id_vars="nav_date", var_name="currency", value_name="cash_at_bank")
-    booked = todo[["event_id", "event_type", "security_id", "ex_date", "pay_date", "basis"]].copy() if len(todo) else pd.DataFrame(
-        columns=["event_id", "event_type", "security_id", "ex_date", "pay_date", "basis"])
+    booked_columns = ["event_id", "event_type", "security_id", "ex_date", "pay_date", "basis"]
+    booked = pd.concat([f[booked_columns] for f in (todo, from_notices.events) if len(f)] or [pd.DataFrame(columns=booked_columns)],
+                       ignore_index=True)
     booked["late"] = pd.to_datetime(booked["ex_date"]) <= index[0]
-    for _, ev in booked[booked["late"] & booked["basis"].isin(["trade", "income", "redemption"])].iterrows():
+    for _, ev in booked[booked["late"] & booked["basis"].isin(["trade", "income", "redemption", NOTIFIED])].iterrows():
         notes.append(f"{ev['event_type']} {ev['event_id']} on {ev['security_id']} (ex-date {pd.Timestamp(ev['ex_date']):%Y-%m-%d}) "
                      f"first delivered to the books after its ex-date: booked on {d}")
 
@@ -376,6 +447,7 @@ def strike_day(previous: BookState, day: DayInputs, fund: FundParameters, securi
         cost_basis=cost, cash=cash,
         open_trades=open_trades, open_capital=capital[pd.to_datetime(capital["settlement_date"]) > ts],
         open_income=income[pd.to_datetime(income["pay_date"]) > ts], applied_events=prune_applied_events(applied, d),
+        event_bookings=from_notices.later,
         classes=classes, fund_balances=pd.DataFrame([{"fixed_fees_payable": flow["fixed_fees_payable"],
                                                       "pool_after_dealing": flow["pool_after_dealing"], "opened_on": opened_on}]),
         prices=prices_d, fx=fx[fx["rate_date"].eq(ts)][["currency", "rate_to_base"]], class_day=class_nav[class_nav["nav_date"].eq(ts)],

@@ -47,17 +47,20 @@ def trade_movements(trades: pd.DataFrame, as_of: dt.date, basis: str = "trade") 
 
 
 def roll_positions(opening_positions: pd.DataFrame, trades: pd.DataFrame, corporate_actions: pd.DataFrame | None, as_of: dt.date,
-                   basis: str = "trade") -> tuple[pd.DataFrame, pd.DataFrame]:
+                   basis: str = "trade", event_movements: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Positions per fund, account and security as of ``as_of``, and every movement behind them.
 
-    Returns ``(positions, movements)``; positions has fund, account, security_id, quantity (zero
-    positions dropped); movements has the opening, trade and corporate-action rows with dates.
+    ``event_movements``: movements of events booked per account (``books.notified``: units given
+    up and credited, with ``cost`` and ``realised``), in the movements' columns. Returns
+    ``(positions, movements)``; positions has fund, account, security_id, quantity (zero positions
+    dropped); movements has the opening, trade and corporate-action rows with dates.
     """
     opening = pd.DataFrame({
         "fund": opening_positions["fund"], "account": opening_positions["account"], "security_id": opening_positions["security_id"],
         "effective_date": pd.NaT, "quantity": opening_positions["quantity"].astype("float64"), "source": "opening", "reference": "",
     })
-    movements = pd.concat([opening, trade_movements(trades, as_of, basis)], ignore_index=True)
+    booked = [] if event_movements is None or event_movements.empty else [event_movements]
+    movements = pd.concat([opening, trade_movements(trades, as_of, basis), *booked], ignore_index=True)
     movements["effective_date"] = pd.to_datetime(movements["effective_date"])
     events = _ratio_events(corporate_actions, as_of, basis)
     adjustments = []

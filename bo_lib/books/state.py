@@ -15,7 +15,8 @@ A ``BookState`` holds, at the close of its date:
 * ``prices``, ``valuation`` and ``fx``: the valuation prices and rates used, and what the
   positions were worth per currency (the next day's previous close);
 * ``applied_events``: corporate actions already booked (an event is booked once, even when the
-  feed lists it for days);
+  feed lists it for days); ``event_bookings``: the later bookings of an event booked from the
+  custodians' notifications (a stock dividend credited on its pay date, a tender's proceeds);
 * ``class_day`` and ``flows``: the day's NAV row per class and the day's result of the common pool
   (market, FX, income, expenses): the NAV history and its explain, read back across days.
 
@@ -43,7 +44,7 @@ STATE_COLUMNS = {"fund": "VARCHAR", "business_date": "DATE", "previous_date": "D
                  "computed_at": "TIMESTAMP", "run_id": "VARCHAR", "deliveries": "VARCHAR", "origin": "VARCHAR", "format": "INTEGER",
                  "provisional": "VARCHAR", "missing_days": "VARCHAR"}
 #: the layout of a state's content; a state written in an older layout is struck again (unless locked)
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 
 _CONTRACT_TYPES = {"str": "VARCHAR", "float": "DOUBLE", "int": "BIGINT", "date": "DATE", "bool": "BOOLEAN"}
 
@@ -65,6 +66,9 @@ FRAMES: dict[str, dict[str, str]] = {
                     "pay_date": "DATE", "recognised_on": "DATE", "holding": "DOUBLE", "gross_rate": "DOUBLE",
                     "withholding_tax_pct": "DOUBLE", "gross_amount": "DOUBLE", "withholding_tax": "DOUBLE", "net_amount": "DOUBLE"},
     "applied_events": {"event_id": "VARCHAR", "basis": "VARCHAR", "applied_on": "DATE", "pay_date": "DATE"},
+    "event_bookings": {"event_id": "VARCHAR", "event_type": "VARCHAR", "account": "VARCHAR", "kind": "VARCHAR", "trade_id": "VARCHAR",
+                       "basis": "VARCHAR", "booked_on": "DATE", "pay_date": "DATE", "security_id": "VARCHAR", "currency": "VARCHAR",
+                       "quantity": "DOUBLE", "cost": "DOUBLE", "cash": "DOUBLE", "realised": "DOUBLE"},
     "classes": {"share_class": "VARCHAR", "units": "DOUBLE", "gross": "DOUBLE", "management_fee_accrued": "DOUBLE",
                 "performance_fee_accrued": "DOUBLE", "performance_fee_payable": "DOUBLE", "high_water_mark": "DOUBLE",
                 "nav_per_share": "DOUBLE", "net_assets": "DOUBLE"},
@@ -109,6 +113,7 @@ class BookState:
     open_capital: pd.DataFrame
     open_income: pd.DataFrame
     applied_events: pd.DataFrame
+    event_bookings: pd.DataFrame  # bookings of events booked from the notifications, due later (``books.notified``)
     classes: pd.DataFrame
     fund_balances: pd.DataFrame  # one row: FRAMES["fund"]
     prices: pd.DataFrame

@@ -30,18 +30,21 @@ def cost_and_pnl(opening: pd.DataFrame, movements: pd.DataFrame, trades: pd.Data
     ``movements``: ``roll_positions`` movements (opening rows are skipped: they are the opening);
     ``trades``: the trades behind the trade movements (price and side). Buys add their price to the
     cost pool; sales release it at the average cost and realise the difference; a split or stock
-    dividend changes the quantity, not the cost. Corporate actions are applied before the day's
-    trades. Columns: security_id, quantity, book_cost, realised_pnl.
+    dividend changes the quantity, not the cost; an event booked per account (``books.notified``)
+    moves the quantity, the ``cost`` and the ``realised`` P&L its movement carries. Corporate actions
+    are applied before the day's trades. Columns: security_id, quantity, book_cost, realised_pnl.
     """
     state = {sid: [q, c, r] for sid, q, c, r in zip(opening["security_id"], opening["quantity"], opening["book_cost"], opening["realised_pnl"])}
     price = trades.set_index("trade_id")["price"] if len(trades) else pd.Series(dtype="float64")
     side = trades.set_index("trade_id")["side"] if len(trades) else pd.Series(dtype="str")
     moves = movements[movements["source"].ne("opening")].assign(_trade=lambda m: m["source"].eq("trade"))
     moves = moves.sort_values(["effective_date", "_trade", "reference"], kind="stable")
-    for sid, source, ref, qty in zip(moves["security_id"], moves["source"], moves["reference"], moves["quantity"]):  # order matters for cost
-        q, c, r = state.get(sid, [0.0, 0.0, 0.0])
+    cost = moves["cost"].fillna(0.0) if "cost" in moves else pd.Series(0.0, index=moves.index)
+    realised = moves["realised"].fillna(0.0) if "realised" in moves else pd.Series(0.0, index=moves.index)
+    for sid, source, ref, qty, dc, dr in zip(moves["security_id"], moves["source"], moves["reference"], moves["quantity"], cost, realised):
+        q, c, r = state.get(sid, [0.0, 0.0, 0.0])  # order matters for cost
         if source != "trade":
-            q += qty
+            q, c, r = q + qty, c + dc, r + dr
         elif side.get(ref) == "BUY":
             q, c = q + qty, c + qty * price[ref]
         else:

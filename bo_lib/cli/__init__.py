@@ -668,9 +668,9 @@ def build_parser(parameters_hint: str | os.PathLike = "parameters") -> argparse.
     _book_options(lab)
     lab.set_defaults(handler=_cmd_lab)
 
-    from bo_lib.cli import audit, breaks, inspect, replay  # the auditor's commands, each group in its module
+    from bo_lib.cli import audit, breaks, elect, inspect, replay  # the auditor's commands, each group in its module
 
-    for group in (audit, breaks, replay, inspect):
+    for group in (audit, breaks, replay, inspect, elect):
         group.add_commands(commands)
     return parser
 

@@ -27,19 +27,17 @@ from dataclasses import dataclass
 import pandas as pd
 
 from bo_lib import calendars
-from bo_lib.codes import INCOME_EVENTS, RATIO_EVENTS, REDEMPTION_EVENTS
 from bo_lib.corporate_actions import confirmations as confirm_mod
 from bo_lib.corporate_actions import elections as election_mod
-from bo_lib.corporate_actions import entitlements as entitle_mod
+from bo_lib.books import entitlements as entitle_mod
 from bo_lib.books import events as event_mod
+from bo_lib.books import notified
 from bo_lib.rag import AMBER, GREEN, RED, worst_first
 
 #: business days of the fund's calendar the diary looks ahead
 DIARY_BUSINESS_DAYS = 20
 #: business days before an internal deadline an election shows as due
 ELECTION_WARNING_DAYS = 5
-#: events the books book, and the date they are due in the books (the rest are booked on the pay date)
-BOOKED_ON_EX_DATE = RATIO_EVENTS + INCOME_EVENTS + REDEMPTION_EVENTS
 ITEM_COLUMNS = ["check", "rag", "event_id", "event_type", "security_id", "account", "detail"]
 CHECKS = (  # check, rag when found, what the check means (shown when nothing is found)
     ("Notifications disagree", RED, "every custodian notifies the same terms"),
@@ -103,7 +101,7 @@ def assess(inputs, diary_days: int = DIARY_BUSINESS_DAYS, election_warning_days:
     differences = event_mod.notification_differences(live)
     changes = event_mod.term_changes(notified)
     eligible = eligible_holdings(per_event, live, inputs)
-    instructed = election_mod.instructions(inputs.messages)
+    instructed = event_mod.instructions(inputs.messages)
     entitled = entitlements(golden, eligible, instructed, inputs)
     closures = inputs.closures
     mic = inputs.securities.set_index("security_id")["mic"] if "mic" in inputs.securities else pd.Series(dtype="str")
@@ -153,10 +151,10 @@ def holding_of_record(event, state, record_states: dict) -> pd.DataFrame:
     if pd.notna(event.ex_date):
         before = _close_before(record_states, event.ex_date.date())
         if before is not None:
-            return _settled_by(before, record)
+            return notified.settled_by(before.settled_positions, before.open_trades, record)
     if record is not None and record in record_states:
         return record_states[record].settled_positions
-    return _settled_by(state, record)
+    return notified.settled_by(state.settled_positions, state.open_trades, record)
 
 
 def _close_before(record_states: dict, day: dt.date):
@@ -164,90 +162,29 @@ def _close_before(record_states: dict, day: dt.date):
     return record_states[max(earlier)] if earlier else None
 
 
-def _settled_by(state, record_date: dt.date | None) -> pd.DataFrame:
-    """A state's settled holding, with its open trades settling by ``record_date``."""
-    settled = state.settled_positions[["account", "security_id", "quantity"]]
-    if record_date is None or state.open_trades.empty:
-        return settled
-    due = state.open_trades[pd.to_datetime(state.open_trades["settlement_date"]) <= pd.Timestamp(record_date)]
-    signed = due.assign(quantity=due["quantity"].where(due["side"].eq("BUY"), -due["quantity"]))[["account", "security_id", "quantity"]]
-    return pd.concat([settled, signed]).groupby(["account", "security_id"], as_index=False)["quantity"].sum()
-
-
 def _event_terms(golden: pd.DataFrame) -> pd.DataFrame:
     return golden.sort_values("option_number").drop_duplicates("event_id")[["event_id", "event_type", "pay_date", "gross_rate"]]
 
 
-def _entitlement_events(golden: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The golden record as the entitlement rules read it: events, and options (a redemption's
-    price per 100 is its rate, a stock option credits the event's own security unless named)."""
-    # a disputed event's terms are not known until the custodians agree: no entitlement is worked out on it
-    live = golden[golden["status"].eq("agreed") & golden["event_type"].isin(entitle_mod.RULES)]
-    events = live.drop_duplicates("event_id")[["event_id", "event_type", "mandatory_voluntary", "security_id", "isin", "currency", "ex_date",
-                                               "record_date"]]
-    events = events.assign(pay_date=events["event_id"].map(live.groupby("event_id")["pay_date"].min()))
-    options = live.assign(
-        gross_rate=live["gross_rate"].where(live["gross_rate"].notna() | ~live["event_type"].isin(REDEMPTION_EVENTS), live["price"]),
-        new_security_id=live["security_id"], cash_in_lieu_price=float("nan"), cost_allocation_pct=float("nan"),
-        is_default=live["is_default"].fillna(False).astype(bool))
-    return events.reset_index(drop=True), options.reset_index(drop=True)
-
-
 def entitlements(golden: pd.DataFrame, eligible: pd.DataFrame, instructed: pd.DataFrame, inputs) -> pd.DataFrame:
-    """The fund's entitlements on its holding of record and its market claims (``entitlements.entitlements``)."""
+    """The fund's entitlements on its holding of record and its market claims (``notified.event_entitlements``)."""
     if golden.empty or eligible.empty or inputs.state is None:
         return pd.DataFrame(columns=entitle_mod.ENTITLEMENT_COLUMNS)
-    events, options = _entitlement_events(golden)
-    fund = inputs.fund.fund_code
-    holdings = eligible[eligible["event_id"].isin(events["event_id"])].assign(fund=fund)
-    cost = _cost_per_unit(inputs.state)
-    holdings = holdings.assign(cost=holdings["quantity"] * holdings["security_id"].map(cost).fillna(0.0))
-    pending = pending_across_record(events, inputs)
-    elected = _elected_within_holding(instructed.rename(columns={"corporate_reference": "event_id", "instructed_quantity": "quantity"})
-                                      .assign(fund=fund), holdings)
-    prices = inputs.state.prices[["security_id", "price"]]
-    # the rules take one holding per event and account: each event's own security
-    out = []
-    for event_id, held in holdings.groupby("event_id", sort=False):
-        out.append(entitle_mod.entitlements(events[events["event_id"].eq(event_id)], options[options["event_id"].eq(event_id)],
-                                            held[["fund", "account", "security_id", "quantity", "cost"]],
-                                            pending[pending["event_id"].eq(event_id)].drop(columns="event_id"),
-                                            elected[elected["event_id"].eq(event_id)][["fund", "account", "event_id", "option_number", "quantity"]],
-                                            inputs.securities, prices, inputs.fund.withholding_tax_pct))
-    frames = [f for f in out if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=entitle_mod.ENTITLEMENT_COLUMNS)
-
-
-def _elected_within_holding(elected: pd.DataFrame, holdings: pd.DataFrame) -> pd.DataFrame:
-    """Elections as the entitlement takes them: an instruction for more units than the holding of
-    record (the fund sold after instructing) covers the holding, scaled down pro rata over its options."""
-    if elected.empty:
-        return elected
-    held = holdings.groupby(["event_id", "account"])["quantity"].sum()
-    total = elected.groupby(["event_id", "account"])["quantity"].transform("sum")
-    cap = pd.Series([held.get((e, a), 0.0) for e, a in zip(elected["event_id"], elected["account"])], index=elected.index)
-    scale = (cap / total).where(total > cap, 1.0).fillna(0.0)
-    return elected.assign(quantity=(elected["quantity"] * scale).round(6))
-
-
-def _cost_per_unit(state) -> pd.Series:
-    basis = state.cost_basis
-    held = basis[basis["quantity"].ne(0)]
-    return (held["book_cost"] / held["quantity"]).set_axis(held["security_id"])
+    events, options = notified.entitlement_terms(golden, inputs.securities)
+    return notified.event_entitlements(events, options, eligible, pending_across_record(events, inputs), instructed, inputs.state.cost_basis,
+                                       inputs.state.prices, inputs.securities, inputs.fund.withholding_tax_pct, inputs.fund.fund_code)
 
 
 def pending_across_record(events: pd.DataFrame, inputs) -> pd.DataFrame:
-    """The books' open trades made before an event's ex-date and settling after its record date."""
+    """The books' open trades made before an event's ex-date and settling after its record date,
+    at the close of the record date (today's close before it has come)."""
     columns = ["event_id", "trade_id", "fund", "account", "security_id", "side", "quantity", "counterparty", "settlement_date"]
     frames = []
     for ev in events.itertuples():
         if pd.isna(ev.ex_date) or pd.isna(ev.record_date):
             continue
-        record = ev.record_date.date()
-        state = inputs.record_states.get(record, inputs.state)
-        trades = state.open_trades
-        cross = trades[trades["security_id"].eq(ev.security_id) & (pd.to_datetime(trades["trade_date"]) < ev.ex_date)
-                       & (pd.to_datetime(trades["settlement_date"]) > ev.record_date)]
+        state = inputs.record_states.get(ev.record_date.date(), inputs.state)
+        cross = notified.trades_across_record(state.open_trades, ev)
         if len(cross):
             frames.append(cross.assign(event_id=ev.event_id, counterparty=cross.get("counterparty", cross.get("broker_id", "")))
                           .reindex(columns=columns))
@@ -280,7 +217,7 @@ def events_not_booked(per_event: pd.DataFrame, eligible: pd.DataFrame, booked: p
     if per_event.empty:
         return pd.DataFrame(columns=columns)
     live = per_event[per_event["status"].ne("cancelled")]
-    due_on = live["ex_date"].where(live["event_type"].isin(BOOKED_ON_EX_DATE) & live["ex_date"].notna(), live["pay_date"])
+    due_on = notified.due_on(live)
     today = pd.Timestamp(business_date)
     held = eligible[eligible["quantity"].gt(0)].groupby("event_id").agg(accounts=("account", ", ".join), quantity=("quantity", "sum"))
     due = live.assign(due_on=due_on)

@@ -28,14 +28,6 @@ ELECTION_COLUMNS = ["event_id", "event_type", "security_id", "account", "eligibl
                     "internal_deadline", "warn_from", "status"]
 
 
-def instructions(messages: pd.DataFrame) -> pd.DataFrame:
-    """The fund's elections sent (MT565, the live instruction per event, account and option)."""
-    sent = messages[messages["message_type"].eq("565")]
-    live = sent.drop_duplicates(["corporate_reference", "account", "option_number"], keep="last")
-    return live[~live["function"].eq("CANC")][["corporate_reference", "account", "option_number", "option_type", "instructed_quantity",
-                                                "delivery_date"]].reset_index(drop=True)
-
-
 def elections(golden: pd.DataFrame, eligible: pd.DataFrame, instructed: pd.DataFrame, business_date: dt.date, buffer_days: int,
               warning_days: int, calendar_of: Callable[[str], object]) -> pd.DataFrame:
     """One row per event needing an election and account: eligible units, units instructed, the

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from bo_lib.books.notified import MESSAGE_LOOKBACK_DAYS
 from bo_lib.books.state import BookState, load_state
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.data.errors import Violation, violations_frame
 from bo_lib.parameters import FundParameters
 from bo_lib.store import open_store
 
-#: calendar days of messages read back: an event is followed from its notification until it is
-#: paid and confirmed; the books remember booked events as long (``books.state.APPLIED_EVENT_MEMORY_DAYS``)
-LOOKBACK_DAYS = 120
+#: calendar days of messages read back (the books read as far)
+LOOKBACK_DAYS = MESSAGE_LOOKBACK_DAYS
 CA_DATASETS = ("ca_messages", "corporate_actions")
 
 

@@ -43,7 +43,7 @@ from bo_lib.data.errors import Violation
 from bo_lib.data.formats.statement import statement_summaries, statements_to_frame
 from bo_lib.data.formats.ca_messages import read_ca_messages
 from bo_lib.data.layout import (INBOUND_FILES, MANUAL_FILES, MESSAGE_SUFFIXES, MESSAGES_DIR, OPENING_FILES, REFERENCE_FILES, STATEMENT_SUFFIXES,
-                                business_dates, inbound_dir)
+                                business_dates, inbound_dir, outbound_messages_dir)
 from bo_lib.hashing import sha256_file
 from bo_lib.store import ensure_schema, migrate, open_store, register_sequence, register_table, select_frame, transaction
 
@@ -162,10 +162,10 @@ def delivered_files(data_root: Path | str, dates: list[dt.date] | None = None) -
                 account, _, rest = path.name.partition(".")
                 fmt = suffixes.get("." + rest, "")
                 found.append(DeliveredFile("statement", day, path, path.relative_to(root).as_posix(), account, fmt))
-        messages = folder / MESSAGES_DIR
-        if messages.is_dir():
-            found.extend(DeliveredFile("ca_messages", day, path, path.relative_to(root).as_posix())
-                         for path in sorted(p for p in messages.iterdir() if p.is_file()))
+        for messages in (folder / MESSAGES_DIR, outbound_messages_dir(root, day)):  # received, and the elections sent
+            if messages.is_dir():
+                found.extend(DeliveredFile("ca_messages", day, path, path.relative_to(root).as_posix())
+                             for path in sorted(p for p in messages.iterdir() if p.is_file()))
     return found
 
 

@@ -70,6 +70,13 @@ def inbound_dir(data_root: Path | str, business_date: dt.date) -> Path:
     return Path(data_root) / "inbound" / business_date.isoformat()
 
 
+def outbound_messages_dir(data_root: Path | str, business_date: dt.date) -> Path:
+    """Where ``bo elect`` writes the elections (MT565) the workbench sends on a business date, for
+    the custodians' gateway to pick up: outbound/<date>/messages/. Ingest reads them like the
+    inbound messages, so the books and the controls count an election from the moment it is sent."""
+    return Path(data_root) / "outbound" / business_date.isoformat() / MESSAGES_DIR
+
+
 def statement_path(data_root: Path | str, business_date: dt.date, account: str, statement_format: str) -> Path:
     return inbound_dir(data_root, business_date) / "statements" / f"{account}{STATEMENT_SUFFIXES[statement_format]}"
 
@@ -156,9 +163,9 @@ def input_files(data_root: Path | str, business_date: dt.date, statement_account
             account = path.name.split(".", 1)[0]
             if statement_accounts is None or account in statement_accounts:
                 candidates.append((f"statement:{account}", path))
-    messages = day / MESSAGES_DIR
-    if messages.is_dir():
-        candidates += [("ca_messages", path) for path in sorted(messages.iterdir())]
+    for messages in (day / MESSAGES_DIR, outbound_messages_dir(data_root, business_date)):
+        if messages.is_dir():
+            candidates += [("ca_messages", path) for path in sorted(messages.iterdir())]
     rows = [
         {
             "dataset": name,
@@ -173,4 +180,4 @@ def input_files(data_root: Path | str, business_date: dt.date, statement_account
 
 
 def _inbound_only(files: pd.DataFrame) -> pd.DataFrame:
-    return files[files["path"].str.startswith("inbound/")]
+    return files[files["path"].str.startswith(("inbound/", "outbound/"))]

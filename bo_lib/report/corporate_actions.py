@@ -38,11 +38,23 @@ def show_golden_record(result) -> None:
     show_table(result.changes, "Terms changed by a replacement notification (REPL)", empty="no replacement changed a term")
 
 
+def election_commands(result) -> pd.Series:
+    """Per election still open (open, due, overdue): the ``bo elect`` command that sends it (the
+    analyst picks the option); empty where instructed or missed."""
+    rows = result.elections
+    if rows.empty:
+        return pd.Series(dtype="str")
+    command = "bo elect --fund " + result.fund + " --event " + rows["event_id"] + " --account " + rows["account"] + " --option <number>"
+    return command.where(rows["status"].isin(("open", "due", "overdue")), "")
+
+
 def show_elections(result) -> None:
-    show_table(result.elections.reindex(columns=ELECTION_COLUMNS), "Elections: voluntary and choice events", decimals=_QUANTITIES,
+    table = result.elections.reindex(columns=ELECTION_COLUMNS).assign(to_send=election_commands(result))
+    show_table(table, "Elections: voluntary and choice events", decimals=_QUANTITIES,
                empty="no event needs an election",
                note="internal deadline: the market deadline less the fund's buffer (business days of the security's market); "
-                    "units not instructed by the market deadline take the default option")
+                    "units not instructed by the market deadline take the default option; to_send: the command that writes the "
+                    "MT565 (checked against the options, deadlines and the eligible balance)")
 
 
 def show_entitlements(result) -> None:
