@@ -57,6 +57,9 @@ class SettlementParameters(FundNotebookParameters):
 class CorporateActionParameters(FundNotebookParameters):
     diary_days: int = Field(default=20, ge=1, le=120, description="business days of the fund's calendar the diary of events looks ahead")
     election_warning_days: int = Field(default=5, ge=0, le=30, description="business days before the internal deadline an election shows as due")
+    preliminary_warning_days: int = Field(default=5, ge=0, le=30, description="business days before an event's first date (ex-date, "
+                                                                              "market deadline or pay date) a notification still "
+                                                                              "preliminary (PREU) shows as not completed")
 
 
 # --------------------------------------------------------------------------------------------

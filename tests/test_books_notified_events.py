@@ -203,3 +203,21 @@ def test_a_merger_into_a_security_the_master_does_not_know_is_held_back():
     books = _strike(messages)
     state, result = books[D(2026, 10, 15)]
     assert _held(state) == 1_000.0 and state.applied_events.empty
+
+
+def test_a_preliminary_notification_is_not_booked_until_completed():
+    """The DVOP notified PREU on 13 Oct and completed (REPL, COMP) on 16 Oct, after its ex-date:
+    the books book it on 16 Oct (noted late), on the holding at the close of 15 Oct (1,000: the
+    tender leaves on 16 Oct), so the same 595.00 net dividend."""
+    preliminary = MESSAGES.copy()
+    dvop = preliminary["corporate_reference"].eq("CA26DVOP0001") & preliminary["message_type"].eq("564")
+    preliminary.loc[dvop, "processing_status"] = "PREU"
+    complete = MESSAGES[dvop].assign(sender_reference="N9", function="REPL", previous_reference="N1", delivery_date=pd.Timestamp("2026-10-16"),
+                                     file="N9.mt564")
+    books = _strike(pd.concat([preliminary, complete], ignore_index=True))
+    assert books[D(2026, 10, 15)][0].open_income.empty
+    _, result = books[D(2026, 10, 16)]
+    assert sorted(result.booked_events.loc[result.booked_events["basis"].eq(NOTIFIED), "event_id"]) == ["CA26DVOP0001", "CA26TEND0001"]
+    income = result.income[result.income["event_id"].eq("CA26DVOP0001")]
+    assert income["net_amount"].tolist() == [595.00]
+    assert any("CA26DVOP0001" in note and "first delivered to the books after its ex-date" in note for note in result.notes)

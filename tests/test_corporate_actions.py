@@ -200,6 +200,22 @@ def test_an_event_due_in_the_books_and_not_booked_is_found():
     assert ctl.events_not_booked(per_event, eligible, booked, dt.date(2026, 11, 2), dt.date(2026, 9, 30)).empty  # not ex yet
 
 
+def test_a_preliminary_notification_not_completed_by_its_first_date_is_amber():
+    from bo_lib import calendars
+
+    calendar = calendars.trading_calendar("XNYS", pd.DataFrame(columns=["mic", "date", "reason"]))
+    per_event = pd.DataFrame({"event_id": ["P1", "P2", "P3"], "status": "agreed", "processing_status": ["PREU", "PREU", "COMP"],
+                              "ex_date": pd.to_datetime(["2026-11-12", "2026-11-30", "2026-11-09"]),
+                              "pay_date": pd.to_datetime(["2026-11-20", "2026-12-10", "2026-11-20"])})
+    elections = pd.DataFrame({"event_id": ["P2"], "market_deadline": [pd.Timestamp("2026-11-11")]})
+    # on Friday 6 Nov 2026, 5 NYSE business days ahead is Friday 13 Nov (Veterans Day, 11 Nov, is a trading day):
+    # P1's ex-date (12 Nov) and P2's market deadline (11 Nov) are within it; P3 is complete
+    out = ctl.preliminary_events(per_event, elections, dt.date(2026, 11, 6), calendar, 5)
+    assert out[["event_id", "what"]].values.tolist() == [["P1", "ex-date"], ["P2", "market deadline"]]
+    # with 3 days' warning (to Wednesday 11 Nov) only P2's deadline is near
+    assert ctl.preliminary_events(per_event, elections, dt.date(2026, 11, 6), calendar, 3)["event_id"].tolist() == ["P2"]
+
+
 def test_every_corporate_action_check_fires():
     per_event = pd.DataFrame({"event_id": ["E1", "E2", "E3"], "event_type": ["DVCA", "DVOP", "TEND"], "security_id": ["S1", "S2", "S3"],
                               "pay_date": pd.to_datetime(["2026-11-20", "2026-11-20", "2026-11-20"])})
@@ -216,7 +232,9 @@ def test_every_corporate_action_check_fires():
                                "due_on": [pd.Timestamp("2026-11-04")]})
     violations = pd.DataFrame({"file": ["inbound/2026-11-06/messages/BAD.mt564"], "line": [9], "column": [":92F::GRSS"],
                                "rule": ["decimal comma required"], "value": ["0.12"], "fund": ["MAHF"]})
-    items = ctl.exception_items(per_event, differences, changes, elections, confirmations, not_booked, violations, dt.date(2026, 11, 6))
+    preliminary = pd.DataFrame({"event_id": ["E2"], "first_date": [pd.Timestamp("2026-11-10")], "what": ["market deadline"]})
+    items = ctl.exception_items(per_event, differences, changes, elections, confirmations, not_booked, violations, dt.date(2026, 11, 6),
+                                preliminary)
     summary = ctl.summarise(items).set_index("check")
     assert summary["count"].to_dict() == {check: 1 for check, _rag, _meaning in ctl.CHECKS}
     assert summary["rag"].to_dict() == {check: rag for check, rag, _meaning in ctl.CHECKS}

@@ -30,6 +30,8 @@ EVENT_TERMS = ("event_type", "mandatory_voluntary", "isin", "ex_date", "record_d
 OPTION_TERMS = ("option_type", "is_default", "currency", "pay_date", "gross_rate", "withholding_pct", "ratio_new", "ratio_old", "price",
                 "new_isin",                 "market_deadline")
 CANCELLING = ("CANC", "WITH")
+#: one row per event (``events_of``)
+EVENT_COLUMNS = ["event_id", "security_id", *EVENT_TERMS, "pay_date", "processing_status", "status", "custodians", "accounts", "notified_on"]
 GOLDEN_COLUMNS = ["event_id", "option_number", "security_id", *EVENT_TERMS, *[t for t in OPTION_TERMS], "processing_status", "custodians",
                   "accounts", "notified_on", "status"]
 
@@ -162,11 +164,12 @@ def golden_record(live: pd.DataFrame, securities: pd.DataFrame) -> pd.DataFrame:
 def events_of(golden: pd.DataFrame) -> pd.DataFrame:
     """One row per event (the first option's event terms, the earliest pay date of its options)."""
     if golden.empty:
-        return golden.reindex(columns=["event_id", "security_id", *EVENT_TERMS, "pay_date", "status", "custodians", "accounts", "notified_on"])
+        return golden.reindex(columns=EVENT_COLUMNS)
     first = golden.drop_duplicates("event_id")
     pay = golden.groupby("event_id")["pay_date"].min()
-    return first.assign(pay_date=first["event_id"].map(pay)).reindex(
-        columns=["event_id", "security_id", *EVENT_TERMS, "pay_date", "status", "custodians", "accounts", "notified_on"]).reset_index(drop=True)
+    complete = golden.groupby("event_id")["processing_status"].agg(lambda status: "COMP" if status.eq("COMP").all() else "PREU")
+    return first.assign(pay_date=first["event_id"].map(pay), processing_status=first["event_id"].map(complete)).reindex(
+        columns=EVENT_COLUMNS).reset_index(drop=True)
 
 
 def quantity_factor(event_type: pd.Series, ratio_new: pd.Series, ratio_old: pd.Series) -> pd.Series:

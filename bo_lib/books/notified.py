@@ -7,8 +7,9 @@ functions over DataFrames; ``books.nav.strike_day`` calls them.
 Rules:
 
 * **What is booked.** An event of ``codes.NOTIFIED_BOOKING_EVENTS`` in the golden record
-  (``books.events``), agreed by every custodian (a disputed event waits: the corporate-actions
-  control shows the disagreement, and the event as not booked once due), not in the books' feed,
+  (``books.events``), agreed by every custodian and notified complete (``COMP``; a disputed or a
+  preliminary event waits: the corporate-actions control shows it, and the event as not booked
+  once due), not in the books' feed,
   with a pay date, once, when due: on its ex-date, or on its pay date when it has none (a tender).
 * **On what.** The entitlement rules of ``books.entitlements`` on the settled holding of record:
   the books' close before the due date with its open trades settling by the record date; the
@@ -150,10 +151,12 @@ def due_on(events: pd.DataFrame) -> pd.Series:
 def events_due(golden: pd.DataFrame, securities: pd.DataFrame, feed_event_ids, applied: pd.DataFrame, business_date: dt.date,
                opened_on: dt.date | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The notified events the books book today (the rules): (events, options) of the golden record.
-    An event crediting a security the master does not know waits (it cannot be valued)."""
+    An event crediting a security the master does not know waits (it cannot be valued), and so does
+    an event still notified preliminary (``PREU``: its terms are not final)."""
     events, options = entitlement_terms(golden, securities)
     unknown = set(options.loc[options["new_security_id"].eq(""), "event_id"])
-    events = events[~events["event_id"].isin(unknown)]
+    preliminary = set(golden.loc[golden["processing_status"].ne("COMP"), "event_id"])
+    events = events[~events["event_id"].isin(unknown | preliminary)]
     done = set(applied.loc[applied["basis"].eq(NOTIFIED), "event_id"]) if len(applied) else set()
     due = due_on(events)
     keep = (events["event_type"].isin(NOTIFIED_BOOKING_EVENTS) & ~events["event_id"].isin(set(feed_event_ids)) & ~events["event_id"].isin(done)

@@ -32,12 +32,16 @@ from bo_lib.corporate_actions import elections as election_mod
 from bo_lib.books import entitlements as entitle_mod
 from bo_lib.books import events as event_mod
 from bo_lib.books import notified
+from bo_lib.controls import CorporateActionParameters
 from bo_lib.rag import AMBER, GREEN, RED, worst_first
 
+_DEFAULTS = CorporateActionParameters.model_fields  # the notebook's parameters: the defaults are theirs
 #: business days of the fund's calendar the diary looks ahead
-DIARY_BUSINESS_DAYS = 20
+DIARY_BUSINESS_DAYS = _DEFAULTS["diary_days"].default
 #: business days before an internal deadline an election shows as due
-ELECTION_WARNING_DAYS = 5
+ELECTION_WARNING_DAYS = _DEFAULTS["election_warning_days"].default
+#: business days before an event's first date a preliminary notification shows as not completed
+PRELIMINARY_WARNING_DAYS = _DEFAULTS["preliminary_warning_days"].default
 ITEM_COLUMNS = ["check", "rag", "event_id", "event_type", "security_id", "account", "detail"]
 CHECKS = (  # check, rag when found, what the check means (shown when nothing is found)
     ("Notifications disagree", RED, "every custodian notifies the same terms"),
@@ -50,6 +54,7 @@ CHECKS = (  # check, rag when found, what the check means (shown when nothing is
     ("Message files held out", RED, "every message file read"),
     ("Elections due", AMBER, "no election due within the warning days"),
     ("Terms changed by a replacement", AMBER, "no live event's terms changed"),
+    ("Preliminary notifications not completed", AMBER, "every event due soon is notified complete (COMP)"),
     ("Over-payments", AMBER, "no confirmation pays more than the entitlement"),
     ("Confirmations of events not notified", AMBER, "every confirmation is of an event notified"),
 )
@@ -91,7 +96,8 @@ class CorporateActionResult:
         }
 
 
-def assess(inputs, diary_days: int = DIARY_BUSINESS_DAYS, election_warning_days: int = ELECTION_WARNING_DAYS) -> CorporateActionResult:
+def assess(inputs, diary_days: int = DIARY_BUSINESS_DAYS, election_warning_days: int = ELECTION_WARNING_DAYS,
+           preliminary_warning_days: int = PRELIMINARY_WARNING_DAYS) -> CorporateActionResult:
     """Run the corporate-actions control on gathered ``bo_lib.corporate_actions.inputs.CorporateActionInputs``."""
     fund, bd = inputs.fund, inputs.business_date
     notified = event_mod.notifications(inputs.messages)
@@ -114,7 +120,8 @@ def assess(inputs, diary_days: int = DIARY_BUSINESS_DAYS, election_warning_days:
     not_booked = events_not_booked(per_event, eligible, booked, bd, inputs.opened_on)
     calendar = calendars.trading_calendar(fund.calendar, closures)
     diary = event_diary(per_event, elections, bd, pd.Timestamp(calendar.add_business_days(bd, diary_days)))
-    items = exception_items(per_event, differences, changes, elections, confirmations, not_booked, inputs.violations_table, bd)
+    preliminary = preliminary_events(per_event, elections, bd, calendar, preliminary_warning_days)
+    items = exception_items(per_event, differences, changes, elections, confirmations, not_booked, inputs.violations_table, bd, preliminary)
     result = CorporateActionResult(fund.fund_code, bd, fund.base_currency, golden, per_event, differences, changes, eligible, entitled, elections,
                                    confirmations, not_booked, diary, items, inputs.violations_table, pd.DataFrame())
     result.summary = summarise(items)
@@ -249,7 +256,29 @@ def event_diary(per_event: pd.DataFrame, elections: pd.DataFrame, business_date:
 # exceptions
 
 
-def exception_items(per_event, differences, changes, elections, confirmations, not_booked, violations, business_date: dt.date) -> pd.DataFrame:
+def preliminary_events(per_event: pd.DataFrame, elections: pd.DataFrame, business_date: dt.date, calendar, warning_days: int) -> pd.DataFrame:
+    """Live events still notified preliminary (``:25D::PROC//PREU``: terms not final) within
+    ``warning_days`` business days of their first date (ex-date, market deadline, pay date) or past
+    it: event_id, first_date, what. The books wait for the complete notification."""
+    columns = ["event_id", "first_date", "what"]
+    if per_event.empty or "processing_status" not in per_event:
+        return pd.DataFrame(columns=columns)
+    live = per_event[per_event["status"].ne("cancelled") & per_event["processing_status"].eq("PREU")]
+    deadline = elections.groupby("event_id")["market_deadline"].min() if len(elections) else pd.Series(dtype="datetime64[ns]")
+    rows = []
+    for ev in live.itertuples():
+        dates = {"ex-date": ev.ex_date, "market deadline": deadline.get(ev.event_id, pd.NaT), "pay date": ev.pay_date}
+        known = {what: pd.Timestamp(day) for what, day in dates.items() if pd.notna(day)}
+        if not known:
+            continue
+        what, first = min(known.items(), key=lambda item: item[1])
+        if pd.Timestamp(calendar.add_business_days(business_date, warning_days)) >= first:
+            rows.append({"event_id": ev.event_id, "first_date": first, "what": what})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def exception_items(per_event, differences, changes, elections, confirmations, not_booked, violations, business_date: dt.date,
+                    preliminary: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per exception (``ITEM_COLUMNS``), the check it counts under."""
     today = pd.Timestamp(business_date)
     terms = per_event.set_index("event_id") if len(per_event) else pd.DataFrame(columns=["event_type", "security_id", "pay_date"])
@@ -280,6 +309,9 @@ def exception_items(per_event, differences, changes, elections, confirmations, n
     for r in not_booked.itertuples():
         add("Events not booked", r.event_id, r.accounts, f"event applied by the custodian, not booked: {r.event_type} {r.event_id} on "
             f"{r.security_id}, due {r.due_on:%Y-%m-%d}, {r.quantity:,.0f} held at the record date")
+    for r in (preliminary if preliminary is not None else pd.DataFrame(columns=["event_id"])).itertuples():
+        add("Preliminary notifications not completed", r.event_id, "", f"still preliminary (PREU), {r.what} {r.first_date:%Y-%m-%d}: "
+            "the terms are not final; the books wait for the complete notification (COMP)")
     for v in violations.itertuples():
         add("Message files held out", "", "", f"{v.file} line {v.line}: {v.column or ''} {v.rule}".replace("  ", " "))
     return pd.DataFrame(rows, columns=ITEM_COLUMNS)

@@ -13,9 +13,12 @@ term the custodians disagree on is an exception until they agree, and a term a r
 shown. The fund is **entitled** on its settled holding at the record date (trades made cum and settling
 after it are **market claims**). **Elections** on voluntary and choice events are due by the fund's
 internal deadline (the market deadline less the fund's buffer, in business days of the market); the
-elections sent are the fund's MT565s. Each **MT566 confirmation** is compared with the entitlement:
-quantity, rate, tax and pay date; a short payment is an exception with the difference. An event due in the
-books (ex-date passed) that the books have not booked is red. Exceptions come first.
+elections sent are the fund's MT565s (`bo elect` sends one: the elections table shows the command). Each
+**MT566 confirmation** is compared with the entitlement: quantity, rate, tax and pay date; a short payment
+is an exception with the difference. The books book the elective and reorganisation events (DVOP, DRIP,
+RHTS, MRGR, SOFF, TEND) from the golden record once complete and agreed; an event due in the books (ex-date
+passed) that the books have not booked is red, and a notification still preliminary (PREU) near its first
+date is amber. Exceptions come first.
 """),
     parameters_cell("corporate_actions"),
     code("""
