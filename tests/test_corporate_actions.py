@@ -285,6 +285,9 @@ def test_the_final_date_exceptions_per_fund(daily):
     # 109,300 x EUR 1.3344 = 145,849.92; net at the 15% treaty rate 123,972.43; withheld at 26.375%: 107,382.00 paid
     assert (short["entitled_net"], short["posted_net"], short["net_difference"]) == (123972.43, 107382.00, -16590.43)
     assert mahf.key_figures()["short_payment_value"] == 16590.43 and mahf.key_figures()["short_payment_currency"] == "EUR"
+    # the books booked the dividend on its ex-date (22 Oct); the events still to come are not booked
+    booked = mahf.events.set_index("event_id")["booked_on"]
+    assert booked["CA2026100003"] == pd.Timestamp("2026-10-22") and booked[["CA2026120023", "CA2026120024"]].isna().all()
     disputed = mahf.differences.iloc[0]
     assert (disputed["event_id"], disputed["term"]) == ("CA2026120024", "gross_rate") and "4.25" in disputed["values"] and "42.5" in disputed["values"]
     useq = daily[("USEQ", FINAL)]

@@ -134,3 +134,22 @@ def test_the_statement_after_a_bank_holiday_chains_from_the_last_one_sent(funds)
         assert tuesday.at[account, "previous_closing"] == friday.at[account, "closing_balance"]
         assert tuesday.at[account, "opening_balance"] == friday.at[account, "closing_balance"]
         assert not tuesday.at[account, "chain_break"] and tuesday.at[account, "rag"] == "green"
+
+
+@pytest.mark.parametrize("day", [dt.date(2026, 10, 1), dt.date(2026, 11, 3)])
+def test_each_fund_s_arrivals_list_only_the_message_files_for_its_accounts(funds, day):
+    """The custodians' message files of a day, read here file by file (the safekeeping account of
+    each message, ``:97A::SAFE//``, found in the text), against each fund's accounts: a fund's
+    arrival list holds its own files and none of another fund's."""
+    import re
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "inbound" / day.isoformat() / "messages"
+    owner = {a.account: code for code, fund in funds.items() for a in fund.securities_accounts}
+    files = {f"inbound/{day}/messages/{path.name}": {owner.get(acc) for acc in re.findall(r":97A::SAFE//(\S+)", path.read_text())}
+             for path in sorted(folder.iterdir())}
+    assert files, "the sample world delivers messages that day"
+    for code in funds:
+        arrival = assess(code, funds, day).arrival
+        listed = set(arrival.loc[arrival["path"].str.contains("/messages/"), "path"])
+        assert listed == {path for path, owners in files.items() if code in owners}, code

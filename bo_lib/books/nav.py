@@ -247,8 +247,7 @@ def book_notified_events(previous: BookState, day: DayInputs, securities: pd.Dat
     messages = day.ca_messages
     if messages is not None and len(messages):
         golden = golden_record(live_notifications(notifications(messages)), securities)
-        events, options = notified.events_due(golden, securities, day.corporate_actions["event_id"], previous.applied_events, day.business_date,
-                                              opened_on)
+        events, options = notified.events_due(golden, securities, previous.applied_events, day.business_date, opened_on)
         if len(events):
             events, entitled, held = _notified_entitlements(events, options, previous, day, messages, securities, fund)
             pending = pd.concat([f for f in (pending, notified.bookings(entitled, events)) if len(f)] or [pending], ignore_index=True)

@@ -9,8 +9,7 @@ Rules:
 * **What is booked.** An event of ``codes.NOTIFIED_BOOKING_EVENTS`` in the golden record
   (``books.events``), agreed by every custodian and notified complete (``COMP``; a disputed or a
   preliminary event waits: the corporate-actions control shows it, and the event as not booked
-  once due), not in the books' feed,
-  with a pay date, once, when due: on its ex-date, or on its pay date when it has none (a tender).
+  once due), with a pay date, once, when due: on its ex-date, or on its pay date when it has none (a tender).
 * **On what.** The entitlement rules of ``books.entitlements`` on the settled holding of record:
   the books' close before the due date with its open trades settling by the record date; the
   open trades made before the ex-date and settling after the record date give market claims; the
@@ -148,7 +147,7 @@ def due_on(events: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(events["ex_date"]).fillna(pd.to_datetime(events["pay_date"]))
 
 
-def events_due(golden: pd.DataFrame, securities: pd.DataFrame, feed_event_ids, applied: pd.DataFrame, business_date: dt.date,
+def events_due(golden: pd.DataFrame, securities: pd.DataFrame, applied: pd.DataFrame, business_date: dt.date,
                opened_on: dt.date | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The notified events the books book today (the rules): (events, options) of the golden record.
     An event crediting a security the master does not know waits (it cannot be valued), and so does
@@ -159,7 +158,7 @@ def events_due(golden: pd.DataFrame, securities: pd.DataFrame, feed_event_ids, a
     events = events[~events["event_id"].isin(unknown | preliminary)]
     done = set(applied.loc[applied["basis"].eq(NOTIFIED), "event_id"]) if len(applied) else set()
     due = due_on(events)
-    keep = (events["event_type"].isin(NOTIFIED_BOOKING_EVENTS) & ~events["event_id"].isin(set(feed_event_ids)) & ~events["event_id"].isin(done)
+    keep = (events["event_type"].isin(NOTIFIED_BOOKING_EVENTS) & ~events["event_id"].isin(done)
             & events["pay_date"].notna() & due.le(pd.Timestamp(business_date)))
     if opened_on is not None:
         keep &= due.gt(pd.Timestamp(opened_on))

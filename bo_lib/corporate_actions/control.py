@@ -116,7 +116,10 @@ def assess(inputs, diary_days: int = DIARY_BUSINESS_DAYS, election_warning_days:
     confirmed = confirm_mod.confirmed(inputs.messages)
     on_holding = entitled[entitled["kind"].eq(entitle_mod.HOLDING)] if len(entitled) else entitled
     confirmations = confirm_mod.compare(_per_account(on_holding), confirmed, _event_terms(golden), bd)
-    booked = inputs.state.applied_events if inputs.state is not None else pd.DataFrame(columns=["event_id"])
+    booked = inputs.state.applied_events if inputs.state is not None else pd.DataFrame(columns=["event_id", "applied_on"])
+    first_booked = booked.groupby("event_id")["applied_on"].min().to_dict() if len(booked) else {}
+    per_event = per_event.assign(booked_on=pd.to_datetime(pd.Series([first_booked.get(e) for e in per_event["event_id"]], index=per_event.index,
+                                                                    dtype="object")).astype("datetime64[ns]"))
     not_booked = events_not_booked(per_event, eligible, booked, bd, inputs.opened_on)
     calendar = calendars.trading_calendar(fund.calendar, closures)
     diary = event_diary(per_event, elections, bd, pd.Timestamp(calendar.add_business_days(bd, diary_days)))

@@ -24,7 +24,8 @@ from bo_lib.data.errors import Violation, violations_frame
 from bo_lib.parameters import FundParameters
 from bo_lib.store import open_store
 
-#: calendar days of messages read back (the books read as far)
+#: calendar days of messages read back (the books read as far); every message of an event seen in
+#: the window is read, whenever delivered
 LOOKBACK_DAYS = MESSAGE_LOOKBACK_DAYS
 CA_DATASETS = ("ca_messages", "corporate_actions")
 
@@ -54,7 +55,9 @@ def gather_corporate_actions(store: Path | str, fund: FundParameters, business_d
     catalogue = Catalogue(store)
     with open_store(store, read_only=True) as con, catalogue.session():
         reference = catalogue.reference()
-        messages = catalogue.ca_messages(fund=code, start=business_date - dt.timedelta(days=LOOKBACK_DAYS), end=business_date)
+        recent = catalogue.ca_messages(fund=code, start=business_date - dt.timedelta(days=LOOKBACK_DAYS), end=business_date)
+        # an event with a message in the window is followed from its first notification, however old
+        messages = catalogue.ca_messages(fund=code, end=business_date, corporate_references=set(recent["corporate_reference"])) if len(recent) else recent
         books_events = catalogue.rows("corporate_actions", on=business_date)
         violations = catalogue.violations(fund=code, on=business_date, datasets=CA_DATASETS)
         delivered = catalogue.deliveries(on=business_date, reference=True, statement_accounts=[])

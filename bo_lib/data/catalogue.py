@@ -231,6 +231,18 @@ class Catalogue:
         rows["is_default"] = rows["is_default"].fillna(False).astype(bool)
         return rows
 
+    def message_files_of_others(self, *, fund: str, on: dt.date) -> set[str]:
+        """The corporate-action message files delivered ``on`` a date that belong to other funds
+        only (every message in them for another fund's account): what ``fund``'s inventory leaves
+        out. A file of no fund, or one that could not be read, belongs to every fund."""
+        with self.session():
+            rows = self._query(f"SELECT DISTINCT d.path, coalesce(r.attributed_fund, '') AS fund FROM {CA_MESSAGES} r JOIN {DELIVERIES} d "
+                               "USING (delivery_id) WHERE d.status = ? AND d.business_date = ?", [CURRENT, on])
+        if rows.empty:
+            return set()
+        funds = rows.groupby("path")["fund"].agg(set)
+        return {path for path, owners in funds.items() if fund not in owners and "" not in owners}
+
     # -- violations and inventory ------------------------------------------------------------------
 
     def violations(self, *, fund: str | None = None, on: dt.date | None = None, datasets: Iterable[str] | None = None,

@@ -61,6 +61,7 @@ def gather_fund_day(store: Path | str, fund: FundParameters, business_date: dt.d
         has_books = bool(len(state_index(store, code).query("business_date < @business_date"))) if Path(store).exists() else False
         delivered = catalogue.deliveries(on=business_date, reference=True, opening=not has_books,
                                          statement_accounts=[a.account for a in fund.cash_accounts])
+        delivered = delivered[~delivered["path"].isin(catalogue.message_files_of_others(fund=code, on=business_date))].reset_index(drop=True)
         violations = catalogue.violations(fund=code, on=business_date)
         if not has_books:  # until the books have a state, the opening book is an input the day depends on
             violations += _opening_violations(catalogue)

@@ -11,7 +11,7 @@ from bo_lib.report.charts import show_figure
 from bo_lib.report.display import show_message, show_table
 
 EVENT_COLUMNS = ["event_id", "event_type", "mandatory_voluntary", "security_id", "isin", "ex_date", "record_date", "pay_date", "status",
-                 "custodians", "accounts", "notified_on"]
+                 "processing_status", "booked_on", "custodians", "accounts", "notified_on"]
 OPTION_COLUMNS = ["event_id", "option_number", "option_type", "is_default", "currency", "gross_rate", "withholding_pct", "ratio_new",
                   "ratio_old", "price", "market_deadline", "pay_date"]
 ELECTION_COLUMNS = ["status", "event_id", "event_type", "security_id", "account", "eligible", "instructed", "options", "default_option",
@@ -31,7 +31,8 @@ _RATES = {"gross_rate": 6, "confirmed_rate": 6, "withholding_pct": 3, "confirmed
 def show_golden_record(result) -> None:
     show_table(result.events.reindex(columns=EVENT_COLUMNS), "Events notified to the fund (the golden record)",
                empty="no event notified in the look-back window",
-               note="status: agreed (every live notification gives the same terms), disputed (a term differs: see below), cancelled")
+               note="status: agreed (every live notification gives the same terms), disputed (a term differs: see below), cancelled; "
+                    "processing_status: COMP complete, PREU preliminary (terms not final); booked_on: the NAV date the books booked it")
     show_table(result.golden.reindex(columns=OPTION_COLUMNS), "Options and their terms", decimals=_RATES, empty="no options",
                note="a disputed term is left empty here; rates per unit held (coupons and redemptions per 100 nominal)")
     show_table(result.differences, "Terms the custodians' notifications disagree on", empty="none: every custodian notifies the same terms")
