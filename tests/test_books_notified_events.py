@@ -104,7 +104,7 @@ NAV = {D(2026, 10, 14): 60_000.00, D(2026, 10, 15): 59_595.00, D(2026, 10, 16): 
 NPS = {D(2026, 10, 14): 60.0, D(2026, 10, 15): 59.595, D(2026, 10, 16): 61.995, D(2026, 10, 19): 61.995, D(2026, 10, 20): 62.289}
 
 
-def _strike(messages: pd.DataFrame) -> dict:
+def _strike(messages: pd.DataFrame, ledger: dict = LEDGER, trades: dict | None = None) -> dict:
     fund = _fund()
     opening = {
         "opening_positions": _frame("opening_positions", [("HANDN", "SEC1", "EQFR", ISIN, 1_000.0, 40.0, "EUR")]),
@@ -119,8 +119,8 @@ def _strike(messages: pd.DataFrame) -> dict:
     for i, day in enumerate(days):
         date = D.fromisoformat(day)
         following = D.fromisoformat(days[i + 1]) if i + 1 < len(days) else D(2026, 10, 21)
-        inputs = DayInputs(business_date=date, trades=_frame("trades", []), corporate_actions=_frame("corporate_actions", []),
-                           capital_activity=_frame("capital_activity", []), cash_ledger=_frame("cash_ledger", LEDGER.get(day, [])),
+        inputs = DayInputs(business_date=date, trades=_frame("trades", (trades or {}).get(day, [])), corporate_actions=_frame("corporate_actions", []),
+                           capital_activity=_frame("capital_activity", []), cash_ledger=_frame("cash_ledger", ledger.get(day, [])),
                            prices=_frame("prices", [(day, "EQFR", ISIN, "SRC", PRICES[day], "EUR", "CLOSE")]),
                            fx_rates=_frame("fx_rates", [(day, "EUR", "USD", 1.25, "ECB")]), admin_nav=_frame("admin_nav", []),
                            ca_messages=messages[messages["delivery_date"] <= pd.Timestamp(date)].reset_index(drop=True))
@@ -221,3 +221,52 @@ def test_a_preliminary_notification_is_not_booked_until_completed():
     income = result.income[result.income["event_id"].eq("CA26DVOP0001")]
     assert income["net_amount"].tolist() == [595.00]
     assert any("CA26DVOP0001" in note and "first delivered to the books after its ex-date" in note for note in result.notes)
+
+
+def _nav(books, day) -> float:
+    _, result = books[day]
+    return float(result.class_nav.loc[result.class_nav["nav_date"].eq(pd.Timestamp(day)), "net_assets"].iloc[0])
+
+
+def _merger(corp: str, **dates) -> pd.DataFrame:
+    terms = dict(event_type="MRGR", mandatory_voluntary="MAND", announcement_date="2026-10-01", **dates)
+    return pd.DataFrame([_message("564", corp, "N5", "2026-10-13", {"option_number": "001", "option_type": "CASH", "is_default": True,
+                                                                    "gross_rate": 60.0}, **terms)])
+
+
+def test_a_cash_merger_without_an_ex_date_leaves_the_books_on_its_pay_date():
+    """1,000 EQFR taken over for EUR 60.00 cash each, paid 16 Oct (no ex-date notified): on 16 Oct
+    the shares leave both bases, 1,000 x 60.00 = 60,000.00 is received, the cost 40,000.00 released,
+    20,000.00 realised; NAV 10,000.00 + 60,000.00 = 70,000.00."""
+    ledger = {"2026-10-16": [("HANDN", "CASHEUR", "EUR", "2026-10-16", 60_000.00, "OTHER", "CA26MRGR0001", "MERGER CASH 1,000 EQFR")]}
+    books = _strike(_merger("CA26MRGR0001", pay_date="2026-10-16"), ledger)
+    assert _nav(books, D(2026, 10, 15)) == pytest.approx(59_000.00, abs=CENT)  # 1,000 x 49.00 + 10,000.00
+    state, result = books[D(2026, 10, 16)]
+    assert (_held(state), _held(state, settled=True)) == (0.0, 0.0)
+    assert _nav(books, D(2026, 10, 16)) == pytest.approx(70_000.00, abs=CENT)
+    cost = state.cost_basis.set_index("security_id").loc["EQFR"]
+    assert (cost["quantity"], cost["book_cost"], cost["realised_pnl"]) == pytest.approx((0.0, 0.0, 20_000.00))
+    assert result.ledger_suspense.empty and state.event_bookings.empty
+
+
+def test_a_sale_pending_across_the_record_date_gives_up_its_merger_cash_and_its_cost():
+    """Sold 100 EQFR at 50.00 on 14 Oct, settling 19 Oct, across a cash merger at 60.00 (ex 15 Oct,
+    record 16 Oct, paid 19 Oct). The custodian pays the holder of record, 1,000 x 60.00 = 60,000.00;
+    the fund owes the buyer the claim on 100, 6,000.00. Trade-date holding after the sale 900 at a
+    cost of 36,000.00: the holding gives up 1,000 units and 40,000.00 of cost, the claim takes back
+    100 and 4,000.00, so nothing is left. Realised: the sale 100 x (50 - 40) = 1,000.00, the merger
+    54,000.00 - 36,000.00 = 18,000.00, 19,000.00 in all. NAV: 14 Oct 900 x 50 + 5,000 receivable +
+    10,000 = 60,000.00; 15 Oct 54,000 + 5,000 + 10,000 = 69,000.00; 19 Oct paid: 69,000.00."""
+    sale = ("T261014HANDN01", "HANDN", "SEC1", "EQFR", ISIN, "SELL", 100.0, 50.0, "EUR", 5_000.00, 0.0, 0.0, 0.0, 5_000.00,
+            "2026-10-14", "2026-10-19", "BRK")
+    ledger = {"2026-10-19": [("HANDN", "CASHEUR", "EUR", "2026-10-19", 60_000.00, "OTHER", "CA26MRGR0002", "MERGER CASH 1,000 EQFR"),
+                             ("HANDN", "CASHEUR", "EUR", "2026-10-19", -6_000.00, "OTHER", "CA26MRGR0002", "MARKET CLAIM 100 EQFR"),
+                             ("HANDN", "CASHEUR", "EUR", "2026-10-19", 5_000.00, "TRADE_SETTLEMENT", sale[0], "SALE 100 EQFR")]}
+    books = _strike(_merger("CA26MRGR0002", ex_date="2026-10-15", record_date="2026-10-16", pay_date="2026-10-19"), ledger,
+                    {"2026-10-14": [sale]})
+    assert [_nav(books, d) for d in (D(2026, 10, 14), D(2026, 10, 15), D(2026, 10, 19))] == pytest.approx([60_000.00, 69_000.00, 69_000.00], abs=CENT)
+    state, result = books[D(2026, 10, 19)]
+    cost = state.cost_basis.set_index("security_id").loc["EQFR"]
+    assert (cost["quantity"], cost["book_cost"], cost["realised_pnl"]) == pytest.approx((0.0, 0.0, 19_000.00))
+    assert (_held(books[D(2026, 10, 15)][0]), _held(state, settled=True)) == (0.0, 0.0)
+    assert result.ledger_suspense.empty

@@ -216,6 +216,16 @@ def test_a_preliminary_notification_not_completed_by_its_first_date_is_amber():
     assert ctl.preliminary_events(per_event, elections, dt.date(2026, 11, 6), calendar, 3)["event_id"].tolist() == ["P2"]
 
 
+def test_an_election_sent_after_the_books_booked_its_event_is_red():
+    per_event = pd.DataFrame({"event_id": ["D1", "D2"], "booked_on": pd.to_datetime(["2026-11-04", None])})
+    instructed = pd.DataFrame({"corporate_reference": ["D1", "D1", "D2"], "account": "A", "option_number": ["002", "001", "002"],
+                               "option_type": ["SECU", "CASH", "SECU"], "instructed_quantity": [300.0, 700.0, 50.0],
+                               "delivery_date": pd.to_datetime(["2026-11-03", "2026-11-05", "2026-11-05"])})
+    out = ctl.elections_after_booking(per_event, instructed)
+    # D1's 002 came before the booking (taken), its 001 after; D2 is not booked yet
+    assert out[["event_id", "option_number", "instructed_quantity"]].values.tolist() == [["D1", "001", 700.0]]
+
+
 def test_every_corporate_action_check_fires():
     per_event = pd.DataFrame({"event_id": ["E1", "E2", "E3"], "event_type": ["DVCA", "DVOP", "TEND"], "security_id": ["S1", "S2", "S3"],
                               "pay_date": pd.to_datetime(["2026-11-20", "2026-11-20", "2026-11-20"])})
@@ -233,8 +243,10 @@ def test_every_corporate_action_check_fires():
     violations = pd.DataFrame({"file": ["inbound/2026-11-06/messages/BAD.mt564"], "line": [9], "column": [":92F::GRSS"],
                                "rule": ["decimal comma required"], "value": ["0.12"], "fund": ["MAHF"]})
     preliminary = pd.DataFrame({"event_id": ["E2"], "first_date": [pd.Timestamp("2026-11-10")], "what": ["market deadline"]})
+    after = pd.DataFrame({"event_id": ["E2"], "account": ["A"], "option_number": ["002"], "instructed_quantity": [100.0],
+                          "sent_on": [pd.Timestamp("2026-11-05")], "booked_on": [pd.Timestamp("2026-11-04")]})
     items = ctl.exception_items(per_event, differences, changes, elections, confirmations, not_booked, violations, dt.date(2026, 11, 6),
-                                preliminary)
+                                preliminary, after)
     summary = ctl.summarise(items).set_index("check")
     assert summary["count"].to_dict() == {check: 1 for check, _rag, _meaning in ctl.CHECKS}
     assert summary["rag"].to_dict() == {check: rag for check, rag, _meaning in ctl.CHECKS}

@@ -84,3 +84,10 @@ def test_a_dry_run_prints_the_message_and_writes_nothing(sent):
     assert done.returncode == 0, done.stderr
     assert ":20C::CORP//CA2026120022" in done.stdout and ":36B::QINS//UNIT/700" in done.stdout and "dry run: nothing written" in done.stdout
     assert not (data / "outbound").exists()
+
+
+def test_an_election_is_never_backdated(sent):
+    data, _store, common = sent
+    done = _bo("elect", "--fund", "USEQ", "--event", "CA2026120022", "--option", "002", "--date", "2026-11-05", *common)
+    assert done.returncode == 2 and "never backdated" in done.stderr and "2026-11-06" in done.stderr
+    assert not (data / "outbound").exists()

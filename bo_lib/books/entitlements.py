@@ -442,7 +442,7 @@ def _booking_rows(r) -> list[dict]:
     """The bookings of one entitlement row (the rules: ``booking_movements``)."""
     base = {"fund": r.fund, "account": r.account, "event_id": r.event_id, "event_type": r.event_type, "kind": r.kind, "trade_id": r.trade_id,
             "counterparty": r.counterparty, "currency": "", "quantity": 0.0, "cost": 0.0, "cash": 0.0, "income_receivable": 0.0}
-    position_on = r.ex_date if r.event_type in POSITION_ON_EX_DATE else r.pay_date
+    position_on = r.ex_date if r.event_type in POSITION_ON_EX_DATE and pd.notna(r.ex_date) else r.pay_date  # no ex-date: on the pay date
     rows = []
     if r.old_quantity_removed or r.cost_removed:
         rows.append({**base, "on": position_on, "movement": "units given up", "security_id": r.security_id,
@@ -453,7 +453,8 @@ def _booking_rows(r) -> list[dict]:
     income = r.event_type in INCOME_EVENTS + WITHHOLDING_EVENTS
     cash = {**base, "security_id": r.security_id, "currency": r.currency}
     if income and r.cash_net:
-        rows.append({**cash, "on": r.ex_date, "movement": "income receivable", "income_receivable": r.cash_net})
+        rows.append({**cash, "on": r.ex_date if pd.notna(r.ex_date) else r.pay_date, "movement": "income receivable",
+                     "income_receivable": r.cash_net})
         rows.append({**cash, "on": r.pay_date, "movement": "income received", "income_receivable": -r.cash_net, "cash": r.cash_net})
     capital = (0.0 if income else r.cash_net) + r.cash_in_lieu - r.subscription_cost
     if capital:
@@ -467,7 +468,7 @@ def booking_movements(entitlements: pd.DataFrame) -> pd.DataFrame:
     * Positions: the units given up (``-old_quantity_removed``, ``-cost_removed``) on the event's
       security and the units credited (``new_quantity``, ``cost_to_new``) on the new security, on
       the ex-date for SPLF, SPLR, BONU, DVSE, SOFF and MRGR (the trade basis: the holding trades ex,
-      as the positions roll books them), on the pay date otherwise. A split's two rows on the same
+      as the positions roll books them; without an ex-date, the pay date), on the pay date otherwise. A split's two rows on the same
       security together come to the units added and less the cost of the fraction sold.
     * Income (DVCA, INTR and the dividends of DVOP and DRIP, net of withholding tax; a claim's is
       due from or to the counterparty): receivable on the ex-date, received in cash on the pay date.
@@ -481,5 +482,5 @@ def booking_movements(entitlements: pd.DataFrame) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=BOOKING_COLUMNS)
     keys = [c for c in BOOKING_COLUMNS if c not in ("quantity", "cost", "cash", "income_receivable")]
-    out = pd.DataFrame(rows).groupby(keys, as_index=False, sort=False)[["quantity", "cost", "cash", "income_receivable"]].sum()
+    out = pd.DataFrame(rows).groupby(keys, as_index=False, sort=False, dropna=False)[["quantity", "cost", "cash", "income_receivable"]].sum()
     return out.reindex(columns=BOOKING_COLUMNS).sort_values(["fund", "account", "event_id", "kind", "trade_id", "on"], kind="stable").reset_index(drop=True)

@@ -16,7 +16,7 @@ import datetime as dt
 import pandas as pd
 
 from bo_lib.books.nav import DayInputs
-from bo_lib.books.notified import MESSAGE_LOOKBACK_DAYS
+from bo_lib.books.notified import MESSAGE_LOOKBACK_DAYS, followed_messages
 from bo_lib.data.catalogue import Catalogue
 
 #: how many deliveries of prices back the NAV reads (carry forward, unchanged-price runs)
@@ -62,7 +62,9 @@ class DeliveryWindow:
             self.rows = {name: catalogue.rows(name, fund=fund, start=first, end=last) for name in _FUND_DATASETS}
             self.rows.update({name: catalogue.rows(name, start=first, end=last) for name in _SHARED_DATASETS})
             self.prices = catalogue.rows("prices", start=start, end=last)
-            self.messages = catalogue.ca_messages(fund=fund, start=first - dt.timedelta(days=MESSAGE_LOOKBACK_DAYS), end=last)
+            recent = catalogue.ca_messages(fund=fund, start=first - dt.timedelta(days=MESSAGE_LOOKBACK_DAYS), end=last)
+            self.messages = catalogue.ca_messages(fund=fund, end=last, corporate_references=set(recent["corporate_reference"])) if len(recent) \
+                else recent  # each event followed from its first notification (``notified.followed_messages``)
             self.inventory = catalogue.deliveries(start=first, end=last, statement_accounts=[])
             overrides = catalogue.price_overrides()
         self.overrides = overrides if len(overrides) else None
@@ -76,7 +78,7 @@ class DeliveryWindow:
         window = [d for d in self.price_dates if d <= business_date][-self.price_window:]
         prices = self.prices[self.prices["delivery_date"].between(pd.Timestamp(window[0]), ts)] if window else self.prices.iloc[0:0]
         inventory = self.inventory[pd.to_datetime(self.inventory["business_date"]).eq(ts)]
-        messages = self.messages[self.messages["delivery_date"].between(ts - pd.Timedelta(days=MESSAGE_LOOKBACK_DAYS), ts)]
+        messages = followed_messages(self.messages, ts)
         return DayInputs(business_date=business_date, trades=on(self.rows["trades"]), corporate_actions=on(self.rows["corporate_actions"]),
                          capital_activity=on(self.rows["capital_activity"]), cash_ledger=on(self.rows["cash_ledger"]),
                          prices=prices.reset_index(drop=True), fx_rates=on(self.rows["fx_rates"]), admin_nav=on(self.rows["admin_nav"]),

@@ -36,6 +36,7 @@ import pandas as pd
 from bo_lib.books import fees
 from bo_lib.books import notified
 from bo_lib.books.accruals import MARKET_CLAIM, income_entitlements
+from bo_lib.books.entitlements import ENTITLEMENT_COLUMNS
 from bo_lib.books.events import golden_record, instructions, live_notifications, notifications
 from bo_lib.books.notified import NOTIFIED
 from bo_lib.books.positions import roll_positions
@@ -258,7 +259,7 @@ def book_notified_events(previous: BookState, day: DayInputs, securities: pd.Dat
     on_trade_date = pd.concat([notified.position_movements(due, notified.TRADE, code), notified.position_movements(due, notified.CASH, code)],
                               ignore_index=True)
     return NotifiedBookings(events.assign(basis=NOTIFIED), on_trade_date, notified.position_movements(due, notified.SETTLEMENT, code),
-                            notified.cash_trades(due, code, securities.set_index("security_id")["isin"]), income, later, notes)
+                            notified.cash_trades(due, code, securities.set_index("security_id")["isin"], ts), income, later, notes)
 
 
 def _notified_entitlements(events: pd.DataFrame, options: pd.DataFrame, previous: BookState, day: DayInputs, messages: pd.DataFrame,
@@ -277,10 +278,10 @@ def _notified_entitlements(events: pd.DataFrame, options: pd.DataFrame, previous
             frames.append(notified.event_entitlements(events[one], options[options["event_id"].eq(event.event_id)], holdings, claims, instructed,
                                                       previous.cost_basis, prices, securities, fund.withholding_tax_pct, fund.fund_code))
             booked.append(event.event_id)
-        except ValueError as exc:
+        except (ValueError, ArithmeticError, KeyError) as exc:  # a term or a price missing, a ratio of 0, a security unknown
             notes.append(f"{event.event_type} {event.event_id} on {event.security_id} not booked from the notifications: {exc}")
     frames = [f for f in frames if len(f)]
-    entitled = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=notified.entitle_mod.ENTITLEMENT_COLUMNS)
+    entitled = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ENTITLEMENT_COLUMNS)
     return events[events["event_id"].isin(booked)].reset_index(drop=True), entitled, notes
 
 
@@ -338,7 +339,8 @@ def strike_day(previous: BookState, day: DayInputs, fund: FundParameters, securi
     # included); paid on the holding of record, with market claims for the trades crossing it
     entitled = income_entitlements(todo[todo["basis"].eq("income")], previous.positions.assign(fund=fund.fund_code, effective_date=pd.NaT),
                                    fund.fund_code, securities, fund.withholding_tax_pct, [d],
-                                   pending_trades=pd.concat([previous.open_trades, day.trades], ignore_index=True)).assign(recognised_on=ts)
+                                   pending_trades=pd.concat([previous.open_trades[previous.open_trades["origin"].ne(notified.EVENT_ORIGIN)], day.trades],
+                                                            ignore_index=True)).assign(recognised_on=ts)
     entitled = pd.concat([entitled, from_notices.income], ignore_index=True) if len(from_notices.income) else entitled
     income = pd.concat([previous.open_income.assign(recognised_on=index[0]), entitled], ignore_index=True)
     income["pay_on"] = _on_grid(income["pay_date"], grid)

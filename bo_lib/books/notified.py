@@ -24,6 +24,12 @@ Rules:
   of no quantity, so the cash ledger's payment is attributed to the event). Realised P&L on the
   event's security is the cash less the book cost released (cash + the sum of the cost movements).
 * Bookings due later are kept in the state (``event_bookings``) and booked on their date.
+
+Known limits, each shown rather than hidden: the elections are those known on the booking day (an
+MT565 sent later is red in the corporate-actions control, "Elections after booking"); a term a
+replacement changes after the booking (a moved pay date) is amber there and not re-booked; new
+shares of a stock option (DVOP, DRIP) and rights are recognised on the pay date, not as a right
+from the ex-date; a rights subscription's payment is taken on the pay date.
 """
 
 from __future__ import annotations
@@ -46,6 +52,15 @@ NOTIFIED = "notified"
 EVENT_ORIGIN = "corporate_action"
 TRADE, SETTLEMENT, CASH = "trade", "settlement", "cash"
 POSITION_MOVEMENTS = ("units given up", "units credited")
+
+
+def followed_messages(messages: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """The messages of the events followed on ``day``: every message delivered by ``day`` of an
+    event with a message in the last ``MESSAGE_LOOKBACK_DAYS`` (an event is followed from its
+    first notification, however old). The books and the corporate-actions control both read so."""
+    upto = messages[messages["delivery_date"] <= day]
+    recent = set(upto.loc[upto["delivery_date"] >= day - pd.Timedelta(days=MESSAGE_LOOKBACK_DAYS), "corporate_reference"])
+    return upto[upto["corporate_reference"].isin(recent)].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,8 +138,12 @@ def event_entitlements(events: pd.DataFrame, options: pd.DataFrame, holdings: pd
     """The fund's entitlements per event (``entitlements.entitlements``): ``holdings`` (event_id,
     account, security_id, quantity: the holding of record), ``pending`` (event_id and the open
     trades across the record date), ``instructed`` (``events.instructions``)."""
+    average = cost_per_unit(cost_basis)
     holdings = holdings[holdings["event_id"].isin(events["event_id"])].assign(fund=fund)
-    holdings = holdings.assign(cost=holdings["quantity"] * holdings["security_id"].map(cost_per_unit(cost_basis)).fillna(0.0))
+    holdings = holdings.assign(cost=holdings["quantity"] * holdings["security_id"].map(average).fillna(0.0))
+    # a claim carries the book cost of its units (average cost), so holding and claims together
+    # release the cost of the trade-date holding
+    pending = pending.assign(cost=pending["quantity"].astype("float64") * pending["security_id"].map(average).fillna(0.0).astype("float64"))
     elected = elected_within_holding(instructed.rename(columns={"corporate_reference": "event_id", "instructed_quantity": "quantity"})
                                      .assign(fund=fund), holdings)
     out = []
@@ -193,10 +212,9 @@ def bookings(entitled: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     if moves.empty:
         return pd.DataFrame(columns=BOOKING_COLUMNS)
     ev = events.set_index("event_id")
-    pay = moves["event_id"].map(ev["pay_date"])
-    position = moves[moves["movement"].isin(POSITION_MOVEMENTS)]
+    position = moves[moves["movement"].isin(POSITION_MOVEMENTS)].rename(columns={"on": "booked_on"})
+    pay = position["event_id"].map(ev["pay_date"])
     keys = ["event_id", "event_type", "account", "kind", "trade_id"]
-    position = position.rename(columns={"on": "booked_on"})
     trade = position.assign(basis=TRADE, pay_date=pay)
     settlement = position.assign(basis=SETTLEMENT, booked_on=pay, pay_date=pay)
     capital = moves[moves["movement"].eq("cash")].groupby(keys, as_index=False)[["cash"]].sum()
@@ -208,8 +226,9 @@ def bookings(entitled: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     currency = moves[moves["movement"].eq("cash")].drop_duplicates(keys).set_index(keys)["currency"]
     cash["currency"] = [currency.get(tuple(k), c) for k, c in zip(cash[keys].itertuples(index=False), cash["currency"])]
     cash = cash[cash["cash"].abs().gt(0) | cash["realised"].abs().gt(1e-9)]
-    out = pd.concat([trade.assign(realised=0.0), settlement.assign(realised=0.0), cash], ignore_index=True)
-    return out.reindex(columns=BOOKING_COLUMNS).reset_index(drop=True)
+    out = pd.concat([f for f in (trade.assign(realised=0.0), settlement.assign(realised=0.0), cash) if len(f)] or [cash], ignore_index=True)
+    out = out.reindex(columns=BOOKING_COLUMNS)
+    return out[out["booked_on"].notna()].reset_index(drop=True)
 
 
 BOOKING_COLUMNS = ["event_id", "event_type", "account", "kind", "trade_id", "basis", "booked_on", "pay_date", "security_id", "currency",
@@ -248,9 +267,10 @@ def position_movements(due: pd.DataFrame, basis: str, fund: str) -> pd.DataFrame
                          "reference": rows["event_id"], "cost": rows["cost"].astype("float64"), "realised": rows["realised"].astype("float64")})
 
 
-def cash_trades(due: pd.DataFrame, fund: str, isin: pd.Series) -> pd.DataFrame:
+def cash_trades(due: pd.DataFrame, fund: str, isin: pd.Series, day: pd.Timestamp) -> pd.DataFrame:
     """The due cash bookings as trades of no quantity: a receivable (or payable) from the date the
-    units move to the pay date, settled by the cash ledger's payment of the event."""
+    units move (or ``day``, when booked late: the day's result carries it) to the pay date, settled
+    by the cash ledger's payment of the event."""
     rows = due[due["basis"].eq(CASH) & due["cash"].ne(0)]
     amount = rows["cash"].abs().astype("float64")
     key = rows["trade_id"].fillna("").where(rows["trade_id"].fillna("").ne(""), rows["kind"])
@@ -258,7 +278,7 @@ def cash_trades(due: pd.DataFrame, fund: str, isin: pd.Series) -> pd.DataFrame:
         "trade_id": rows["event_id"] + ":" + rows["account"] + ":" + key, "fund": fund, "account": rows["account"],
         "security_id": rows["security_id"], "isin": rows["security_id"].map(isin).fillna(""), "side": np.where(rows["cash"].gt(0), "SELL", "BUY"),
         "quantity": 0.0, "price": 0.0, "currency": rows["currency"], "gross_amount": amount, "accrued_interest": 0.0, "commission": 0.0,
-        "fees": 0.0, "net_amount": amount, "trade_date": pd.to_datetime(rows["booked_on"]), "settlement_date": pd.to_datetime(rows["pay_date"]),
+        "fees": 0.0, "net_amount": amount, "trade_date": pd.to_datetime(rows["booked_on"]).clip(lower=day), "settlement_date": pd.to_datetime(rows["pay_date"]),
         "broker_id": "", "origin": EVENT_ORIGIN}).reset_index(drop=True)
 
 

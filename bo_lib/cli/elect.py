@@ -48,6 +48,8 @@ def _cmd_elect(args: argparse.Namespace, argv: list[str]) -> int:
         return _error(f"{fund.fund_code}: no books yet: run `bo run --fund {fund.fund_code}` first (the books give the holding of record)")
     days = sorted(pd_date(d) for d in struck["business_date"])
     day = _date(args.date, "--date") if args.date else days[-1]
+    if day < days[-1]:
+        return _error(f"--date {day}: an election is sent on the latest business date with books ({days[-1]}), never backdated")
     if day not in days:
         return _error(f"{fund.fund_code}: no books on {day}: run `bo run --date {day} --fund {fund.fund_code}` first")
     inputs = gather_corporate_actions(setup.store, fund, day)
@@ -64,21 +66,31 @@ def _cmd_elect(args: argparse.Namespace, argv: list[str]) -> int:
         print(f"warning: {warning}")
     print(f"{fund.fund_code} {election.event_id} ({election.event_type} on {election.security_id} {election.isin}) account {election.account}: "
           f"option {election.option_number} {election.option_type}, {election.quantity:,.0f} of {election.eligible:,.0f} eligible "
-          f"({election.instructed_before:,.0f} instructed before); market deadline {election.market_deadline:%Y-%m-%d}, "
-          f"internal {election.internal_deadline:%Y-%m-%d}; from {election.sender} to {election.receiver}")
+          f"({election.instructed_before:,.0f} instructed before); market deadline {_day(election.market_deadline)}, "
+          f"internal {_day(election.internal_deadline)}; from {election.sender} to {election.receiver}")
     if args.dry_run:
         print(election.text, end="")
         print("dry run: nothing written")
         return EXIT_OK
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / election.file_name
-    path.write_text(election.text, encoding="ascii")
+    try:
+        with open(path, "x", encoding="ascii") as out:  # never overwrite an election written before
+            out.write(election.text)
+    except FileExistsError:
+        return _error(f"{path} exists: another election took reference {election.sender_reference}; run the command again")
     report = ingest(setup.data_root, setup.store, setup.funds, dates=[day], ingested_by=args.by)
     problems = [item for item in report.new if item["path"].endswith(election.file_name) and item["violations"]]
     if problems:
         return _error(f"{path} written but held out at ingest: {problems[0]['violations']} violation(s); `bo inspect {path}` shows them")
     print(f"written: {path} (ingested; the books and the corporate-actions notebook count it from the next run of {day})")
     return EXIT_OK
+
+
+def _day(value) -> str:
+    import pandas as pd
+
+    return f"{value:%Y-%m-%d}" if value is not None and pd.notna(value) else "none notified"
 
 
 def pd_date(value) -> dt.date:

@@ -11,7 +11,9 @@ What is an exception (one row of ``items`` each, counted in ``summary``):
   is not paid;
 * **terms changed by a replacement** (amber): a REPL changed a term of an event not paid yet
   (``events.term_changes``): the books and the diary must follow;
-* **election missed** / **overdue** (red), **due** (amber): ``elections``;
+* **election missed** / **overdue** (red), **due** (amber): ``elections``; **election after
+  booking** (red): an MT565 sent after the books booked its event (they took the elections of
+  the booking day);
 * **short payment**, **quantity credited differs**, **payment not confirmed** (red),
   **over-payment**, **confirmation of an event not notified** (amber): ``confirmations``;
 * **event not booked** (red): an event of the golden record the fund is entitled to, due in the
@@ -47,6 +49,7 @@ CHECKS = (  # check, rag when found, what the check means (shown when nothing is
     ("Notifications disagree", RED, "every custodian notifies the same terms"),
     ("Elections missed", RED, "no market deadline passed without an election"),
     ("Elections overdue", RED, "no election past the fund's internal deadline"),
+    ("Elections after booking", RED, "no election sent after the books booked its event"),
     ("Short payments", RED, "every confirmation pays the entitlement"),
     ("Quantity credited differs", RED, "every credit of new securities is the entitlement"),
     ("Payments not confirmed", RED, "every payment due is confirmed"),
@@ -124,7 +127,8 @@ def assess(inputs, diary_days: int = DIARY_BUSINESS_DAYS, election_warning_days:
     calendar = calendars.trading_calendar(fund.calendar, closures)
     diary = event_diary(per_event, elections, bd, pd.Timestamp(calendar.add_business_days(bd, diary_days)))
     preliminary = preliminary_events(per_event, elections, bd, calendar, preliminary_warning_days)
-    items = exception_items(per_event, differences, changes, elections, confirmations, not_booked, inputs.violations_table, bd, preliminary)
+    late = elections_after_booking(per_event, instructed)
+    items = exception_items(per_event, differences, changes, elections, confirmations, not_booked, inputs.violations_table, bd, preliminary, late)
     result = CorporateActionResult(fund.fund_code, bd, fund.base_currency, golden, per_event, differences, changes, eligible, entitled, elections,
                                    confirmations, not_booked, diary, items, inputs.violations_table, pd.DataFrame())
     result.summary = summarise(items)
@@ -280,8 +284,21 @@ def preliminary_events(per_event: pd.DataFrame, elections: pd.DataFrame, busines
     return pd.DataFrame(rows, columns=columns)
 
 
+def elections_after_booking(per_event: pd.DataFrame, instructed: pd.DataFrame) -> pd.DataFrame:
+    """Instructions (MT565) delivered after the books booked their event from the notifications:
+    the books took the elections known on the booking day (``books.notified``), so the booking
+    must be redone by hand. event_id, account, option_number, instructed_quantity, sent_on, booked_on."""
+    columns = ["event_id", "account", "option_number", "instructed_quantity", "sent_on", "booked_on"]
+    if instructed.empty or per_event.empty or "booked_on" not in per_event:
+        return pd.DataFrame(columns=columns)
+    booked = per_event.set_index("event_id")["booked_on"]
+    rows = instructed.assign(event_id=instructed["corporate_reference"], sent_on=pd.to_datetime(instructed["delivery_date"]))
+    rows = rows.assign(booked_on=rows["event_id"].map(booked))
+    return rows[rows["booked_on"].notna() & (rows["sent_on"] > rows["booked_on"])].reindex(columns=columns).reset_index(drop=True)
+
+
 def exception_items(per_event, differences, changes, elections, confirmations, not_booked, violations, business_date: dt.date,
-                    preliminary: pd.DataFrame | None = None) -> pd.DataFrame:
+                    preliminary: pd.DataFrame | None = None, after_booking: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per exception (``ITEM_COLUMNS``), the check it counts under."""
     today = pd.Timestamp(business_date)
     terms = per_event.set_index("event_id") if len(per_event) else pd.DataFrame(columns=["event_type", "security_id", "pay_date"])
@@ -312,6 +329,9 @@ def exception_items(per_event, differences, changes, elections, confirmations, n
     for r in not_booked.itertuples():
         add("Events not booked", r.event_id, r.accounts, f"event applied by the custodian, not booked: {r.event_type} {r.event_id} on "
             f"{r.security_id}, due {r.due_on:%Y-%m-%d}, {r.quantity:,.0f} held at the record date")
+    for r in (after_booking if after_booking is not None else pd.DataFrame(columns=["event_id"])).itertuples():
+        add("Elections after booking", r.event_id, r.account, f"option {r.option_number}, {r.instructed_quantity:,.0f} instructed on "
+            f"{r.sent_on:%Y-%m-%d}, after the books booked the event on {r.booked_on:%Y-%m-%d} with the elections then: re-book it")
     for r in (preliminary if preliminary is not None else pd.DataFrame(columns=["event_id"])).itertuples():
         add("Preliminary notifications not completed", r.event_id, "", f"still preliminary (PREU), {r.what} {r.first_date:%Y-%m-%d}: "
             "the terms are not final; the books wait for the complete notification (COMP)")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bo_lib.books.notified import MESSAGE_LOOKBACK_DAYS
+from bo_lib.books.notified import MESSAGE_LOOKBACK_DAYS, followed_messages
 from bo_lib.books.state import BookState, load_state
 from bo_lib.data.catalogue import Catalogue
 from bo_lib.data.errors import Violation, violations_frame
@@ -58,6 +58,7 @@ def gather_corporate_actions(store: Path | str, fund: FundParameters, business_d
         recent = catalogue.ca_messages(fund=code, start=business_date - dt.timedelta(days=LOOKBACK_DAYS), end=business_date)
         # an event with a message in the window is followed from its first notification, however old
         messages = catalogue.ca_messages(fund=code, end=business_date, corporate_references=set(recent["corporate_reference"])) if len(recent) else recent
+        messages = followed_messages(messages, pd.Timestamp(business_date))
         books_events = catalogue.rows("corporate_actions", on=business_date)
         violations = catalogue.violations(fund=code, on=business_date, datasets=CA_DATASETS)
         delivered = catalogue.deliveries(on=business_date, reference=True, statement_accounts=[])

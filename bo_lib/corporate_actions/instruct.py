@@ -13,13 +13,17 @@ Rules (each refusal names the rule):
 * the market deadline has not passed (after it the custodian applies the default option); past
   the fund's internal deadline the election is still written, with a warning (it is late);
 * the instruction goes from the BIC the custodian notified (the receiver of its MT564) to that
-  custodian (its sender); its reference is ``E<yymmdd><nnn>``, unique among the day's elections.
+  custodian (its sender), in the notification's balance type (UNIT, or FAMT nominal for bonds);
+  its reference is ``E<yymmdd><nnn>``, unique among the day's elections (written and ingested);
+* an election on an event the books have already booked is written with a warning: the books took
+  the elections of the booking day, and the control shows the election red until re-booked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pandas as pd
 
@@ -92,7 +96,7 @@ def prepare_election(result, messages: pd.DataFrame, *, event_id: str, option_nu
     if len(rows) > 1:
         raise ElectionRefused(f"event {event_id}: eligible at {', '.join(rows['account'])}: name the account (--account)")
     row = rows.iloc[0]
-    left = float(row["eligible"]) - float(row["instructed"])
+    left = round(float(row["eligible"]) - float(row["instructed"]), 6)
     wanted = left if quantity is None else float(quantity)
     if wanted <= 0:
         raise ElectionRefused(f"event {event_id} account {row['account']}: nothing left to elect ({row['instructed']:,.0f} of "
@@ -109,25 +113,36 @@ def prepare_election(result, messages: pd.DataFrame, *, event_id: str, option_nu
     if pd.notna(row["internal_deadline"]) and today > row["internal_deadline"]:
         warnings.append(f"late: past the fund's internal deadline {row['internal_deadline']:%Y-%m-%d} (market deadline "
                         f"{row['market_deadline']:%Y-%m-%d})")
-    sender, receiver = _parties(messages, event_id, row["account"])
-    reference = election_reference(prepared.date(), set(taken_references))
+    booked = result.events.set_index("event_id")["booked_on"].get(event_id) if "booked_on" in result.events else None
+    if booked is not None and pd.notna(booked):
+        warnings.append(f"the books booked {event_id} on {booked:%Y-%m-%d} with the elections known then: this election is not "
+                        "re-booked by itself (the corporate-actions report shows it red until the booking is corrected)")
+    sender, receiver, balance_type = _parties(messages, event_id, row["account"])
+    sent = messages.loc[messages["message_type"].eq("565"), "sender_reference"] if "sender_reference" in messages else []
+    reference = election_reference(prepared.date(), set(taken_references) | set(sent))
     option_type = str(chosen["option_type"].iloc[0])
-    text = mt565_instruction(sender=sender, receiver=receiver, corporate_reference=event_id, sender_reference=reference,
-                             event_type=str(first["event_type"]), isin=str(first["isin"]), account=row["account"], option_number=number,
-                             option_type=option_type, quantity=_plain(wanted), prepared=prepared)
+    try:
+        text = mt565_instruction(sender=sender, receiver=receiver, corporate_reference=event_id, sender_reference=reference,
+                                 event_type=str(first["event_type"]), isin=str(first["isin"]), account=row["account"], option_number=number,
+                                 option_type=option_type, quantity=_plain(wanted), balance_type=balance_type, prepared=prepared)
+    except ValueError as exc:  # what the MT565 cannot carry (a BIC, an ISIN, a quantity of too many digits)
+        raise ElectionRefused(f"event {event_id}: the MT565 cannot be written: {exc}") from None
     return Election(result.fund, event_id, str(first["event_type"]), str(first["security_id"]), str(first["isin"]), row["account"], number,
                     option_type, wanted, float(row["eligible"]), float(row["instructed"]), row["market_deadline"], row["internal_deadline"],
                     sender, receiver, reference, text, warnings)
 
 
-def _parties(messages: pd.DataFrame, event_id: str, account: str) -> tuple[str, str]:
-    """(us, the custodian): the receiver and the sender of the account's live notification."""
+def _parties(messages: pd.DataFrame, event_id: str, account: str) -> tuple[str, str, str]:
+    """(us, the custodian, the balance type): the receiver and the sender of the account's live
+    notification, and its eligible balance's type (UNIT for shares, FAMT nominal for bonds)."""
     live = event_mod.live_notifications(event_mod.notifications(messages))
     hit = live[live["corporate_reference"].eq(event_id) & live["account"].eq(account)]
     if hit.empty:
         raise ElectionRefused(f"event {event_id}: no notification to account {account}")
-    return str(hit["receiver"].iloc[-1]), str(hit["sender"].iloc[-1])
+    balance = str(hit["balance_type"].iloc[-1]) if "balance_type" in hit else ""
+    return str(hit["receiver"].iloc[-1]), str(hit["sender"].iloc[-1]), balance if balance in ("UNIT", "FAMT") else "UNIT"
 
 
-def _plain(quantity: float) -> int | float:
-    return int(quantity) if float(quantity).is_integer() else quantity
+def _plain(quantity: float) -> Decimal:
+    """A quantity as the decimal it stands for (a float's binary noise rounded off at 6 places)."""
+    return Decimal(str(round(float(quantity), 6))).normalize()

@@ -19,6 +19,7 @@ import pandas as pd
 
 from bo_lib.books.accruals import income_entitlements
 from bo_lib.books.inputs import PRICE_WINDOW_DELIVERIES
+from bo_lib.books.notified import EVENT_ORIGIN
 from bo_lib.books.state import load_state
 from bo_lib.codes import INCOME_EVENTS
 from bo_lib.data.catalogue import Catalogue
@@ -80,7 +81,8 @@ def gather_settlement(store: Path | str, fund: FundParameters, business_date: dt
         window = [d for d in dates if d >= month_start or d in dates[-(fail_rate_days + 1):]]
         start = window[0] if window else business_date
         status = catalogue.rows("settlement_status", fund=code, start=start, end=business_date)
-        open_trades = state.open_trades[state.open_trades["origin"].ne("redemption")] if state is not None else pd.DataFrame(columns=["trade_id"])
+        # the books' own trades (a redemption's sale, an event's cash) settle with the event, not through the market
+        open_trades = state.open_trades[~state.open_trades["origin"].isin(("redemption", EVENT_ORIGIN))] if state is not None else pd.DataFrame(columns=["trade_id"])
         named = set(status["client_reference"]) | set(open_trades["trade_id"])
         trades = catalogue.rows("trades", fund=code, keys=("trade_id", named))
         today = catalogue.rows("trades", fund=code, on=business_date)
