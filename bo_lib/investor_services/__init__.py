@@ -1,0 +1,1 @@
+"""Investor services (the transfer agent's side): the share register, dealing, documents, distributions, equalisation."""
