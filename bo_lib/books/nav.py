@@ -42,7 +42,7 @@ from bo_lib.books.notified import NOTIFIED
 from bo_lib.books.positions import roll_positions
 from bo_lib.books.state import BookState, make_state, prune_applied_events
 from bo_lib.books.valuation import cost_and_pnl, to_valuation_date, value_positions
-from bo_lib.codes import CANCELLED_EVENT, EXPENSE_MOVEMENT_TYPES, INCOME_EVENTS, RATIO_EVENTS, REDEMPTION_EVENTS
+from bo_lib.codes import CANCELLED_EVENT, EXPENSE_MOVEMENT_TYPES, INCOME_EVENTS, NOTIFIED_BOOKING_EVENTS, RATIO_EVENTS, REDEMPTION_EVENTS
 from bo_lib.fx import rate_to_base
 from bo_lib.money import half_up
 from bo_lib.parameters import FundParameters
@@ -246,6 +246,9 @@ def book_notified_events(previous: BookState, day: DayInputs, securities: pd.Dat
     pending, income, notes = previous.event_bookings, pd.DataFrame(), []
     events = pd.DataFrame(columns=["event_id", "event_type", "security_id", "ex_date", "pay_date"])
     messages = day.ca_messages
+    if messages is not None and len(messages):  # only the events the books book from notices (the golden record is per event)
+        booking = messages.loc[messages["message_type"].eq("564") & messages["event_type"].isin(NOTIFIED_BOOKING_EVENTS), "corporate_reference"]
+        messages = messages[messages["corporate_reference"].isin(set(booking))]
     if messages is not None and len(messages):
         golden = golden_record(live_notifications(notifications(messages)), securities)
         events, options = notified.events_due(golden, securities, previous.applied_events, day.business_date, opened_on)
